@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/extra/redisprometheus/v9"
+
+	"github.com/wachtwijzer/wachtwijzer/gateway"
+)
+
+type serveConfig struct {
+	addr            string
+	redis           redisFlags
+	demo            bool
+	embedded        bool
+	logFormat       string
+	shutdownTimeout time.Duration
+	maxBody         int64
+	baseURL         string
+}
+
+func runServe(ctx context.Context, env Env, args []string) error {
+	var cfg serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "HTTP listen address HOST:PORT (port 0 picks a free port and prints it)")
+	cfg.redis.register(fs)
+	fs.BoolVar(&cfg.demo, "demo", false, "load the demo dataset (idempotently) and, without a configured Redis, start the embedded one")
+	fs.BoolVar(&cfg.embedded, "embedded", false, "without a configured Redis, start the embedded one under --data-dir")
+	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: json or text")
+	cfg.shutdownTimeout = 20 * time.Second
+	fs.Var(durationFlag{&cfg.shutdownTimeout}, "shutdown-timeout", "how long SIGTERM waits for in-flight requests (e.g. 20s)")
+	fs.Int64Var(&cfg.maxBody, "max-body-bytes", 10<<20, "largest accepted request body; larger → 413")
+	fs.StringVar(&cfg.baseURL, "base-url", "", "public base URL of the FHIR API (e.g. https://gw.example.nl/fhir); default: from each request")
+	if err := parseFlags(fs, args, env.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(env.Stdout, "serve", "Run the FHIR gateway.", fs)
+		}
+		return err
+	}
+	log, err := newLogger(env.Stderr, cfg.logFormat)
+	if err != nil {
+		return err
+	}
+	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
+		return usagef("--addr %q: %v", cfg.addr, err)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
+	defer stop()
+
+	conn, err := cfg.redis.connect(ctx, log, cfg.demo || cfg.embedded)
+	if err != nil {
+		return err
+	}
+	defer conn.close(context.WithoutCancel(ctx))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		redisprometheus.NewCollector("wachtwijzer", "redis", conn.client))
+	scriptTime := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "wachtwijzer", Subsystem: "redis", Name: "script_duration_seconds",
+		Help: "Duration of store scripts by script and outcome.", Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12),
+	}, []string{"script", "outcome"})
+	reg.MustRegister(scriptTime)
+	observe := func(script string, d time.Duration, err error) {
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+		}
+		scriptTime.WithLabelValues(script, outcome).Observe(d.Seconds())
+	}
+	store, err := cfg.redis.openStore(ctx, conn, log, observe)
+	if err != nil {
+		return err
+	}
+	log.Info("store ready", "redis", conn.describe, "key_prefix", cfg.redis.prefix)
+	if cfg.demo {
+		n, err := loadDemo(ctx, store, time.Now())
+		if err != nil {
+			return fmt.Errorf("load the demo data: %w", err)
+		}
+		log.Info("demo data loaded", "written", n)
+	}
+	gw, err := gateway.New(gateway.Options{
+		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
+		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg,
+	})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
+	}
+	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	fmt.Fprintf(env.Stderr, "wachtwijzer %s listening on http://%s\n", Version, ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", cfg.shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func runHealthcheck(ctx context.Context, env Env, args []string) error {
+	fs := flag.NewFlagSet("healthcheck", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:8080", "address of the gateway to probe (an all-interfaces host probes 127.0.0.1)")
+	timeout := 3 * time.Second
+	fs.Var(durationFlag{&timeout}, "timeout", "probe timeout")
+	if err := parseFlags(fs, args, env.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			printUsage(env.Stdout, "healthcheck", "Probe a running gateway's /readyz.", fs)
+		}
+		return err
+	}
+	host, port, err := net.SplitHostPort(*addr)
+	if err != nil {
+		return usagef("--addr %q: %v", *addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c := &http.Client{Timeout: timeout}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/readyz")
+	if err != nil {
+		return fmt.Errorf("gateway not reachable: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("gateway not ready: HTTP %d", resp.StatusCode)
+	}
+	fmt.Fprintln(env.Stdout, "ready")
+	return nil
+}

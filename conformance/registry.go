@@ -1,0 +1,180 @@
+package conformance
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// ParamType is the type of a search parameter.
+type ParamType string
+
+// The search-parameter types.
+const (
+	TypeToken     ParamType = "token"
+	TypeString    ParamType = "string"
+	TypeDate      ParamType = "date"
+	TypeReference ParamType = "reference"
+	TypeNumber    ParamType = "number"
+	TypeQuantity  ParamType = "quantity"
+	TypeURI       ParamType = "uri"
+	TypeSpecial   ParamType = "special"
+)
+
+// SearchParam is one registered search parameter of one resource type.
+type SearchParam struct {
+	// Resource is the type the parameter belongs to ("Resource" for the
+	// common _id, _lastUpdated, … before they are copied to every type).
+	Resource string `json:"resource"`
+	// Code is the name used in URLs.
+	Code string    `json:"code"`
+	Type ParamType `json:"type"`
+	// Expression is the FHIRPath of the definition.
+	Expression string `json:"expression,omitempty"`
+	// Targets are the resource types a reference may point to.
+	Targets []string `json:"target,omitempty"`
+	// URL is the canonical URL of the SearchParameter.
+	URL         string `json:"url"`
+	Description string `json:"description,omitempty"`
+	// Index names the parameter whose index this one reads (a parameter
+	// that is another one restricted to one target type, such as
+	// Appointment.patient over Appointment.actor, shares its index).
+	Index string `json:"index,omitempty"`
+	// Layout chooses the Redis index shape (see redisstore/keys.go):
+	// "set" for few distinct values, "lex" for many.
+	Layout string `json:"layout,omitempty"`
+	// Custom marks the project's own parameters.
+	Custom bool `json:"custom,omitempty"`
+
+	expr *Expr
+}
+
+// Compiled returns the compiled expression (nil for parameters the store
+// computes itself, such as _id and _lastUpdated).
+func (p *SearchParam) Compiled() *Expr { return p.expr }
+
+// IndexName is the name of the index the parameter reads and writes.
+func (p *SearchParam) IndexName() string {
+	if p.Index != "" {
+		return p.Index
+	}
+	return p.Code
+}
+
+//go:embed searchparams.json
+var registryJSON []byte
+
+// Registry holds the search parameters of every served type.
+type Registry struct {
+	byType map[string]map[string]*SearchParam
+}
+
+var registry = mustLoadRegistry(registryJSON)
+
+// Params returns the registry loaded from the embedded data.
+func Params() *Registry { return registry }
+
+// storeComputed are parameters whose values the store keeps itself.
+var storeComputed = map[string]bool{"_id": true, "_lastUpdated": true}
+
+func mustLoadRegistry(data []byte) *Registry {
+	r, err := LoadRegistry(data)
+	if err != nil {
+		panic("conformance: search-parameter registry: " + err.Error())
+	}
+	return r
+}
+
+// LoadRegistry parses registry data: {"params": [SearchParam, …]}.
+// Parameters of resource "Resource" apply to every served type.
+func LoadRegistry(data []byte) (*Registry, error) {
+	var doc struct {
+		Params []SearchParam `json:"params"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	r := &Registry{byType: map[string]map[string]*SearchParam{}}
+	var common []SearchParam
+	for _, p := range doc.Params {
+		if p.Resource == "Resource" {
+			common = append(common, p)
+			continue
+		}
+		if !Supported(p.Resource) {
+			continue
+		}
+		if err := r.add(p); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range TypeNames() {
+		for _, c := range common {
+			c.Resource = t
+			if c.Expression != "" {
+				c.Expression = strings.ReplaceAll(c.Expression, "Resource.", t+".")
+			}
+			if err := r.add(c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return r, nil
+}
+
+func (r *Registry) add(p SearchParam) error {
+	m := r.byType[p.Resource]
+	if m == nil {
+		m = map[string]*SearchParam{}
+		r.byType[p.Resource] = m
+	}
+	if _, dup := m[p.Code]; dup {
+		return fmt.Errorf("%s.%s defined twice", p.Resource, p.Code)
+	}
+	switch p.Type {
+	case TypeToken, TypeString, TypeDate, TypeReference, TypeNumber, TypeQuantity, TypeURI, TypeSpecial:
+	default:
+		return fmt.Errorf("%s.%s: unknown type %q", p.Resource, p.Code, p.Type)
+	}
+	if p.Expression != "" && !storeComputed[p.Code] {
+		e, err := CompileExpr(p.Resource, p.Expression)
+		if err != nil {
+			return fmt.Errorf("%s.%s: %w", p.Resource, p.Code, err)
+		}
+		p.expr = e
+	}
+	cp := p
+	m[p.Code] = &cp
+	return nil
+}
+
+// Lookup returns the parameter code of type typ.
+func (r *Registry) Lookup(typ, code string) (*SearchParam, bool) {
+	p, ok := r.byType[typ][code]
+	return p, ok
+}
+
+// ForType returns the parameters of typ sorted by code.
+func (r *Registry) ForType(typ string) []*SearchParam {
+	m := r.byType[typ]
+	out := make([]*SearchParam, 0, len(m))
+	for _, p := range m {
+		out = append(out, p)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Code < out[j].Code })
+	return out
+}
+
+// Indexed returns the parameters of typ that own an index (not those that
+// read another one's), sorted by code.
+func (r *Registry) Indexed(typ string) []*SearchParam {
+	var out []*SearchParam
+	for _, p := range r.ForType(typ) {
+		if p.Index == "" && p.expr != nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}

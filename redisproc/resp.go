@@ -1,0 +1,117 @@
+package redisproc
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// respConn is a minimal RESP2 client used for readiness probes, so that
+// probing a starting server involves no connection pool, retries or logging.
+type respConn struct {
+	conn net.Conn
+	rd   *bufio.Reader
+}
+
+// respError is an error reply from the server, such as "LOADING ...".
+type respError string
+
+func (e respError) Error() string { return string(e) }
+
+func dialRESP(ctx context.Context, network, addr string, timeout time.Duration) (*respConn, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	dl := time.Now().Add(timeout)
+	if cdl, ok := ctx.Deadline(); ok && cdl.Before(dl) {
+		dl = cdl
+	}
+	if err := c.SetDeadline(dl); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &respConn{conn: c, rd: bufio.NewReader(c)}, nil
+}
+
+func (c *respConn) Close() error { return c.conn.Close() }
+
+// do sends one command and reads its reply: string for simple and bulk
+// strings, int64 for integers, []any for arrays, nil for null replies.
+func (c *respConn) do(args ...string) (any, error) {
+	b := fmt.Appendf(nil, "*%d\r\n", len(args))
+	for _, a := range args {
+		b = fmt.Appendf(b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := c.conn.Write(b); err != nil {
+		return nil, err
+	}
+	return c.read()
+}
+
+func (c *respConn) read() (any, error) {
+	line, err := c.rd.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return nil, fmt.Errorf("malformed reply %q", line)
+	}
+	body := line[1 : len(line)-2]
+	switch line[0] {
+	case '+':
+		return body, nil
+	case '-':
+		return nil, respError(body)
+	case ':':
+		return strconv.ParseInt(body, 10, 64)
+	case '$':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return nil, fmt.Errorf("malformed bulk length %q", body)
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(c.rd, buf); err != nil {
+			return nil, err
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return nil, fmt.Errorf("malformed array length %q", body)
+		}
+		if n < 0 {
+			return nil, nil
+		}
+		arr := make([]any, 0, n)
+		for range n {
+			v, err := c.read()
+			if err != nil {
+				return nil, err
+			}
+			arr = append(arr, v)
+		}
+		return arr, nil
+	default:
+		return nil, fmt.Errorf("unexpected reply type %q", line)
+	}
+}
+
+// infoField returns the value of field in an INFO reply ("loading:0" → "0").
+func infoField(info, field string) (string, bool) {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return v, true
+		}
+	}
+	return "", false
+}

@@ -1,0 +1,401 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/conformance"
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
+	"github.com/wachtwijzer/wachtwijzer/fhirtime"
+)
+
+// maxCommitAttempts bounds the retries of a Commit whose writes raced
+// another writer (unconditional updates re-read and try again).
+const maxCommitAttempts = 50
+
+// wplan is one write, resolved against the current version.
+type wplan struct {
+	w      *ww.Write
+	shard  int
+	expect int64
+	write  bool // false: only check the expected version (no-op delete)
+	rec    *record
+	ix     []ixop
+	result ww.WriteResult
+}
+
+// gplan is one guard as index ranges.
+type gplan struct {
+	typ      string
+	expected string
+	clauses  [][]grange
+}
+
+// grange is one index lookup of a guard clause: kind L (lex range), S (set
+// members), Z (score range) or R (a resource id is live).
+type grange struct {
+	kind     byte
+	key      string
+	min, max string
+	shard    int
+	tag      string // hash tag, for Cluster grouping
+}
+
+// Commit applies c atomically.
+func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, error) {
+	const op = "redisstore.Commit"
+	p := ww.PrincipalFrom(ctx)
+	seen := map[string]bool{}
+	for i := range c.Writes {
+		w := &c.Writes[i]
+		if !conformance.Supported(w.Type) || !ww.ValidID(w.ID) {
+			return nil, ww.Errorf(ww.KindInvalid, "invalid", "cannot write %s/%s", w.Type, w.ID).WithOp(op)
+		}
+		k := w.Type + "/" + w.ID
+		if seen[k] {
+			return nil, ww.Errorf(ww.KindInvalid, "invalid", "%s is written twice in one commit", k).WithOp(op)
+		}
+		seen[k] = true
+		access := ww.AccessWrite
+		if w.Op == ww.OpDelete {
+			access = ww.AccessDelete
+		}
+		if err := s.policy.Allow(ctx, p, access, w.Type); err != nil {
+			return nil, err
+		}
+		if err := s.policy.Writable(ctx, p, w); err != nil {
+			return nil, err
+		}
+	}
+	guards, err := s.planGuards(c.Guards)
+	if err != nil {
+		return nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		plans, err := s.plan(ctx, c.Writes)
+		if err != nil {
+			return nil, err
+		}
+		reply, err := s.run(ctx, plans, guards)
+		if err != nil {
+			return nil, err
+		}
+		switch reply.status {
+		case "ok":
+			out := make([]ww.WriteResult, len(plans))
+			for i, pl := range plans {
+				out[i] = pl.result
+			}
+			return out, nil
+		case "conflict":
+			w := plans[reply.index].w
+			if w.IfMatch > 0 || w.IfMissing || w.Op == ww.OpCreate {
+				return nil, preconditionErr(w, reply.vid)
+			}
+		case "guard":
+			return nil, ww.Errorf(ww.KindConflict, "conflict",
+				"the resources matching the conditional criteria changed while the write was prepared; try again").WithOp(op)
+		case "locked":
+			if err := s.waitUnlocked(ctx, reply.tx); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, ww.Wrap(op, ww.KindInternal, fmt.Errorf("unexpected script reply %q", reply.status), "storage error")
+		}
+		if attempt >= maxCommitAttempts {
+			return nil, ww.Errorf(ww.KindConflict, "conflict", "too many concurrent writes to the same resources; try again").WithOp(op)
+		}
+	}
+}
+
+func preconditionErr(w *ww.Write, actual int64) error {
+	switch {
+	case w.IfMatch > 0:
+		return ww.Errorf(ww.KindPrecondition, "conflict", "%s/%s is at version %d, not the version %d given in If-Match", w.Type, w.ID, actual, w.IfMatch).At("If-Match")
+	case w.Op == ww.OpCreate:
+		return ww.Errorf(ww.KindConflict, "duplicate", "%s/%s already exists", w.Type, w.ID)
+	default:
+		return ww.Errorf(ww.KindConflict, "duplicate", "%s/%s already exists (version %d)", w.Type, w.ID, actual)
+	}
+}
+
+// plan reads the current versions and builds each write's new record and
+// index operations.
+func (s *Store) plan(ctx context.Context, writes []ww.Write) ([]*wplan, error) {
+	const op = "redisstore.Commit"
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(writes))
+	for i := range writes {
+		cmds[i] = pipe.Get(ctx, s.keys.cur(writes[i].Type, writes[i].ID))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, redisErr(op, err)
+	}
+	now := s.clock.Now().UnixMilli()
+	plans := make([]*wplan, len(writes))
+	for i := range writes {
+		w := &writes[i]
+		pl := &wplan{w: w, shard: s.keys.shard(w.ID)}
+		var old *record
+		if raw, err := cmds[i].Bytes(); err == nil {
+			if old, err = decodeRecord(raw); err != nil {
+				return nil, ww.Wrap(op, ww.KindInternal, err, "corrupt stored version")
+			}
+			if old.txid != "" {
+				if old, err = s.resolvePending(ctx, w.Type, w.ID, old); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := s.planOne(pl, old, now); err != nil {
+			return nil, err
+		}
+		plans[i] = pl
+	}
+	return plans, nil
+}
+
+func (s *Store) planOne(pl *wplan, old *record, now int64) error {
+	w := pl.w
+	live := old != nil && !old.deleted && old.vid > 0
+	if old != nil {
+		pl.expect = old.vid
+	}
+	if w.IfMatch > 0 && (!live || old.vid != w.IfMatch) {
+		actual := int64(0)
+		if old != nil {
+			actual = old.vid
+		}
+		if !live {
+			return ww.Errorf(ww.KindPrecondition, "conflict", "%s/%s does not exist or was deleted, so If-Match %d cannot hold", w.Type, w.ID, w.IfMatch).At("If-Match")
+		}
+		return preconditionErr(w, actual)
+	}
+	if live && (w.Op == ww.OpCreate || w.IfMissing) {
+		return preconditionErr(w, old.vid)
+	}
+	var oldIx []ixop
+	if live {
+		tree, err := fhirjson.Parse(old.json, fhirjson.Limits{MaxDepth: 200})
+		if err != nil {
+			return ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")
+		}
+		oldIx = s.entries(w.Type, w.ID, tree, old)
+	}
+	ms := now
+	if old != nil && ms <= old.ms {
+		ms = old.ms + 1
+	}
+	if w.Op == ww.OpDelete {
+		if !live {
+			pl.result = ww.WriteResult{Outcome: ww.Unchanged}
+			return nil
+		}
+		pl.write = true
+		pl.rec = &record{vid: old.vid + 1, ms: ms, deleted: true, prov: w.Provenance}
+		pl.ix = removals(oldIx)
+		pl.result = ww.WriteResult{Outcome: ww.Deleted, Resource: pl.rec.resource(w.Type, w.ID)}
+		return nil
+	}
+	tree, err := fhirjson.Parse(w.JSON, fhirjson.Limits{MaxDepth: 200})
+	if err != nil {
+		return ww.Errorf(ww.KindInvalid, "structure", "%v", err)
+	}
+	if tree.Kind != fhirjson.Object {
+		return ww.Errorf(ww.KindInvalid, "structure", "a resource must be a JSON object")
+	}
+	rec := &record{vid: 1, ms: ms, prov: w.Provenance}
+	if old != nil {
+		rec.vid = old.vid + 1
+	}
+	stampMeta(tree, w.Type, w.ID, rec)
+	rec.json = tree.Bytes()
+	pl.write = true
+	pl.rec = rec
+	pl.ix = diff(oldIx, s.entries(w.Type, w.ID, tree, rec))
+	outcome := ww.Created
+	if live {
+		outcome = ww.Updated
+	}
+	pl.result = ww.WriteResult{Outcome: outcome, Resource: rec.resource(w.Type, w.ID)}
+	return nil
+}
+
+// stampMeta puts resourceType, id and meta (with the server's versionId and
+// lastUpdated, the client's other meta elements kept) at the head of the
+// resource.
+func stampMeta(tree *fhirjson.Value, typ, id string, rec *record) {
+	meta := tree.Get("meta")
+	if meta == nil || meta.Kind != fhirjson.Object {
+		meta = fhirjson.NewObject()
+	}
+	meta.SetFirst(0, "versionId", fhirjson.NewString(strconv.FormatInt(rec.vid, 10)))
+	meta.SetFirst(1, "lastUpdated", fhirjson.NewString(fhirtime.FormatInstant(time.UnixMilli(rec.ms))))
+	tree.SetFirst(0, "resourceType", fhirjson.NewString(typ))
+	tree.SetFirst(1, "id", fhirjson.NewString(id))
+	tree.SetFirst(2, "meta", meta)
+}
+
+// scriptReply is the decoded reply of commit.lua and prepare.lua.
+type scriptReply struct {
+	status string
+	index  int // 0-based write or guard
+	vid    int64
+	tx     string
+	found  string
+}
+
+func parseReply(v any) (scriptReply, error) {
+	arr, ok := v.([]any)
+	if !ok || len(arr) == 0 {
+		return scriptReply{}, fmt.Errorf("unexpected script reply %v", v)
+	}
+	st, _ := arr[0].(string)
+	r := scriptReply{status: st}
+	if len(arr) >= 3 {
+		n, _ := arr[1].(int64)
+		r.index = int(n) - 1
+		switch x := arr[2].(type) {
+		case int64:
+			r.vid = x
+		case string:
+			r.tx, r.found = x, x
+		}
+	}
+	return r, nil
+}
+
+// argv collects the KEYS and ARGV of a script call, deduplicating keys.
+type argv struct {
+	keys   []string
+	keyIdx map[string]int
+	args   []any
+}
+
+func newArgv() *argv { return &argv{keyIdx: map[string]int{}} }
+
+func (a *argv) key(k string) string {
+	if i, ok := a.keyIdx[k]; ok {
+		return strconv.Itoa(i)
+	}
+	a.keys = append(a.keys, k)
+	a.keyIdx[k] = len(a.keys)
+	return strconv.Itoa(len(a.keys))
+}
+
+func (a *argv) add(v ...any) { a.args = append(a.args, v...) }
+
+// addWrite appends one write in the script encoding.
+func (s *Store) addWrite(a *argv, pl *wplan) {
+	w := pl.w
+	mode, rec, hmember, hscore := "c", "", "", "0"
+	if pl.write {
+		mode = "w"
+		rec = string(pl.rec.encode())
+		hmember = w.ID + "/" + strconv.FormatInt(pl.rec.vid, 10)
+		hscore = strconv.FormatInt(pl.rec.ms, 10)
+	}
+	a.add(a.key(s.keys.cur(w.Type, w.ID)), a.key(s.keys.hist(w.Type, w.ID)), a.key(s.keys.typeHist(w.Type, pl.shard)),
+		a.key(s.keys.pend(w.Type, w.ID)), pl.expect, mode, rec, hmember, hscore, len(pl.ix))
+	for _, o := range pl.ix {
+		a.add(o.opcode(), a.key(o.key), o.member, o.score)
+	}
+}
+
+// addGuard appends one guard, keeping only the ranges in tags (all when nil)
+// and only the expected ids of those tags.
+func (s *Store) addGuard(a *argv, g *gplan) {
+	a.add(g.expected, len(g.clauses))
+	for _, cl := range g.clauses {
+		a.add(len(cl))
+		for _, r := range cl {
+			a.add(string(r.kind), a.key(r.key), r.min, r.max)
+		}
+	}
+}
+
+// run executes the plans: one commit script when every key shares a slot
+// (always on standalone), else the Cluster commit protocol.
+func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan) (scriptReply, error) {
+	if s.cluster != nil && spansShards(plans, guards) {
+		return s.commitCluster(ctx, plans, guards)
+	}
+	a := newArgv()
+	a.add(len(plans), len(guards), "")
+	for _, pl := range plans {
+		s.addWrite(a, pl)
+	}
+	for _, g := range guards {
+		s.addGuard(a, g)
+	}
+	if len(plans) == 0 && len(guards) == 0 {
+		return scriptReply{status: "ok"}, nil
+	}
+	v, err := s.runScript(ctx, "commit", s.scripts.commit, a.keys, a.args)
+	if err != nil {
+		return scriptReply{}, redisErr("redisstore.Commit", err)
+	}
+	return parseReply(v)
+}
+
+func (s *Store) runScript(ctx context.Context, name string, sc *redis.Script, keys []string, args []any) (any, error) {
+	start := time.Now()
+	v, err := sc.Run(ctx, s.rdb, keys, args...).Result()
+	if s.observe != nil {
+		s.observe(name, time.Since(start), err)
+	}
+	return v, err
+}
+
+func spansShards(plans []*wplan, guards []*gplan) bool {
+	tag := ""
+	same := func(t string) bool {
+		if tag == "" {
+			tag = t
+		}
+		return tag == t
+	}
+	for _, pl := range plans {
+		if !same(tagOfKeyParts(pl.w.Type, pl.shard)) {
+			return true
+		}
+	}
+	for _, g := range guards {
+		for _, cl := range g.clauses {
+			for _, r := range cl {
+				if !same(r.tag) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func tagOfKeyParts(typ string, shard int) string { return typ + "." + strconv.Itoa(shard) }
+
+// planGuards turns guards into index ranges over every shard of their type.
+func (s *Store) planGuards(guards []ww.Guard) ([]*gplan, error) {
+	out := make([]*gplan, 0, len(guards))
+	for _, g := range guards {
+		exp := append([]string(nil), g.Expect...)
+		sort.Strings(exp)
+		gp := &gplan{typ: g.Type, expected: strings.Join(exp, ",")}
+		for _, cl := range g.Criteria {
+			rs, err := s.clauseRanges(g.Type, cl)
+			if err != nil {
+				return nil, err
+			}
+			gp.clauses = append(gp.clauses, rs)
+		}
+		out = append(out, gp)
+	}
+	return out, nil
+}

@@ -1,0 +1,118 @@
+package redisstore
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+)
+
+// LayoutVersion is the version of the key layout below; a store refuses to
+// open a Redis holding another version or another shard count.
+const LayoutVersion = 1
+
+// DefaultShards is the number of shards per resource type.
+const DefaultShards = 16
+
+// Key layout. P is the key prefix (default "ww"), T a resource type, ss the
+// shard (00–15) = FNV-1a(id) mod N, g the index generation. Everything of one
+// shard shares the hash tag {T.ss}, so one resource's write (current version,
+// history, every index entry) lands in one Cluster slot.
+//
+//	key                              type    holds
+//	P:layout                         hash    version, shards, gen, created, dkey (deployment key, base64)
+//	P:{T.ss}:r:<id>                  string  current version record: header "\n" JSON (tombstone: header only)
+//	P:{T.ss}:h:<id>                  hash    older versions: versionId → record
+//	P:{T.ss}:hist                    zset    every version of the shard: lastUpdated ms → "id/vid"
+//	P:{T.ss}:p:<id>                  hash    Cluster transaction in flight: tx, rec (pending new record)
+//	P:{T.ss}:xg:<param>              zset    lex index (many distinct values): "value\0system\0id", score 0
+//	P:{T.ss}:xg:<param>:<value>      set     set index (few distinct values): ids
+//	P:{T.ss}:xg:<param>:~            set     systems seen for a set-index token parameter
+//	P:{T.ss}:xg:_lastUpdated         zset    live resources: lastUpdated ms → id
+//	P:{T.ss}:xg:_owner:<org>         set     live resources written by an organisation (tenancy filter)
+//	P:tx:<txid>                      hash    Cluster transaction record: state, deadline, writes
+//	P:txopen                         zset    open Cluster transactions: deadline ms → txid
+//	P:{T.cond}:lk:<hash>             string  Cluster conditional-create lock (SET NX PX)
+//
+// A version record's header is
+// "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>";
+// flags "d" marks a deletion. Values in index keys longer than 48 bytes are
+// replaced by "#" and 24 base32 characters of their SHA-256.
+type keys struct {
+	prefix string
+	shards int
+	gen    int
+}
+
+func (k keys) shard(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(k.shards))
+}
+
+func (k keys) tag(typ string, shard int) string {
+	return fmt.Sprintf("%s:{%s.%02d}", k.prefix, typ, shard)
+}
+
+func (k keys) cur(typ, id string) string  { return k.tag(typ, k.shard(id)) + ":r:" + id }
+func (k keys) hist(typ, id string) string { return k.tag(typ, k.shard(id)) + ":h:" + id }
+func (k keys) pend(typ, id string) string { return k.tag(typ, k.shard(id)) + ":p:" + id }
+func (k keys) typeHist(typ string, shard int) string {
+	return k.tag(typ, shard) + ":hist"
+}
+
+// index returns the key of index param in a shard, with an optional value
+// suffix for set indexes.
+func (k keys) index(typ string, shard int, param string, value ...string) string {
+	b := strings.Builder{}
+	b.WriteString(k.tag(typ, shard))
+	b.WriteString(":x")
+	b.WriteString(strconv.Itoa(k.gen))
+	b.WriteString(":")
+	b.WriteString(param)
+	for _, v := range value {
+		b.WriteString(":")
+		b.WriteString(shortValue(v))
+	}
+	return b.String()
+}
+
+func (k keys) layout() string         { return k.prefix + ":layout" }
+func (k keys) tx(txid string) string  { return k.prefix + ":tx:" + txid }
+func (k keys) txOpen() string         { return k.prefix + ":txopen" }
+func (k keys) condLock(typ, criteria string) string {
+	return fmt.Sprintf("%s:{%s.cond}:lk:%s", k.prefix, typ, shortValue("#"+criteria))
+}
+
+var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// shortValue keeps index key names short: values over 48 bytes (or meant to
+// be hashed, starting with "#") become "#" + 24 base32 characters of SHA-256.
+func shortValue(v string) string {
+	if len(v) <= 48 && !strings.HasPrefix(v, "#") {
+		return v
+	}
+	sum := sha256.Sum256([]byte(v))
+	return "#" + b32.EncodeToString(sum[:15])
+}
+
+// lexMember is the member of a lex token index.
+func lexMember(code, system, id string) string {
+	return code + "\x00" + system + "\x00" + id
+}
+
+// validPrefix reports whether p can prefix keys: letters, digits and
+// -_.: only (braces would hijack the hash tag).
+func validPrefix(p string) error {
+	if p == "" || len(p) > 32 {
+		return fmt.Errorf("key prefix must be 1-32 characters")
+	}
+	for _, c := range p {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == ':') {
+			return fmt.Errorf("key prefix %q may hold only letters, digits and -_.: (braces would break Cluster hash tags)", p)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,139 @@
+package redisstore
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+)
+
+// Read returns the current version of a resource.
+func (s *Store) Read(ctx context.Context, typ, id string) (*ww.Resource, error) {
+	const op = "redisstore.Read"
+	p := ww.PrincipalFrom(ctx)
+	if err := s.policy.Allow(ctx, p, ww.AccessRead, typ); err != nil {
+		return nil, err
+	}
+	raw, err := s.rdb.Get(ctx, s.keys.cur(typ, id)).Bytes()
+	if err == redis.Nil {
+		return nil, notFound(typ, id)
+	}
+	if err != nil {
+		return nil, redisErr(op, err)
+	}
+	rec, err := decodeRecord(raw)
+	if err != nil {
+		return nil, ww.Wrap(op, ww.KindInternal, err, "corrupt stored version")
+	}
+	if rec.txid != "" {
+		if rec, err = s.resolvePending(ctx, typ, id, rec); err != nil {
+			return nil, err
+		}
+		if rec == nil {
+			return nil, notFound(typ, id)
+		}
+	}
+	res := rec.resource(typ, id)
+	if ok, err := s.policy.Visible(ctx, p, res); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return nil, notFound(typ, id)
+	}
+	if res.Deleted {
+		return res, &ww.Error{Op: op, Kind: ww.KindGone, Issues: []ww.Issue{{
+			Severity: ww.SeverityError, Code: "deleted",
+			Diagnostics: typ + "/" + id + " was deleted (version " + strconv.FormatInt(res.VersionID, 10) + ")"}}}
+	}
+	return res, nil
+}
+
+func notFound(typ, id string) error {
+	return ww.Errorf(ww.KindNotFound, "not-found", "%s/%s is not known", typ, id)
+}
+
+// VRead returns one version of a resource.
+func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*ww.Resource, error) {
+	const op = "redisstore.VRead"
+	p := ww.PrincipalFrom(ctx)
+	if err := s.policy.Allow(ctx, p, ww.AccessHistory, typ); err != nil {
+		return nil, err
+	}
+	pipe := s.rdb.Pipeline()
+	cur := pipe.Get(ctx, s.keys.cur(typ, id))
+	old := pipe.HGet(ctx, s.keys.hist(typ, id), strconv.FormatInt(vid, 10))
+	_, _ = pipe.Exec(ctx)
+	var rec *record
+	if raw, err := cur.Bytes(); err == nil {
+		r, err := decodeRecord(raw)
+		if err != nil {
+			return nil, ww.Wrap(op, ww.KindInternal, err, "corrupt stored version")
+		}
+		if r.txid != "" {
+			if r, err = s.resolvePending(ctx, typ, id, r); err != nil {
+				return nil, err
+			}
+		}
+		if r != nil && r.vid == vid {
+			rec = r
+		}
+	} else if err != redis.Nil {
+		return nil, redisErr(op, err)
+	}
+	if rec == nil {
+		raw, err := old.Bytes()
+		if err == redis.Nil {
+			return nil, ww.Errorf(ww.KindNotFound, "not-found", "%s/%s has no version %d", typ, id, vid)
+		}
+		if err != nil {
+			return nil, redisErr(op, err)
+		}
+		if rec, err = decodeRecord(raw); err != nil {
+			return nil, ww.Wrap(op, ww.KindInternal, err, "corrupt stored version")
+		}
+	}
+	res := rec.resource(typ, id)
+	if ok, err := s.policy.Visible(ctx, p, res); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return nil, ww.Errorf(ww.KindNotFound, "not-found", "%s/%s has no version %d", typ, id, vid)
+	}
+	return res, nil
+}
+
+// readRecords fetches the current records of ids (one pipeline); missing
+// entries are nil. Pending Cluster versions are resolved.
+func (s *Store) readRecords(ctx context.Context, typ string, ids []string) ([]*record, error) {
+	out := make([]*record, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.Get(ctx, s.keys.cur(typ, id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, redisErr("redisstore.readRecords", err)
+	}
+	for i, c := range cmds {
+		raw, err := c.Bytes()
+		if err != nil {
+			continue
+		}
+		rec, err := decodeRecord(raw)
+		if err != nil {
+			return nil, ww.Wrap("redisstore.readRecords", ww.KindInternal, err, "corrupt stored version")
+		}
+		if rec.txid != "" {
+			if rec, err = s.resolvePending(ctx, typ, ids[i], rec); err != nil {
+				return nil, err
+			}
+		}
+		out[i] = rec
+	}
+	return out, nil
+}

@@ -1,0 +1,144 @@
+-- common.lua is prepended to every script (see scripts.go): helpers shared
+-- by commit, prepare, apply and abort.
+--
+-- A version record is: "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>\n<json>".
+-- txid is non-empty only while a Cluster transaction holds the resource.
+
+local function rec_vid(v)
+  if not v then return 0 end
+  return tonumber(string.match(v, '^v(%d+)')) or 0
+end
+
+local function rec_tx(v)
+  if not v then return '' end
+  return string.match(v, '^v%d+\t([^\t]*)\t') or ''
+end
+
+local function rec_deleted(v)
+  local flags = string.match(v, '^v%d+\t[^\t]*\t[^\t]*\t([^\t]*)\t')
+  return flags ~= nil and string.find(flags, 'd', 1, true) ~= nil
+end
+
+-- rec_set_tx rewrites the txid field of a record.
+local function rec_set_tx(v, tx)
+  local vid, rest = string.match(v, '^v(%d+)\t[^\t]*(\t.*)$')
+  return 'v' .. vid .. '\t' .. tx .. rest
+end
+
+-- id_of returns the resource id of an index member: lex members are
+-- "value\0system\0id"; zset and set members are "id" or "id|suffix".
+local function id_of(kind, m)
+  if kind == 'L' then
+    return string.match(m, '([^%z]*)$')
+  end
+  return string.match(m, '^([^|]*)')
+end
+
+-- read_write parses one write's fixed fields starting at ARGV[a]; it returns
+-- the write and the index of the next unread ARGV.
+local function read_write(a)
+  local w = {
+    cur = KEYS[tonumber(ARGV[a])], hist = KEYS[tonumber(ARGV[a + 1])], thist = KEYS[tonumber(ARGV[a + 2])],
+    pend = KEYS[tonumber(ARGV[a + 3])], expect = tonumber(ARGV[a + 4]), mode = ARGV[a + 5],
+    rec = ARGV[a + 6], hmember = ARGV[a + 7], hscore = ARGV[a + 8], nix = tonumber(ARGV[a + 9]), ix = a + 10,
+  }
+  return w, a + 10 + 4 * w.nix
+end
+
+-- apply_index runs a write's index operations.
+local function apply_index(w)
+  for j = 0, w.nix - 1 do
+    local b = w.ix + 4 * j
+    local op, key, member, score = ARGV[b], KEYS[tonumber(ARGV[b + 1])], ARGV[b + 2], ARGV[b + 3]
+    if op == '+s' then redis.call('SADD', key, member)
+    elseif op == '-s' then redis.call('SREM', key, member)
+    elseif op == '+z' then redis.call('ZADD', key, score, member)
+    elseif op == '-z' or op == '-g' then redis.call('ZREM', key, member)
+    elseif op == '+g' then
+      local lon, lat = string.match(score, '^([^,]+),(.+)$')
+      redis.call('GEOADD', key, lon, lat, member)
+    end
+  end
+end
+
+-- install makes a write's new record current: the old record (if any) moves
+-- to the history hash, the history zset gains the new version and the index
+-- operations run.
+local function install(w, old)
+  if old and rec_vid(old) > 0 then
+    redis.call('HSET', w.hist, tostring(rec_vid(old)), rec_set_tx(old, ''))
+  end
+  redis.call('SET', w.cur, w.rec)
+  redis.call('ZADD', w.thist, w.hscore, w.hmember)
+  apply_index(w)
+end
+
+-- eval_guard evaluates the guard starting at ARGV[a]: the ids matching the
+-- criteria must equal the expected list. It returns ok, found, next index.
+local function eval_guard(a)
+  local expected = ARGV[a]
+  local nclauses = tonumber(ARGV[a + 1])
+  local p = a + 2
+  local acc = nil
+  for c = 1, nclauses do
+    local nr = tonumber(ARGV[p])
+    p = p + 1
+    local set = {}
+    for r = 1, nr do
+      local kind, key, lo, hi = ARGV[p], KEYS[tonumber(ARGV[p + 1])], ARGV[p + 2], ARGV[p + 3]
+      p = p + 4
+      if kind == 'L' then
+        for _, m in ipairs(redis.call('ZRANGEBYLEX', key, lo, hi)) do set[id_of('L', m)] = true end
+      elseif kind == 'S' then
+        for _, m in ipairs(redis.call('SMEMBERS', key)) do set[id_of('S', m)] = true end
+      elseif kind == 'Z' then
+        for _, m in ipairs(redis.call('ZRANGEBYSCORE', key, lo, hi)) do set[id_of('Z', m)] = true end
+      elseif kind == 'R' then
+        local v = redis.call('GET', key)
+        if v and rec_vid(v) > 0 and not rec_deleted(v) then set[lo] = true end
+      end
+    end
+    if acc == nil then
+      acc = set
+    else
+      for id in pairs(acc) do
+        if not set[id] then acc[id] = nil end
+      end
+    end
+  end
+  local ids = {}
+  for id in pairs(acc or {}) do ids[#ids + 1] = id end
+  table.sort(ids)
+  local found = table.concat(ids, ',')
+  return found == expected, found, p
+end
+
+-- check_all verifies every write's expected version and lock, then every
+-- guard. It returns nil when all hold, else the reply to send.
+local function check_all(nw, ng, start)
+  local a = start
+  local writes = {}
+  for i = 1, nw do
+    local w
+    w, a = read_write(a)
+    local cur = redis.call('GET', w.cur)
+    local tx = rec_tx(cur)
+    if tx ~= '' and tx ~= ARGV[3] then
+      return nil, {'locked', i, tx}
+    end
+    local vid = rec_vid(cur)
+    if vid ~= w.expect then
+      return nil, {'conflict', i, vid}
+    end
+    w.old = cur
+    writes[i] = w
+  end
+  for g = 1, ng do
+    local ok, found
+    ok, found, a = eval_guard(a)
+    if not ok then
+      return nil, {'guard', g, found}
+    end
+  end
+  return writes, nil
+end

@@ -1,0 +1,298 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/internal/redistest"
+)
+
+func TestMain(m *testing.M) { os.Exit(redistest.RunMain(m)) }
+
+// backends runs a test against a real standalone Redis and a real 3-master
+// Redis Cluster.
+func backends(t *testing.T, fn func(t *testing.T, s *Store)) {
+	t.Run("standalone", func(t *testing.T) {
+		srv := redistest.Shared(t)
+		fn(t, openStore(t, srv.Client(t)))
+	})
+	t.Run("cluster", func(t *testing.T) {
+		cl := redistest.SharedCluster(t)
+		fn(t, openStore(t, cl.Client(t)))
+	})
+}
+
+func openStore(t *testing.T, c redis.UniversalClient) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{Client: c, Prefix: redistest.Prefix(t), Clock: &ww.FixedClock{T: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func patient(id, bsn, family string) []byte {
+	return []byte(fmt.Sprintf(`{"resourceType":"Patient","id":%q,"identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":%q}],"name":[{"family":%q}],"_gender":{"extension":[{"url":"http://example.org/x","valueString":"y"}]}}`, id, bsn, family))
+}
+
+func write(t *testing.T, s *Store, w ww.Write) ww.WriteResult {
+	t.Helper()
+	res, err := s.Commit(context.Background(), &ww.Commit{Writes: []ww.Write{w}})
+	if err != nil {
+		t.Fatalf("commit %s/%s: %v", w.Type, w.ID, err)
+	}
+	return res[0]
+}
+
+func TestCreateReadUpdateDeleteHistory(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		r := write(t, s, ww.Write{Op: ww.OpCreate, Type: "Patient", ID: "p1", JSON: patient("ignored", "999911120", "Jansen"), Provenance: ww.Provenance{Owner: "org1", Channel: ww.ChannelREST}})
+		if r.Outcome != ww.Created || r.Resource.VersionID != 1 {
+			t.Fatalf("create: %+v", r)
+		}
+		got, err := s.Read(ctx, "Patient", "p1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(got.JSON, &m); err != nil {
+			t.Fatal(err)
+		}
+		if m["id"] != "p1" || m["meta"].(map[string]any)["versionId"] != "1" || m["_gender"] == nil {
+			t.Fatalf("stored JSON: %s", got.JSON)
+		}
+		if !strings.HasPrefix(string(got.JSON), `{"resourceType":"Patient","id":"p1","meta":{"versionId":"1","lastUpdated":"2026-11-25T10:00:00.000Z"}`) {
+			t.Fatalf("meta not spliced at the head: %s", got.JSON)
+		}
+		if got.Provenance.Owner != "org1" || got.Provenance.Channel != ww.ChannelREST {
+			t.Fatalf("provenance: %+v", got.Provenance)
+		}
+		// Update twice, the second with a stale If-Match.
+		r = write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "p1", JSON: patient("p1", "999911120", "Jansen-de Vries")})
+		if r.Outcome != ww.Updated || r.Resource.VersionID != 2 || !r.Resource.LastUpdated.After(got.LastUpdated) {
+			t.Fatalf("update: %+v", r)
+		}
+		_, err = s.Commit(ctx, &ww.Commit{Writes: []ww.Write{{Op: ww.OpUpdate, Type: "Patient", ID: "p1", IfMatch: 1, JSON: patient("p1", "999911120", "X")}}})
+		if !ww.IsKind(err, ww.KindPrecondition) {
+			t.Fatalf("stale If-Match: want precondition, got %v", err)
+		}
+		v1, err := s.VRead(ctx, "Patient", "p1", 1)
+		if err != nil || !strings.Contains(string(v1.JSON), `"Jansen"`) {
+			t.Fatalf("vread 1: %v %s", err, v1.JSON)
+		}
+		// Delete: read → gone, history keeps three versions.
+		r = write(t, s, ww.Write{Op: ww.OpDelete, Type: "Patient", ID: "p1"})
+		if r.Outcome != ww.Deleted || r.Resource.VersionID != 3 {
+			t.Fatalf("delete: %+v", r)
+		}
+		if _, err := s.Read(ctx, "Patient", "p1"); !ww.IsKind(err, ww.KindGone) {
+			t.Fatalf("read after delete: %v", err)
+		}
+		if r := write(t, s, ww.Write{Op: ww.OpDelete, Type: "Patient", ID: "p1"}); r.Outcome != ww.Unchanged {
+			t.Fatalf("second delete: %+v", r)
+		}
+		h, err := s.History(ctx, &ww.HistoryQuery{Type: "Patient", ID: "p1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var vids []int64
+		for _, v := range h.Versions {
+			vids = append(vids, v.VersionID)
+		}
+		if !reflect.DeepEqual(vids, []int64{3, 2, 1}) || !h.Versions[0].Deleted {
+			t.Fatalf("history: %v", vids)
+		}
+		// The identifier index follows the live version only.
+		found, err := s.Search(ctx, &ww.Query{Type: "Patient", Clauses: []ww.Clause{{Param: "identifier", Values: []string{"http://fhir.nl/fhir/NamingSystem/bsn|999911120"}}}})
+		if err != nil || len(found.Resources) != 0 {
+			t.Fatalf("deleted resource still indexed: %v %+v", err, found)
+		}
+		// Re-create after delete continues the version line.
+		r = write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "p1", JSON: patient("p1", "999911120", "Terug")})
+		if r.Outcome != ww.Created || r.Resource.VersionID != 4 {
+			t.Fatalf("re-create: %+v", r)
+		}
+		th, err := s.History(ctx, &ww.HistoryQuery{Type: "Patient", Count: 2})
+		if err != nil || len(th.Versions) != 2 || th.Versions[0].VersionID != 4 || th.Next == nil {
+			t.Fatalf("type history page 1: %v %+v", err, th)
+		}
+		th2, err := s.History(ctx, &ww.HistoryQuery{Type: "Patient", Count: 2, After: th.Next})
+		if err != nil || len(th2.Versions) != 2 || th2.Versions[0].VersionID != 2 || th2.Versions[1].VersionID != 1 {
+			t.Fatalf("type history page 2: %v %+v", err, th2)
+		}
+	})
+}
+
+func TestTransactionIsAllOrNothing(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		write(t, s, ww.Write{Op: ww.OpCreate, Type: "Patient", ID: "exists", JSON: patient("exists", "123456782", "A")})
+		// Ten writes across shards and types, one of which conflicts.
+		var writes []ww.Write
+		for i := 0; i < 10; i++ {
+			writes = append(writes, ww.Write{Op: ww.OpCreate, Type: "Patient", ID: fmt.Sprintf("tx%d", i), JSON: patient("x", "999911120", "T")})
+		}
+		writes = append(writes, ww.Write{Op: ww.OpCreate, Type: "Patient", ID: "exists", JSON: patient("exists", "1", "B")})
+		if _, err := s.Commit(ctx, &ww.Commit{Writes: writes}); !ww.IsKind(err, ww.KindConflict) {
+			t.Fatalf("want conflict, got %v", err)
+		}
+		for i := 0; i < 10; i++ {
+			if _, err := s.Read(ctx, "Patient", fmt.Sprintf("tx%d", i)); !ww.IsKind(err, ww.KindNotFound) {
+				t.Fatalf("tx%d visible after a failed transaction: %v", i, err)
+			}
+		}
+		// Without the conflict everything lands.
+		res, err := s.Commit(ctx, &ww.Commit{Writes: writes[:10]})
+		if err != nil || len(res) != 10 {
+			t.Fatalf("commit: %v", err)
+		}
+		for i := 0; i < 10; i++ {
+			if _, err := s.Read(ctx, "Patient", fmt.Sprintf("tx%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if s.cluster != nil {
+			if n, _ := s.rdb.ZCard(ctx, s.keys.txOpen()).Result(); n != 0 {
+				t.Fatalf("%d cluster transactions left open", n)
+			}
+		}
+	})
+}
+
+func TestGuardMakesConditionalCreateExclusive(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		crit := []ww.Clause{{Param: "identifier", Values: []string{"http://fhir.nl/fhir/NamingSystem/bsn|249566758"}}}
+		var wg sync.WaitGroup
+		created := make(chan string, 8)
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				for attempt := 0; attempt < 50; attempt++ {
+					unlock, err := s.CondLock(ctx, "Patient", "identifier=bsn|249566758")
+					if err != nil {
+						continue
+					}
+					found, err := s.Search(ctx, &ww.Query{Type: "Patient", Clauses: crit})
+					if err != nil {
+						unlock()
+						t.Error(err)
+						return
+					}
+					if len(found.Resources) > 0 {
+						unlock()
+						return
+					}
+					id := fmt.Sprintf("c%d", i)
+					_, err = s.Commit(ctx, &ww.Commit{Writes: []ww.Write{{Op: ww.OpCreate, Type: "Patient", ID: id, JSON: patient(id, "249566758", "C")}},
+						Guards: []ww.Guard{{Type: "Patient", Criteria: crit}}})
+					unlock()
+					if err == nil {
+						created <- id
+						return
+					}
+					if !ww.IsKind(err, ww.KindConflict) {
+						t.Error(err)
+						return
+					}
+				}
+			}(i)
+		}
+		wg.Wait()
+		close(created)
+		var ids []string
+		for id := range created {
+			ids = append(ids, id)
+		}
+		if len(ids) != 1 {
+			t.Fatalf("conditional creates made %v, want exactly one", ids)
+		}
+	})
+}
+
+func TestConcurrentIfMatchExactlyOneWinsPerVersion(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		write(t, s, ww.Write{Op: ww.OpCreate, Type: "Patient", ID: "race", JSON: patient("race", "999911120", "v1")})
+		const workers, rounds = 8, 5
+		wins := make(map[int64]int)
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for r := 0; r < rounds; r++ {
+					cur, err := s.Read(ctx, "Patient", "race")
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					_, err = s.Commit(ctx, &ww.Commit{Writes: []ww.Write{{Op: ww.OpUpdate, Type: "Patient", ID: "race", IfMatch: cur.VersionID, JSON: patient("race", "999911120", fmt.Sprintf("w%d", w))}}})
+					if err == nil {
+						mu.Lock()
+						wins[cur.VersionID]++
+						mu.Unlock()
+					} else if !ww.IsKind(err, ww.KindPrecondition) {
+						t.Error(err)
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		final, _ := s.Read(ctx, "Patient", "race")
+		total := 0
+		for v, n := range wins {
+			if n != 1 {
+				t.Errorf("version %d was updated %d times", v, n)
+			}
+			total += n
+		}
+		if int64(total)+1 != final.VersionID {
+			t.Fatalf("%d wins but final version %d: an update was lost", total, final.VersionID)
+		}
+	})
+}
+
+func TestLayoutMismatchRefusesToStart(t *testing.T) {
+	srv := redistest.Shared(t)
+	c := srv.Client(t)
+	prefix := redistest.Prefix(t)
+	ctx := context.Background()
+	if _, err := Open(ctx, Options{Client: c, Prefix: prefix}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(ctx, Options{Client: c, Prefix: prefix, Shards: 8}); err == nil || !strings.Contains(err.Error(), "16 shards") {
+		t.Fatalf("want shard mismatch error, got %v", err)
+	}
+	c.HSet(ctx, prefix+":layout", "version", 99)
+	if _, err := Open(ctx, Options{Client: c, Prefix: prefix}); err == nil || !strings.Contains(err.Error(), "layout version") {
+		t.Fatalf("want layout version error, got %v", err)
+	}
+	if _, err := Open(ctx, Options{Client: c, Prefix: "bad{tag}"}); err == nil {
+		t.Fatal("a prefix with braces was accepted")
+	}
+}
+
+func TestEvictionPolicyIsChecked(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{MaxMemoryPolicy: "allkeys-lru"})
+	c := srv.Client(t)
+	if _, err := Open(context.Background(), Options{Client: c, Prefix: "ev"}); err == nil || !strings.Contains(err.Error(), "noeviction") {
+		t.Fatalf("want noeviction error, got %v", err)
+	}
+	if _, err := Open(context.Background(), Options{Client: c, Prefix: "ev", AllowEviction: true}); err != nil {
+		t.Fatal(err)
+	}
+}
