@@ -121,4 +121,6 @@ func TestClusterCommittedTransactionIsVisibleAndFinishedByRecovery(t *testing.T)
 	}
 }
 
-func redisZ(score int64, member string) redis.Z { return redis.Z{Score: float64(score), Member: member} }
+func redisZ(score int64, member string) redis.Z {
+	return redis.Z{Score: float64(score), Member: member}
+}

@@ -79,9 +79,9 @@ func (k keys) index(typ string, shard int, param string, value ...string) string
 	return b.String()
 }
 
-func (k keys) layout() string         { return k.prefix + ":layout" }
-func (k keys) tx(txid string) string  { return k.prefix + ":tx:" + txid }
-func (k keys) txOpen() string         { return k.prefix + ":txopen" }
+func (k keys) layout() string        { return k.prefix + ":layout" }
+func (k keys) tx(txid string) string { return k.prefix + ":tx:" + txid }
+func (k keys) txOpen() string        { return k.prefix + ":txopen" }
 func (k keys) condLock(typ, criteria string) string {
 	return fmt.Sprintf("%s:{%s.cond}:lk:%s", k.prefix, typ, shortValue("#"+criteria))
 }
