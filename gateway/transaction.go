@@ -128,7 +128,7 @@ func (g *Gateway) parseEntries(r *request, tree *fhirjson.Value) ([]*txEntry, er
 // this server's base).
 func (g *Gateway) entryRequest(r *request, method, raw, at string) (*request, error) {
 	rel := strings.TrimPrefix(raw, r.base+"/")
-	if strings.Contains(rel, "://") {
+	if p, _, _ := strings.Cut(rel, "?"); strings.Contains(p, "://") {
 		return nil, ww.Errorf(ww.KindInvalid, "value", "%s.request.url %q is not on this server", at, raw).At(at + ".request.url")
 	}
 	rel = strings.TrimPrefix(rel, "/")
@@ -539,7 +539,7 @@ func rewriteRefs(v *fhirjson.Value, placeholders map[string]string, resolveCond 
 				n++
 				return
 			}
-			if key == "reference" && strings.Contains(s, "?") && !strings.Contains(s, "://") {
+			if typ, _, cond := strings.Cut(s, "?"); key == "reference" && cond && typ != "" && !strings.ContainsAny(typ, "/:") {
 				var to string
 				if to, err = resolveCond(s); err == nil {
 					*v = *fhirjson.NewString(to)

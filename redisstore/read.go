@@ -104,27 +104,48 @@ func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*ww.Resou
 	return res, nil
 }
 
-// readRecords fetches the current records of ids (one pipeline); missing
-// entries are nil. Pending Cluster versions are resolved.
+// readRecords fetches the current records of ids; missing entries are nil.
+// On standalone Redis it is one MGET, so the records are one snapshot: a
+// Commit (one script) is either wholly before or wholly after it. On Cluster
+// the keys span slots and each is read-committed on its own. Pending Cluster
+// versions are resolved.
 func (s *Store) readRecords(ctx context.Context, typ string, ids []string) ([]*record, error) {
 	out := make([]*record, len(ids))
 	if len(ids) == 0 {
 		return out, nil
 	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.StringCmd, len(ids))
+	keys := make([]string, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.Get(ctx, s.keys.cur(typ, id))
+		keys[i] = s.keys.cur(typ, id)
 	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return nil, redisErr("redisstore.readRecords", err)
-	}
-	for i, c := range cmds {
-		raw, err := c.Bytes()
+	raws := make([]any, len(ids))
+	if s.cluster == nil {
+		vals, err := s.rdb.MGet(ctx, keys...).Result()
 		if err != nil {
+			return nil, redisErr("redisstore.readRecords", err)
+		}
+		raws = vals
+	} else {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.StringCmd, len(ids))
+		for i, k := range keys {
+			cmds[i] = pipe.Get(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+			return nil, redisErr("redisstore.readRecords", err)
+		}
+		for i, c := range cmds {
+			if v, err := c.Result(); err == nil {
+				raws[i] = v
+			}
+		}
+	}
+	for i, v := range raws {
+		raw, ok := v.(string)
+		if !ok {
 			continue
 		}
-		rec, err := decodeRecord(raw)
+		rec, err := decodeRecord([]byte(raw))
 		if err != nil {
 			return nil, ww.Wrap("redisstore.readRecords", ww.KindInternal, err, "corrupt stored version")
 		}
