@@ -116,7 +116,21 @@ type WriteResult struct {
 type Clause struct {
 	Param    string
 	Modifier string
-	Values   []string
+	// Chain is the rest of a chained parameter: "name" in
+	// actor:Patient.name, "organization.identifier" in
+	// performer:PractitionerRole.organization.identifier. For _has,
+	// Modifier holds "Type:param:param2" of _has:Type:param:param2.
+	Chain  string
+	Values []string
+}
+
+// Include is one _include or _revinclude.
+type Include struct {
+	// Source is the type holding the reference parameter, Param its name
+	// ("*" for every reference parameter), Target an optional type.
+	Source, Param, Target string
+	Reverse               bool
+	Iterate               bool
 }
 
 // SortKey is one _sort key.
@@ -147,6 +161,16 @@ type Query struct {
 	Total TotalMode
 	// Explain asks the store to describe its plan.
 	Explain bool
+	// Includes are the _include and _revinclude requests.
+	Includes []Include
+	// IncludeCap bounds included resources per page (default 1000).
+	IncludeCap int
+	// Base is the server's base URL, so absolute references to it match
+	// local resources.
+	Base string
+	// Elements, when set, limits what the caller needs (not used by the
+	// store for matching).
+	Strict bool
 }
 
 // Cursor is a keyset position: the sort values of the last entry and its id.
@@ -164,8 +188,14 @@ type SearchResult struct {
 	Next *Cursor
 	// Plan describes how the store ran the query (with Explain).
 	Plan []string
-	// Scores are per-resource search facts (e.g. distance) keyed by id.
+	// Facts are per-resource search facts (e.g. "distance" in km) keyed by
+	// id.
 	Facts map[string]map[string]string
+	// Included are the resources of _include/_revinclude.
+	Included []*Resource
+	// Issues are warnings about the search (a truncated include, an
+	// estimated total).
+	Issues []Issue
 }
 
 // HistoryQuery selects versions for instance, type or system history.

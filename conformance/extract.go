@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -74,7 +75,18 @@ func (p *SearchParam) Extract(res *fhirjson.Value) Values {
 	if p.expr == nil {
 		return vals
 	}
-	for _, n := range p.expr.Eval(res) {
+	nodes := p.expr.Eval(res)
+	if p.Derive == "present-not-false" {
+		present := false
+		for _, n := range nodes {
+			if !(n.V.Kind == fhirjson.Bool && string(n.V.Raw) == "false") {
+				present = true
+			}
+		}
+		vals.Tokens = append(vals.Tokens, Token{Code: fmt.Sprint(present)})
+		return vals
+	}
+	for _, n := range nodes {
 		switch p.Type {
 		case TypeToken:
 			tokens(n, &vals)

@@ -45,6 +45,15 @@ type SearchParam struct {
 	// Layout chooses the Redis index shape (see redisstore/keys.go):
 	// "set" for few distinct values, "lex" for many.
 	Layout string `json:"layout,omitempty"`
+	// Restrict limits an aliased reference parameter to one target type
+	// (Appointment.patient reads the actor index for Patient targets).
+	Restrict string `json:"restrict,omitempty"`
+	// Width is the usual precision of a date parameter's values: "second"
+	// (default), "day" (birth dates, authored dates) or "ms"; values of
+	// another width are recorded as exceptions in the index.
+	Width string `json:"width,omitempty"`
+	// Derive names a computed token: "present-not-false" (Patient.deceased).
+	Derive string `json:"derive,omitempty"`
 	// Custom marks the project's own parameters.
 	Custom bool `json:"custom,omitempty"`
 
@@ -68,8 +77,25 @@ var registryJSON []byte
 
 // Registry holds the search parameters of every served type.
 type Registry struct {
-	byType map[string]map[string]*SearchParam
+	byType    map[string]map[string]*SearchParam
+	compounds map[string][]Compound
 }
+
+// Compound is a compound index: equality on several token parameters,
+// ordered by a date parameter (Slot status + service-type by start). The
+// store keeps it beside the single-parameter indexes and uses it when a
+// search gives every one of the tokens.
+type Compound struct {
+	Resource string   `json:"resource"`
+	Params   []string `json:"params"`
+	Sort     string   `json:"sort"`
+}
+
+// Name is the compound's index name.
+func (c Compound) Name() string { return "~c:" + strings.Join(c.Params, "+") }
+
+// Compounds returns the compound indexes of typ.
+func (r *Registry) Compounds(typ string) []Compound { return r.compounds[typ] }
 
 var registry = mustLoadRegistry(registryJSON)
 
@@ -91,12 +117,13 @@ func mustLoadRegistry(data []byte) *Registry {
 // Parameters of resource "Resource" apply to every served type.
 func LoadRegistry(data []byte) (*Registry, error) {
 	var doc struct {
-		Params []SearchParam `json:"params"`
+		Params    []SearchParam `json:"params"`
+		Compounds []Compound    `json:"compounds"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
-	r := &Registry{byType: map[string]map[string]*SearchParam{}}
+	r := &Registry{byType: map[string]map[string]*SearchParam{}, compounds: map[string][]Compound{}}
 	var common []SearchParam
 	for _, p := range doc.Params {
 		if p.Resource == "Resource" {
@@ -109,6 +136,14 @@ func LoadRegistry(data []byte) (*Registry, error) {
 		if err := r.add(p); err != nil {
 			return nil, err
 		}
+	}
+	for _, c := range doc.Compounds {
+		for _, code := range append(append([]string(nil), c.Params...), c.Sort) {
+			if _, ok := r.byType[c.Resource][code]; !ok {
+				return nil, fmt.Errorf("compound index on %s names unknown parameter %q", c.Resource, code)
+			}
+		}
+		r.compounds[c.Resource] = append(r.compounds[c.Resource], c)
 	}
 	for _, t := range TypeNames() {
 		for _, c := range common {

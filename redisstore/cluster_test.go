@@ -112,7 +112,7 @@ func TestClusterCommittedTransactionIsVisibleAndFinishedByRecovery(t *testing.T)
 	if err := s.RecoverTransactions(ctx, true); err != nil {
 		t.Fatal(err)
 	}
-	found, err := s.Search(ctx, &ww.Query{Type: "Patient", Clauses: []ww.Clause{{Param: "identifier", Values: []string{"999911120"}}}})
+	found, err := s.Search(ctx, &ww.Query{Type: "Patient", Count: 100, Clauses: []ww.Clause{{Param: "identifier", Values: []string{"999911120"}}}})
 	if err != nil || len(found.Resources) != 6 {
 		t.Fatalf("index after roll-forward: %v, %d resources", err, len(found.Resources))
 	}

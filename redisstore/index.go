@@ -1,14 +1,18 @@
 package redisstore
 
 import (
+	"crypto/sha256"
+	"math"
 	"strconv"
+	"strings"
 
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 )
 
-// ixop is one index entry operation: kind 's' (set), 'z' (sorted set) or
-// 'g' (geo set); score is the zset score, or "lon,lat" for geo entries.
+// ixop is one index entry operation: kind 's' (set), 'z' (sorted set), 'g'
+// (geo set) or 'h' (hash field); score is the zset score, "lon,lat" for geo
+// entries, the value for hash fields.
 type ixop struct {
 	kind   byte
 	key    string
@@ -21,46 +25,164 @@ type ixop struct {
 
 func (o ixop) id() string { return string(o.kind) + o.key + "\x01" + o.member }
 
+// maxNarrowWidth is the widest date value kept in the narrow index (a
+// day, 25 hours on the autumn DST change).
+const maxNarrowWidth = 25*3600*1000 - 1
+
+// systemTag shortens a code system inside lex index members: 8 base32
+// characters of its SHA-256 ("" stays ""). Collisions between the few
+// systems of one parameter are negligible (40 bits).
+func systemTag(system string) string {
+	if system == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(system))
+	return b32.EncodeToString(sum[:5])
+}
+
 // entries computes every index entry of one version of a live resource.
 func (s *Store) entries(typ, id string, res *fhirjson.Value, rec *record) []ixop {
 	shard := s.keys.shard(id)
-	out := make([]ixop, 0, 16)
+	out := make([]ixop, 0, 24)
 	out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, "_lastUpdated"), member: id, score: strconv.FormatInt(rec.ms, 10)})
 	if rec.prov.Owner != "" {
 		out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, "_owner", rec.prov.Owner), member: id})
 	}
 	for _, p := range s.reg.Indexed(typ) {
+		if p.Code == "_lastUpdated" {
+			continue
+		}
 		vals := p.Extract(res)
 		if vals.Empty() {
 			continue
 		}
 		out = s.paramEntries(out, typ, id, shard, p, &vals)
 	}
+	for _, c := range s.reg.Compounds(typ) {
+		out = s.compoundEntries(out, typ, id, shard, c, res)
+	}
 	return out
 }
 
 func (s *Store) paramEntries(out []ixop, typ, id string, shard int, p *conformance.SearchParam, v *conformance.Values) []ixop {
 	name := p.IndexName()
+	key := s.keys.index(typ, shard, name)
 	switch p.Type {
 	case conformance.TypeToken:
 		if p.Layout == "lex" {
-			key := s.keys.index(typ, shard, name)
 			for _, t := range v.Tokens {
-				out = append(out, ixop{kind: 'z', key: key, member: lexMember(t.Code, t.System, id), score: "0"})
+				out = append(out, ixop{kind: 'z', key: key, member: lexMember(t.Code, systemTag(t.System), id), score: "0"})
 			}
-			return out
+		} else {
+			for _, t := range v.Tokens {
+				out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, t.System+"|"+t.Code), member: id})
+				out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, "~"), member: t.System, sticky: true})
+				out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, "~:"+t.System), member: t.Code, sticky: true})
+			}
 		}
-		for _, t := range v.Tokens {
-			out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, t.System+"|"+t.Code), member: id})
-			out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, "~"), member: t.System, sticky: true})
+		for _, t := range v.OfType {
+			out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "of-type"), member: t.System + "|" + t.Code + "\x00" + id, score: "0"})
+		}
+		for _, txt := range v.Texts {
+			out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "text"), member: conformance.Normalize(txt) + "\x00" + id, score: "0"})
+		}
+	case conformance.TypeReference:
+		for _, r := range v.Refs {
+			switch {
+			case r.ID != "" && (r.URL == "" || r.Type != ""):
+				out = append(out, ixop{kind: 'z', key: key, member: r.ID + "\x00" + r.Type + "\x00" + id, score: "0"})
+			case r.URL != "":
+				out = append(out, ixop{kind: 'z', key: key, member: r.URL + "\x00\x00" + id, score: "0"})
+			}
+			if r.IdentValue != "" {
+				out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "identifier"), member: lexMember(r.IdentValue, systemTag(r.IdentSystem), id), score: "0"})
+			}
+		}
+	case conformance.TypeString:
+		seen := map[string]bool{}
+		for _, str := range v.Strings {
+			m := conformance.Normalize(str) + "\x00" + str + "\x00" + id
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, ixop{kind: 'z', key: key, member: m, score: "0"})
+			}
+		}
+	case conformance.TypeURI:
+		for _, u := range v.URIs {
+			out = append(out, ixop{kind: 'z', key: key, member: u + "\x00" + id, score: "0"})
+		}
+	case conformance.TypeDate:
+		out = dateEntries(out, s, typ, id, shard, name, p.WidthMillis(), v.Ranges)
+	case conformance.TypeNumber:
+		for k, n := range v.Numbers {
+			out = append(out, ixop{kind: 'z', key: key, member: member(id, k), score: strconv.FormatFloat(n, 'g', -1, 64)})
+		}
+	case conformance.TypeQuantity:
+		for k, q := range v.Quantities {
+			out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, q.System+"|"+q.Code), member: member(id, k), score: strconv.FormatFloat(q.Value, 'g', -1, 64)})
+			out = append(out, ixop{kind: 'z', key: key, member: member(id, k), score: strconv.FormatFloat(q.Value, 'g', -1, 64)})
+		}
+	case conformance.TypeSpecial:
+		if len(v.Geos) > 0 {
+			g := v.Geos[0]
+			out = append(out, ixop{kind: 'g', key: key, member: id, score: strconv.FormatFloat(g.Lon, 'f', -1, 64) + "," + strconv.FormatFloat(g.Lat, 'f', -1, 64)})
 		}
 	}
 	return out
 }
 
+func member(id string, k int) string {
+	if k == 0 {
+		return id
+	}
+	return id + "|" + strconv.Itoa(k)
+}
+
+// dateEntries indexes date ranges. A single value of the parameter's usual
+// width is one narrow-zset member (score = lower bound); anything else —
+// another width, several values, a range wider than a day — is also
+// described in full in the exceptions hash, and ranges wider than a day live
+// in the wide zsets (one by lower, one by upper bound).
+func dateEntries(out []ixop, s *Store, typ, id string, shard int, name string, width int64, ranges []conformance.Range) []ixop {
+	narrow := s.keys.index(typ, shard, name)
+	plain := len(ranges) == 1 && ranges[0].Hi-ranges[0].Lo == width && ranges[0].Lo != conformance.MinRange && ranges[0].Hi != conformance.MaxRange
+	if !plain {
+		var b strings.Builder
+		for k, r := range ranges {
+			if k > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(fmtBound(r.Lo))
+			b.WriteByte(':')
+			b.WriteString(fmtBound(r.Hi))
+		}
+		out = append(out, ixop{kind: 'h', key: s.keys.index(typ, shard, name, "x"), member: id, score: b.String()})
+	}
+	for k, r := range ranges {
+		m := member(id, k)
+		if r.Lo != conformance.MinRange && r.Hi != conformance.MaxRange && r.Hi-r.Lo <= maxNarrowWidth {
+			out = append(out, ixop{kind: 'z', key: narrow, member: m, score: strconv.FormatInt(r.Lo, 10)})
+			continue
+		}
+		m = id + "|" + strconv.Itoa(k)
+		out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "wlo"), member: m, score: fmtBound(r.Lo)})
+		out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "whi"), member: m, score: fmtBound(r.Hi)})
+	}
+	return out
+}
+
+func fmtBound(v int64) string {
+	switch v {
+	case conformance.MinRange:
+		return "-inf"
+	case conformance.MaxRange:
+		return "+inf"
+	}
+	return strconv.FormatInt(v, 10)
+}
+
 // diff returns the operations that turn the index entries of the old
-// version into those of the new one, as ARGV-ready ops: "+s", "-s", "+z",
-// "-z", "+g", "-g".
+// version into those of the new one.
 func diff(old, new []ixop) []ixop {
 	if len(old) == 0 {
 		return new
@@ -107,3 +229,5 @@ func (o ixop) opcode() string {
 	}
 	return sign + string(o.kind&0x7f)
 }
+
+var _ = math.Inf

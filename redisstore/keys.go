@@ -1,8 +1,9 @@
 package redisstore
 
 import (
-	"crypto/sha256"
+	"crypto/sha1"
 	"encoding/base32"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -27,9 +28,21 @@ const DefaultShards = 16
 //	P:{T.ss}:h:<id>                  hash    older versions: versionId → record
 //	P:{T.ss}:hist                    zset    every version of the shard: lastUpdated ms → "id/vid"
 //	P:{T.ss}:p:<id>                  hash    Cluster transaction in flight: tx, rec (pending new record)
-//	P:{T.ss}:xg:<param>              zset    lex index (many distinct values): "value\0system\0id", score 0
+//	P:{T.ss}:xg:<param>              zset    lex token index (many distinct values): "value\0systemtag\0id", score 0
 //	P:{T.ss}:xg:<param>:<value>      set     set index (few distinct values): ids
-//	P:{T.ss}:xg:<param>:~            set     systems seen for a set-index token parameter
+//	P:{T.ss}:xg:<param>:~            set     systems seen for a set-index token parameter (never shrinks)
+//	P:{T.ss}:xg:<param>:~:<system>   set     codes seen in that system (never shrinks)
+//	P:{T.ss}:xg:<param>:text         zset    lex index of token display texts (:text): "folded text\0id"
+//	P:{T.ss}:xg:<param>:of-type      zset    lex index of typed identifiers: "tsys|tcode|value\0id"
+//	P:{T.ss}:xg:<param>:identifier   zset    lex index of Reference.identifier (:identifier)
+//	P:{T.ss}:xg:<param>              zset    reference index: "targetId\0TargetType\0id" (or "url\0\0id");
+//	                                         string index: "folded\0exact\0id"; uri index: "uri\0id";
+//	                                         date index (narrow): lower bound ms → "id" or "id|k";
+//	                                         number index: value → "id"; near: GEO set of ids
+//	P:{T.ss}:xg:<param>:x            hash    date exceptions: id → "lo:hi,…" when a resource has several
+//	                                         values or one whose width is not the parameter's usual one
+//	P:{T.ss}:xg:<param>:wlo / :whi   zset    date values wider than a day: lower / upper bound → "id|k"
+//	P:{T.ss}:xg:~c:<params>:<values> zset    compound index (equality on several tokens, ordered by a date)
 //	P:{T.ss}:xg:_lastUpdated         zset    live resources: lastUpdated ms → id
 //	P:{T.ss}:xg:_owner:<org>         set     live resources written by an organisation (tenancy filter)
 //	P:tx:<txid>                      hash    Cluster transaction record: state, deadline, writes
@@ -88,14 +101,17 @@ func (k keys) condLock(typ, criteria string) string {
 
 var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// shortValue keeps index key names short: values over 48 bytes (or meant to
-// be hashed, starting with "#") become "#" + 24 base32 characters of SHA-256.
+// shortValue keeps index key names short: values over 48 bytes (or
+// starting with "#") become "#" + the first 24 hex digits of their SHA-1.
+// SHA-1 because search.lua builds the same key names with redis.sha1hex
+// (token searches without a system union the value sets of every system
+// seen); it only shortens names, it protects nothing.
 func shortValue(v string) string {
 	if len(v) <= 48 && !strings.HasPrefix(v, "#") {
 		return v
 	}
-	sum := sha256.Sum256([]byte(v))
-	return "#" + b32.EncodeToString(sum[:15])
+	sum := sha1.Sum([]byte(v))
+	return "#" + hex.EncodeToString(sum[:])[:24]
 }
 
 // lexMember is the member of a lex token index.

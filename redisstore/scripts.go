@@ -11,7 +11,7 @@ import (
 var scriptFS embed.FS
 
 type scripts struct {
-	commit, prepare, apply, abort, txstate *redis.Script
+	commit, prepare, apply, abort, txstate, search *redis.Script
 }
 
 // loadScripts builds the scripts: common.lua is prepended to each that uses
@@ -23,7 +23,12 @@ func loadScripts(shebang bool) *scripts {
 	build := func(name string, withCommon bool) *redis.Script {
 		var b strings.Builder
 		if shebang {
-			b.WriteString("#!lua\n")
+			if name == "search.lua" {
+				// A read-only script runs even when Redis is out of memory.
+				b.WriteString("#!lua flags=no-writes\n")
+			} else {
+				b.WriteString("#!lua\n")
+			}
 		}
 		if withCommon {
 			b.WriteString(common)
@@ -38,6 +43,7 @@ func loadScripts(shebang bool) *scripts {
 		apply:   build("apply.lua", true),
 		abort:   build("abort.lua", true),
 		txstate: build("txstate.lua", false),
+		search:  build("search.lua", false),
 	}
 }
 
@@ -50,5 +56,5 @@ func mustRead(name string) string {
 }
 
 func (s *scripts) all() []*redis.Script {
-	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate}
+	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search}
 }

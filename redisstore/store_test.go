@@ -114,7 +114,7 @@ func TestCreateReadUpdateDeleteHistory(t *testing.T) {
 			t.Fatalf("history: %v", vids)
 		}
 		// The identifier index follows the live version only.
-		found, err := s.Search(ctx, &ww.Query{Type: "Patient", Clauses: []ww.Clause{{Param: "identifier", Values: []string{"http://fhir.nl/fhir/NamingSystem/bsn|999911120"}}}})
+		found, err := s.Search(ctx, &ww.Query{Type: "Patient", Count: 100, Clauses: []ww.Clause{{Param: "identifier", Values: []string{"http://fhir.nl/fhir/NamingSystem/bsn|999911120"}}}})
 		if err != nil || len(found.Resources) != 0 {
 			t.Fatalf("deleted resource still indexed: %v %+v", err, found)
 		}
@@ -185,7 +185,7 @@ func TestGuardMakesConditionalCreateExclusive(t *testing.T) {
 					if err != nil {
 						continue
 					}
-					found, err := s.Search(ctx, &ww.Query{Type: "Patient", Clauses: crit})
+					found, err := s.Search(ctx, &ww.Query{Type: "Patient", Count: 100, Clauses: crit})
 					if err != nil {
 						unlock()
 						t.Error(err)

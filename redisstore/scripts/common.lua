@@ -57,6 +57,8 @@ local function apply_index(w)
     elseif op == '+g' then
       local lon, lat = string.match(score, '^([^,]+),(.+)$')
       redis.call('GEOADD', key, lon, lat, member)
+    elseif op == '+h' then redis.call('HSET', key, member, score)
+    elseif op == '-h' then redis.call('HDEL', key, member)
     end
   end
 end

@@ -1,0 +1,154 @@
+package hl7v2
+
+import (
+	"strings"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/conformance/nlid"
+)
+
+// referralStatus0283 maps RF1-1 (HL7 table 0283, referral status) to
+// ServiceRequest.status: A accepted → active (the wait runs), P pending →
+// draft (not yet accepted: not a wait), R rejected → revoked, E expired →
+// revoked (withdrawn before completion).
+var referralStatus0283 = map[string]string{"A": "active", "P": "draft", "R": "revoked", "E": "revoked"}
+
+// referralCategory0284 maps RF1-5 (HL7 table 0284, referral category) to a
+// wait kind when the sender's waitKind map has no entry.
+var referralCategory0284 = map[string]string{"O": "outpatient", "A": "outpatient", "I": "treatment-inpatient"}
+
+// referralPriority0280 maps RF1-2 (HL7 table 0280) to ServiceRequest.priority.
+var referralPriority0280 = map[string]string{"S": "stat", "A": "asap", "R": "routine"}
+
+// mapREF maps REF^I12/I13/I14 to a ServiceRequest (the wait), with the
+// Patient (if absent) and the referring Practitioner (PRD with role RP).
+func (x *mapper) mapREF() {
+	trig := strings.ToUpper(x.m.Trigger)
+	rf1 := x.m.Segment("RF1")
+	if rf1 == nil {
+		x.failMissing("RF1", "REF^%s without an RF1 segment", trig)
+		return
+	}
+	pid := x.m.Segment("PID")
+	if pid == nil {
+		x.failMissing("PID", "REF^%s without a PID segment", trig)
+		return
+	}
+	refNo := rf1.Field(6).EI().ID
+	if refNo == "" {
+		x.fail(CodeRequiredField, rf1, 6, 0, 1, "RF1-6 (originating referral identifier) is empty")
+	}
+	status, unmapped := x.referralStatus(rf1, trig)
+	authored := ""
+	for _, f := range []int{7, 9} { // effective date, else process date
+		t := x.timeAt(rf1, f, 1)
+		if !t.IsZero() {
+			authored = t.FHIRDateTime()
+			break
+		}
+	}
+	if len(x.errs) > 0 {
+		return
+	}
+	if authored == "" {
+		authored = x.res.SourceTime.FHIRDate()
+	}
+	orgID := x.organization()
+	patID, _ := x.patient(pid, orgID, true)
+	if patID == "" {
+		return
+	}
+	var requester obj
+	for _, prd := range x.m.All("PRD") {
+		if !hasRole(prd.Field(1), "RP") {
+			continue
+		}
+		requester = x.referrer(prd)
+		break
+	}
+	specCands := []candidate{{value: rf1.Field(3).CWE().Code, system: rf1.Field(3).CWE().System, seg: rf1, path: Path{Segment: "RF1", Field: 3}, strict: len(x.cfg.Specialism) > 0}}
+	spec, specUnmapped := x.specialism(specCands)
+	kind, kindUnmapped := x.waitKind([]candidate{{value: rf1.Field(5).CWE().Code, seg: rf1, path: Path{Segment: "RF1", Field: 5}}}, referralCategory0284)
+	var category []obj
+	if c := waitKindConcept(kind); c != nil {
+		category = []obj{c}
+	}
+	var reasons []obj
+	for _, rep := range rf1.Field(10).Reps() {
+		if c := x.concept(rep.CWE(), "RF1-10"); c != nil {
+			reasons = append(reasons, c)
+		}
+	}
+	priority, _ := lookupFold(referralPriority0280, rf1.Field(2).CWE().Code)
+	system := x.cfg.system(x.agb, "order")
+	x.emit("ServiceRequest", x.id("ServiceRequest", system, refNo), obj{
+		{"identifier", []obj{identifierWithType(system, refNo, "PLAC")}},
+		{"status", status},
+		{"intent", "order"},
+		{"category", category},
+		{"priority", priority},
+		{"subject", ref("Patient", patID)},
+		{"authoredOn", authored},
+		{"requester", requester},
+		{"performer", []obj{ref("Organization", orgID)}},
+		{"performerType", specialismConcept(spec)},
+		{"reasonCode", reasons},
+	}, false, unmapped || specUnmapped || kindUnmapped)
+}
+
+// referralStatus maps RF1-1 (sender map, then table 0283); I14 (cancel) is
+// always revoked; an empty RF1-1 is active.
+func (x *mapper) referralStatus(rf1 *Segment, trig string) (string, bool) {
+	if trig == "I14" {
+		return "revoked", false
+	}
+	code := rf1.Field(1).CWE().Code
+	if code == "" {
+		return "active", false
+	}
+	if v, ok := lookupFold(x.cfg.ReferralStatus, code); ok {
+		return v, false
+	}
+	if v, ok := lookupFold(referralStatus0283, code); ok {
+		return v, false
+	}
+	x.unmapped(rf1, Path{Segment: "RF1", Field: 1}, code, "RF1-1 referral status %q has no mapping; status active used", sanitize(code, 20))
+	return "active", true
+}
+
+func hasRole(f Field, role string) bool {
+	for _, r := range f.Reps() {
+		if strings.EqualFold(r.Get(1), role) {
+			return true
+		}
+	}
+	return false
+}
+
+// referrer emits the referring provider of a PRD and returns the reference:
+// a Practitioner identified by PRD-7 (an AGB code when its type says AGB,
+// or the sender's configuration says so), else a display-only reference.
+func (x *mapper) referrer(prd *Segment) obj {
+	name := prd.Field(2).XPN()
+	display := strings.Join(nonEmpty(name.Prefix, name.Given, name.Family), " ")
+	for _, rep := range prd.Field(7).Reps() {
+		idv, typ := rep.Get(1), strings.ToUpper(rep.Get(2))
+		if idv == "" {
+			continue
+		}
+		system, value := x.cfg.system(x.agb, "practitioner"), idv
+		if a, _ := ww.NormalizeAGB(idv); nlid.CheckAGB(a) == nil && (typ == "AGB" || typ == "VEKTIS" || typ == "AGB-Z" || x.cfg.PractitionerIDIsAGB) {
+			system, value = ww.SystemAGB, a
+		}
+		id := x.id("Practitioner", system, value)
+		x.emit("Practitioner", id, obj{
+			{"identifier", []obj{{{"system", system}, {"value", value}}}},
+			{"name", []obj{humanName(name)}},
+		}, true, false)
+		return append(ref("Practitioner", id), kv{"display", display})
+	}
+	if display == "" {
+		return nil
+	}
+	return obj{{"display", display}}
+}

@@ -1,0 +1,532 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+)
+
+// The differential test generates random Appointments and Patients, runs
+// random searches through the store and through a deliberately naive
+// evaluator written here on decoded JSON, and compares the ids (and their
+// order when sorted).
+
+type naiveRes struct {
+	typ, id string
+	m       map[string]any
+	lastMod int64
+}
+
+var (
+	statuses  = []string{"booked", "fulfilled", "cancelled", "noshow", "waitlist", "proposed"}
+	sysA      = "urn:oid:2.16.840.1.113883.2.4.6.7"
+	sysB      = "http://ei.vektis.nl/codelijsten/COD016-VEKT"
+	codes     = []string{"0301", "0305", "0313", "0320"}
+	families  = []string{"Jansen", "de Vries", "Bakker", "Ríjsbergen", "Müller", "Smit", "Van Dijk", "Janssen"}
+	givens    = []string{"Jan", "Anna", "Émile", "Piet", "Sanne"}
+	cities    = []string{"Amsterdam", "Utrecht", "Nijmegen", "Den Haag", "Zwolle"}
+	amsLoc, _ = time.LoadLocation("Europe/Amsterdam")
+)
+
+// instants around both 2026 DST changes, at second and millisecond precision.
+func randInstant(r *rand.Rand) string {
+	bases := []time.Time{time.Date(2026, 3, 29, 0, 0, 0, 0, amsLoc), time.Date(2026, 10, 25, 0, 0, 0, 0, amsLoc), time.Date(2026, 12, 1, 8, 0, 0, 0, amsLoc)}
+	t := bases[r.IntN(len(bases))].Add(time.Duration(r.IntN(72*60)-24*60) * time.Minute)
+	switch r.IntN(3) {
+	case 0:
+		return t.UTC().Format("2006-01-02T15:04:05Z")
+	case 1:
+		return t.Format("2006-01-02T15:04:05-07:00")
+	default:
+		return t.Add(time.Duration(r.IntN(1000)) * time.Millisecond).Format("2006-01-02T15:04:05.000-07:00")
+	}
+}
+
+func randDate(r *rand.Rand) string {
+	t := time.Date(1940+r.IntN(70), time.Month(1+r.IntN(12)), 1+r.IntN(28), 0, 0, 0, 0, time.UTC)
+	switch r.IntN(4) {
+	case 0:
+		return t.Format("2006")
+	case 1:
+		return t.Format("2006-01")
+	default:
+		return t.Format("2006-01-02")
+	}
+}
+
+func genAppointment(r *rand.Rand, i int) map[string]any {
+	a := map[string]any{"resourceType": "Appointment", "id": fmt.Sprintf("a%03d", i), "status": statuses[r.IntN(len(statuses))]}
+	parts := []any{}
+	parts = append(parts, map[string]any{"status": "accepted", "actor": map[string]any{"reference": fmt.Sprintf("Patient/p%02d", r.IntN(20))}})
+	if r.IntN(3) > 0 {
+		parts = append(parts, map[string]any{"status": "accepted", "actor": map[string]any{"reference": fmt.Sprintf("Practitioner/dr%d", r.IntN(6))}})
+	}
+	a["participant"] = parts
+	if a["status"] != "waitlist" && r.IntN(5) > 0 {
+		a["start"] = randInstant(r)
+		if r.IntN(2) == 0 {
+			a["end"] = randInstant(r)
+		}
+	}
+	if r.IntN(4) > 0 {
+		sys := sysA
+		if r.IntN(3) == 0 {
+			sys = sysB
+		}
+		a["serviceType"] = []any{map[string]any{"coding": []any{map[string]any{"system": sys, "code": codes[r.IntN(len(codes))], "display": "Spec " + codes[r.IntN(len(codes))]}}}}
+	}
+	if r.IntN(3) > 0 {
+		a["identifier"] = []any{map[string]any{"system": "https://h.example/appt", "value": fmt.Sprintf("X%d", r.IntN(50))}}
+	}
+	return a
+}
+
+func genPatient(r *rand.Rand, i int) map[string]any {
+	p := map[string]any{"resourceType": "Patient", "id": fmt.Sprintf("p%02d", i), "gender": []string{"male", "female", "other"}[r.IntN(3)]}
+	if r.IntN(5) > 0 {
+		name := map[string]any{"family": families[r.IntN(len(families))]}
+		if r.IntN(2) == 0 {
+			name["given"] = []any{givens[r.IntN(len(givens))]}
+		}
+		p["name"] = []any{name}
+	}
+	if r.IntN(4) > 0 {
+		p["birthDate"] = randDate(r)
+	}
+	if r.IntN(3) > 0 {
+		p["address"] = []any{map[string]any{"city": cities[r.IntN(len(cities))]}}
+	}
+	return p
+}
+
+// --- the naive evaluator -------------------------------------------------
+
+func naiveFold(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch r {
+		case 'í', 'ì', 'ï', 'î':
+			r = 'i'
+		case 'é', 'è', 'ë', 'ê':
+			r = 'e'
+		case 'ü', 'ú':
+			r = 'u'
+		case 'á', 'à', 'ä':
+			r = 'a'
+		case 'ó', 'ö':
+			r = 'o'
+		}
+		if !unicode.Is(unicode.Mn, r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// naiveRange parses a FHIR date/dateTime/instant into [lo, hi] ms.
+func naiveRange(s string) (int64, int64, bool) {
+	layouts := []struct {
+		layout string
+		add    func(time.Time) time.Time
+	}{
+		{"2006-01-02T15:04:05.000Z07:00", func(t time.Time) time.Time { return t.Add(time.Millisecond) }},
+		{"2006-01-02T15:04:05Z07:00", func(t time.Time) time.Time { return t.Add(time.Second) }},
+		{"2006-01-02T15:04Z07:00", func(t time.Time) time.Time { return t.Add(time.Minute) }},
+	}
+	for _, l := range layouts {
+		if t, err := time.Parse(l.layout, s); err == nil {
+			return t.UnixMilli(), l.add(t).UnixMilli() - 1, true
+		}
+	}
+	local := []struct {
+		layout string
+		add    func(time.Time) time.Time
+	}{
+		{"2006-01-02T15:04:05", func(t time.Time) time.Time { return t.Add(time.Second) }},
+		{"2006-01-02T15:04", func(t time.Time) time.Time { return t.Add(time.Minute) }},
+		{"2006-01-02", func(t time.Time) time.Time { return t.AddDate(0, 0, 1) }},
+		{"2006-01", func(t time.Time) time.Time { return t.AddDate(0, 1, 0) }},
+		{"2006", func(t time.Time) time.Time { return t.AddDate(1, 0, 0) }},
+	}
+	for _, l := range local {
+		if t, err := time.ParseInLocation(l.layout, s, amsLoc); err == nil {
+			return t.UnixMilli(), l.add(t).UnixMilli() - 1, true
+		}
+	}
+	return 0, 0, false
+}
+
+func naiveDate(prefix string, slo, shi, lo, hi int64) bool {
+	switch prefix {
+	case "eq":
+		return lo >= slo && hi <= shi
+	case "ne":
+		return !(lo >= slo && hi <= shi)
+	case "gt":
+		return hi > shi
+	case "lt":
+		return lo < slo
+	case "ge":
+		return hi > shi || (lo >= slo && hi <= shi)
+	case "le":
+		return lo < slo || (lo >= slo && hi <= shi)
+	case "sa":
+		return lo > shi
+	case "eb":
+		return hi < slo
+	}
+	return false
+}
+
+func strs(v any, keys ...string) []string {
+	cur := []any{v}
+	for _, k := range keys {
+		var next []any
+		for _, c := range cur {
+			m, ok := c.(map[string]any)
+			if !ok {
+				continue
+			}
+			switch x := m[k].(type) {
+			case []any:
+				next = append(next, x...)
+			case nil:
+			default:
+				next = append(next, x)
+			}
+		}
+		cur = next
+	}
+	var out []string
+	for _, c := range cur {
+		if s, ok := c.(string); ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// naiveMatch evaluates one clause on one resource.
+func naiveMatch(res naiveRes, cl ww.Clause) bool {
+	m := res.m
+	some := func(vals []string, f func(string) bool) bool {
+		for _, v := range vals {
+			if f(v) {
+				return true
+			}
+		}
+		return false
+	}
+	or := func(f func(v string) bool) bool {
+		for _, v := range cl.Values {
+			if f(v) {
+				return true
+			}
+		}
+		return false
+	}
+	switch res.typ + "." + cl.Param {
+	case "Appointment.status", "Patient.gender":
+		field := map[string]string{"status": "status", "gender": "gender"}[cl.Param]
+		hit := or(func(v string) bool { return some(strs(m, field), func(s string) bool { return s == v }) })
+		if cl.Modifier == "not" {
+			return !hit
+		}
+		return hit
+	case "Appointment.service-type":
+		return or(func(v string) bool {
+			sys, code, hasSys := strings.Cut(v, "|")
+			if !hasSys {
+				code, sys = v, ""
+			}
+			for _, st := range asList(m["serviceType"]) {
+				for _, c := range asList(st.(map[string]any)["coding"]) {
+					cm := c.(map[string]any)
+					cs, cc := cm["system"].(string), cm["code"].(string)
+					switch {
+					case !hasSys && cc == code, hasSys && code == "" && cs == sys, hasSys && cs == sys && cc == code:
+						return true
+					}
+				}
+			}
+			return false
+		})
+	case "Appointment.actor", "Appointment.patient", "Appointment.practitioner":
+		want := map[string]string{"actor": "", "patient": "Patient", "practitioner": "Practitioner"}[cl.Param]
+		return or(func(v string) bool {
+			return some(strs(m, "participant", "actor", "reference"), func(ref string) bool {
+				typ, id, _ := strings.Cut(ref, "/")
+				if want != "" && typ != want {
+					return false
+				}
+				if cl.Modifier != "" && typ != cl.Modifier {
+					return false
+				}
+				if strings.Contains(v, "/") {
+					return v == ref
+				}
+				return v == id
+			})
+		})
+	case "Appointment.identifier":
+		return or(func(v string) bool {
+			sys, val, hasSys := strings.Cut(v, "|")
+			for _, id := range asList(m["identifier"]) {
+				im := id.(map[string]any)
+				if im["value"] == val && (!hasSys || im["system"] == sys) || (!hasSys && im["value"] == v) {
+					return true
+				}
+			}
+			return false
+		})
+	case "Appointment.date", "Appointment.end", "Patient.birthdate":
+		field := map[string]string{"date": "start", "end": "end", "birthdate": "birthDate"}[cl.Param]
+		v := cl.Values[0]
+		prefix := "eq"
+		if len(v) > 2 && v[0] >= 'a' && v[0] <= 'z' {
+			prefix, v = v[:2], v[2:]
+		}
+		slo, shi, _ := naiveRange(v)
+		return some(strs(m, field), func(s string) bool {
+			lo, hi, ok := naiveRange(s)
+			return ok && naiveDate(prefix, slo, shi, lo, hi)
+		})
+	case "Patient.family", "Patient.given", "Patient.address-city", "Patient.name":
+		var vals []string
+		switch cl.Param {
+		case "family":
+			vals = strs(m, "name", "family")
+		case "given":
+			vals = strs(m, "name", "given")
+		case "address-city":
+			vals = strs(m, "address", "city")
+		case "name":
+			vals = append(strs(m, "name", "family"), strs(m, "name", "given")...)
+		}
+		return or(func(v string) bool {
+			return some(vals, func(s string) bool {
+				switch cl.Modifier {
+				case "exact":
+					return s == v
+				case "contains":
+					return strings.Contains(naiveFold(s), naiveFold(v))
+				}
+				return strings.HasPrefix(naiveFold(s), naiveFold(v))
+			})
+		})
+	case "Appointment._id", "Patient._id":
+		return or(func(v string) bool { return v == res.id })
+	}
+	panic("naive evaluator does not know " + res.typ + "." + cl.Param)
+}
+
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return nil
+}
+
+// naiveSortValue: dates by the start of the range, strings folded.
+func naiveSortValue(res naiveRes, key ww.SortKey) (float64, string, bool) {
+	switch key.Param {
+	case "_lastUpdated":
+		return float64(res.lastMod), "", true
+	case "_id":
+		return 0, res.id, true
+	case "date", "birthdate":
+		field := map[string]string{"date": "start", "birthdate": "birthDate"}[key.Param]
+		for _, s := range strs(res.m, field) {
+			lo, _, ok := naiveRange(s)
+			return float64(lo), "", ok
+		}
+		return 0, "", false
+	case "family":
+		vals := strs(res.m, "name", "family")
+		if len(vals) == 0 {
+			return 0, "", false
+		}
+		best := naiveFold(vals[0])
+		for _, v := range vals[1:] {
+			if f := naiveFold(v); (key.Descending && f > best) || (!key.Descending && f < best) {
+				best = f
+			}
+		}
+		return 0, best, true
+	}
+	panic("naive sort " + key.Param)
+}
+
+func naiveSearch(all []naiveRes, q *ww.Query) []string {
+	var hits []naiveRes
+	for _, r := range all {
+		if r.typ != q.Type {
+			continue
+		}
+		ok := true
+		for _, cl := range q.Clauses {
+			if !naiveMatch(r, cl) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			hits = append(hits, r)
+		}
+	}
+	key := ww.SortKey{Param: "_lastUpdated"}
+	if len(q.Sort) == 1 {
+		key = q.Sort[0]
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		ni, si, oki := naiveSortValue(hits[i], key)
+		nj, sj, okj := naiveSortValue(hits[j], key)
+		if oki != okj {
+			return oki
+		}
+		if oki && (ni != nj || si != sj) {
+			if key.Descending {
+				return ni > nj || (ni == nj && si > sj)
+			}
+			return ni < nj || (ni == nj && si < sj)
+		}
+		if key.Descending && key.Param != "family" {
+			return hits[i].id > hits[j].id
+		}
+		return hits[i].id < hits[j].id
+	})
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.id
+	}
+	return ids
+}
+
+// --- queries --------------------------------------------------------------
+
+func randQuery(r *rand.Rand) *ww.Query {
+	pick := func(xs ...string) string { return xs[r.IntN(len(xs))] }
+	prefixes := []string{"", "eq", "ne", "gt", "lt", "ge", "le", "sa", "eb"}
+	if r.IntN(2) == 0 {
+		q := &ww.Query{Type: "Appointment", Count: 1000}
+		for n := 1 + r.IntN(3); n > 0; n-- {
+			switch r.IntN(8) {
+			case 0:
+				q.Clauses = append(q.Clauses, ww.Clause{Param: "status", Values: []string{pick(statuses...)}})
+			case 1:
+				q.Clauses = append(q.Clauses, ww.Clause{Param: "status", Modifier: "not", Values: []string{pick(statuses...)}})
+			case 2:
+				q.Clauses = append(q.Clauses, ww.Clause{Param: "service-type", Values: []string{pick(codes...), sysA + "|" + pick(codes...), sysB + "|", pick(codes...) + "," + pick(codes...)}[r.IntN(4):][:1]})
+			case 3:
+				q.Clauses = append(q.Clauses, ww.Clause{Param: "actor", Values: []string{fmt.Sprintf("Patient/p%02d", r.IntN(20))}})
+			case 4:
+				q.Clauses = append(q.Clauses, ww.Clause{Param: pick("practitioner", "actor"), Values: []string{fmt.Sprintf("dr%d", r.IntN(6))}})
+			case 5:
+				v := randInstant(r)
+				switch r.IntN(4) {
+				case 0:
+					v = v[:10]
+				case 1:
+					v = v[:16]
+				case 2:
+					v = v[:7]
+				}
+				q.Clauses = append(q.Clauses, ww.Clause{Param: pick("date", "end"), Values: []string{prefixes[r.IntN(len(prefixes))] + v}})
+			case 6:
+				q.Clauses = append(q.Clauses, ww.Clause{Param: "identifier", Values: []string{pick(fmt.Sprintf("X%d", r.IntN(50)), fmt.Sprintf("https://h.example/appt|X%d", r.IntN(50)))}})
+			case 7:
+				q.Clauses = append(q.Clauses, ww.Clause{Param: "_id", Values: []string{fmt.Sprintf("a%03d,a%03d", r.IntN(300), r.IntN(300))}})
+			}
+		}
+		if r.IntN(3) == 0 {
+			q.Sort = []ww.SortKey{{Param: pick("date", "_lastUpdated", "_id"), Descending: r.IntN(2) == 0}}
+		}
+		return q
+	}
+	q := &ww.Query{Type: "Patient", Count: 1000}
+	for n := 1 + r.IntN(2); n > 0; n-- {
+		switch r.IntN(6) {
+		case 0:
+			q.Clauses = append(q.Clauses, ww.Clause{Param: "family", Values: []string{strings.ToLower(pick(families...))[:1+r.IntN(3)]}})
+		case 1:
+			q.Clauses = append(q.Clauses, ww.Clause{Param: "family", Modifier: "exact", Values: []string{pick(families...)}})
+		case 2:
+			q.Clauses = append(q.Clauses, ww.Clause{Param: pick("name", "family"), Modifier: "contains", Values: []string{pick("an", "ij", "ü", "ies", "jk")}})
+		case 3:
+			v := randDate(r)
+			q.Clauses = append(q.Clauses, ww.Clause{Param: "birthdate", Values: []string{prefixes[r.IntN(len(prefixes))] + v}})
+		case 4:
+			q.Clauses = append(q.Clauses, ww.Clause{Param: "gender", Values: []string{pick("male", "female", "male,other")}})
+		case 5:
+			q.Clauses = append(q.Clauses, ww.Clause{Param: pick("address-city", "given"), Values: []string{pick("am", "utr", "den h", "Émi", "emile", "a")}})
+		}
+	}
+	if r.IntN(3) == 0 {
+		q.Sort = []ww.SortKey{{Param: pick("birthdate", "family", "_lastUpdated"), Descending: r.IntN(2) == 0}}
+	}
+	return q
+}
+
+func testSize(short, full int) int {
+	if os.Getenv("WACHTWIJZER_TEST_SIZE") == "full" {
+		return full
+	}
+	if testing.Short() {
+		return short / 2
+	}
+	return short
+}
+
+func TestSearchAgreesWithNaiveEvaluator(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		r := rand.New(rand.NewPCG(42, 7))
+		var all []naiveRes
+		load := func(m map[string]any) {
+			b, _ := json.Marshal(m)
+			res := write(t, s, ww.Write{Op: ww.OpUpdate, Type: m["resourceType"].(string), ID: m["id"].(string), JSON: b})
+			s.clock.(*ww.FixedClock).Advance(time.Millisecond)
+			all = append(all, naiveRes{typ: res.Resource.Type, id: res.Resource.ID, m: m, lastMod: res.Resource.LastUpdated.UnixMilli()})
+		}
+		for i := 0; i < 20; i++ {
+			load(genPatient(r, i))
+		}
+		for i := 0; i < 300; i++ {
+			load(genAppointment(r, i))
+		}
+		cases := testSize(1500, 6000)
+		if s.cluster != nil {
+			cases = testSize(300, 3000)
+		}
+		for c := 0; c < cases; c++ {
+			q := randQuery(r)
+			want := naiveSearch(all, q)
+			got, err := s.Search(ctx, q)
+			if err != nil {
+				t.Fatalf("case %d %s %+v sort %v: %v", c, q.Type, q.Clauses, q.Sort, err)
+			}
+			var ids []string
+			for _, x := range got.Resources {
+				ids = append(ids, x.ID)
+			}
+			if len(q.Sort) == 0 {
+				sort.Strings(ids)
+				sort.Strings(want)
+			}
+			if !reflect.DeepEqual(ids, want) && !(len(ids) == 0 && len(want) == 0) {
+				t.Fatalf("case %d: %s %+v sort %v\n got %v\nwant %v", c, q.Type, q.Clauses, q.Sort, ids, want)
+			}
+		}
+		t.Logf("%d random searches agree with the naive evaluator", cases)
+	})
+}

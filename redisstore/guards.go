@@ -1,0 +1,44 @@
+package redisstore
+
+import (
+	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/conformance"
+)
+
+// clauseRanges turns one conditional criterion into the index lookups whose
+// union matches it, over every shard of typ, for the guard commit.lua checks
+// atomically with a conditional write. Conditional criteria support _id and
+// lex-indexed tokens (identifier and the like): the parameters that name one
+// resource.
+func (s *Store) clauseRanges(typ string, cl ww.Clause) ([]grange, error) {
+	var out []grange
+	if cl.Param == "_id" && cl.Modifier == "" {
+		for _, id := range cl.Values {
+			sh := s.keys.shard(id)
+			out = append(out, grange{kind: 'R', key: s.keys.cur(typ, id), min: id, shard: sh, tag: tagOfKeyParts(typ, sh)})
+		}
+		return out, nil
+	}
+	p, ok := s.reg.Lookup(typ, cl.Param)
+	if !ok {
+		return nil, ww.Errorf(ww.KindInvalid, "not-supported", "%s has no search parameter %q", typ, cl.Param)
+	}
+	if p.Type != conformance.TypeToken || p.Layout != "lex" || cl.Modifier != "" {
+		return nil, ww.Errorf(ww.KindInvalid, "not-supported", "%s:%s is not supported in conditional criteria", cl.Param, cl.Modifier)
+	}
+	for _, v := range cl.Values {
+		system, code, hasSystem := conformance.SplitToken(v)
+		if code == "" {
+			return nil, ww.Errorf(ww.KindInvalid, "not-supported", "%s=%s (any code of a system) is not supported in conditional criteria; give system|value", cl.Param, v)
+		}
+		min, max := "["+code+"\x00", "("+code+"\x01"
+		if hasSystem {
+			pre := code + "\x00" + systemTag(system) + "\x00"
+			min, max = "["+pre, "("+pre+"\xff"
+		}
+		for sh := 0; sh < s.keys.shards; sh++ {
+			out = append(out, grange{kind: 'L', key: s.keys.index(typ, sh, p.IndexName()), min: min, max: max, shard: sh, tag: tagOfKeyParts(typ, sh)})
+		}
+	}
+	return out, nil
+}
