@@ -36,9 +36,9 @@ type filter struct {
 	kind string // set, lex, scan, date, num, ids, geo, not
 	// index is the parameter whose keys the filter reads; suffixes select
 	// sub-keys (set values, "text", "identifier", …).
-	index string
-	sets  []string // set values (suffixes)
-	sub   string   // lex sub-index suffix ("" = the main one)
+	index  string
+	sets   []string // set values (suffixes)
+	sub    string   // lex sub-index suffix ("" = the main one)
 	ranges [][2]string
 	exact  []string
 	scan   string
