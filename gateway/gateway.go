@@ -176,7 +176,8 @@ func (g *Gateway) handle(fn func(*request) *response) gin.HandlerFunc {
 			base: g.baseURL(r), prefer: parsePrefer(r.Header.Values("Prefer")),
 		}
 		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
-			if err := checkContentType(r.Header.Get("Content-Type")); err != nil {
+			form := strings.HasSuffix(c.FullPath(), "/_search") && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
+			if err := checkContentType(r.Header.Get("Content-Type")); err != nil && !form {
 				g.writeError(c, err)
 				return
 			}

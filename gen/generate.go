@@ -144,3 +144,28 @@ func (e *emitter) put(typ, id string, b []byte) {
 		e.err = e.sink.Resource(typ, id, b)
 	}
 }
+
+// Counts returns the number of resources per type the world holds,
+// without generating them (Coverages need one pass over the people).
+func (w *World) Counts() map[string]int {
+	cov := w.nPers
+	for n := 0; n < w.nPers && w.cfg.SwitcherShare > 0; n++ {
+		if p := w.person(n); p.prevInsurer >= 0 {
+			cov++
+		}
+	}
+	return map[string]int{
+		"Organization":      len(w.orgs) + len(w.insurers),
+		"Location":          len(w.locs),
+		"HealthcareService": len(w.svcs),
+		"Practitioner":      len(w.pracs),
+		"PractitionerRole":  len(w.pracs),
+		"Schedule":          len(w.scheds),
+		"Slot":              w.nSlots,
+		"Patient":           w.nRec,
+		"Coverage":          cov,
+		"InsurancePlan":     len(w.insurers),
+		"ServiceRequest":    w.nRef,
+		"Appointment":       w.nAppt,
+	}
+}

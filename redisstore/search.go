@@ -113,7 +113,7 @@ func (s *Store) shardsFor(p *qplan) []int {
 // shardJSON builds one shard's plan with its keys.
 func (s *Store) shardJSON(a *argv, p *qplan, sh int, count int, after *ww.Cursor, resume json.RawMessage, total bool, luaSort bool) map[string]any {
 	typ := p.typ
-	var fs []any
+	fs := []any{}
 	for _, f := range p.filters {
 		if j := s.filterJSON(a, typ, sh, f); j != nil {
 			fs = append(fs, j)

@@ -64,7 +64,8 @@ type SenderConfig struct {
 	DefaultSpecialism string `json:"defaultSpecialism,omitempty"`
 	DefaultWaitKind   string `json:"defaultWaitKind,omitempty"`
 	// ZSegments maps a field path in a Z-segment ("ZWL-2", "ZWL-3.1") to a
-	// wait field: authoredOn, waitKind or specialism.
+	// wait field: authoredOn, waitKind, specialism or orderNumber (the
+	// wait's order number when SCH-26/27 are empty).
 	ZSegments map[string]string `json:"zsegments,omitempty"`
 	// Locations maps a location key (see PL.Key, e.g. "POLI-ORTH") to the
 	// AGB code of that location; other locations are identified by the
@@ -223,7 +224,7 @@ var appointmentStatuses = map[string]bool{"proposed": true, "pending": true, "bo
 var requestStatuses = map[string]bool{"draft": true, "active": true, "on-hold": true, "revoked": true, "completed": true,
 	"entered-in-error": true, "unknown": true}
 
-var zTargets = map[string]bool{"authoredOn": true, "waitKind": true, "specialism": true}
+var zTargets = map[string]bool{"authoredOn": true, "waitKind": true, "specialism": true, "orderNumber": true}
 
 var hospitalKinds = map[string]bool{"patient": true, "order": true, "appointment": true, "slot": true, "schedule": true,
 	"location": true, "practitioner": true}
@@ -297,7 +298,7 @@ func (s *SenderConfig) check(what string) error {
 			return bad("zsegments: %q is not a Z-segment field path (e.g. ZWL-2)", k)
 		}
 		if !zTargets[v] {
-			return bad("zsegments[%q]: unknown target %q (use authoredOn, waitKind or specialism)", k, v)
+			return bad("zsegments[%q]: unknown target %q (use authoredOn, waitKind, specialism or orderNumber)", k, v)
 		}
 	}
 	for k := range s.Systems {

@@ -483,9 +483,10 @@ func (x *mapper) zAuthoredOn() (string, bool) {
 	return "", false
 }
 
-// siuOrders emits a ServiceRequest (a wait) per SCH-26/SCH-27 repetition,
-// or, for a waitlist appointment without order numbers, one identified by
-// SCH-1 (else SCH-2). It returns the basedOn references.
+// siuOrders emits a ServiceRequest (a wait) per SCH-26/SCH-27 repetition;
+// without those, one for a Z field mapped to orderNumber; without that, for
+// a waitlist appointment, one identified by SCH-1 (else SCH-2). It returns
+// the basedOn references.
 func (x *mapper) siuOrders(sch *Segment, status, patID, orgID, spec, kind, authored string, fromZ bool, code obj, unmapped bool) []obj {
 	type order struct{ placer, filler string }
 	var orders []order
@@ -500,6 +501,12 @@ func (x *mapper) siuOrders(sch *Segment, status, patID, orgID, spec, kind, autho
 		}
 		if o.placer != "" || o.filler != "" {
 			orders = append(orders, o)
+		}
+	}
+	if len(orders) == 0 {
+		for _, c := range x.zFields("orderNumber") {
+			orders = append(orders, order{placer: c.value})
+			break
 		}
 	}
 	if len(orders) == 0 && status == "waitlist" {
