@@ -12,7 +12,9 @@ var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadd
 
 // DeriveID returns the id of an ingested resource: base32 of
 // HMAC-SHA256(deploymentKey, resourceType | identifier system | identifier
-// value), 26 characters (130 bits). Every gateway on one Redis shares the
+// value), cut to 16 characters (80 bits: collision-free in practice at any
+// scale one deployment reaches, and short, because every index entry carries
+// ids). Every gateway on one Redis shares the
 // deployment key, so HL7, CSV, pull, the NZa import and gen all meet on one
 // resource per business identifier, and no id can be turned back into the
 // identifier (a BSN, say) without the key. The system must be the business
@@ -25,16 +27,20 @@ func DeriveID(deploymentKey []byte, resourceType, system, value string) string {
 	m.Write([]byte(system))
 	m.Write([]byte{'|'})
 	m.Write([]byte(value))
-	return idEncoding.EncodeToString(m.Sum(nil))[:26]
+	return idEncoding.EncodeToString(m.Sum(nil))[:IDLength]
 }
 
-// NewID returns a random server-assigned id (26 base32 characters).
+// IDLength is the length of generated ids.
+const IDLength = 16
+
+// NewID returns a random server-assigned id (16 base32 characters, 80
+// random bits).
 func NewID() string {
-	var b [17]byte
+	var b [10]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic("wachtwijzer: crypto/rand failed: " + err.Error())
 	}
-	return idEncoding.EncodeToString(b[:])[:26]
+	return idEncoding.EncodeToString(b[:])
 }
 
 // HospitalSystem returns the identifier system for a hospital's own numbers

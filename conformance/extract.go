@@ -17,6 +17,11 @@ type Token struct {
 	Code   string
 }
 
+// TextCode is a display text with the code it displays.
+type TextCode struct {
+	Text, System, Code string
+}
+
 // Ref is a reference value.
 type Ref struct {
 	// Type and ID of a literal reference ("Patient/123" or an absolute URL
@@ -53,6 +58,9 @@ type Values struct {
 	OfType []Token
 	// Texts are the display/text strings of tokens, for :text.
 	Texts []string
+	// TextCodes pairs each coded display with its code (for the :text
+	// registry); Texts without a TextCodes entry are free text.
+	TextCodes []TextCode
 	// Strings are string values as written.
 	Strings    []string
 	Ranges     []Range
@@ -171,9 +179,11 @@ func coding(c *fhirjson.Value, vals *Values) {
 	if code == "" {
 		return
 	}
-	vals.Tokens = append(vals.Tokens, Token{System: c.GetStr("system"), Code: code})
+	sys := c.GetStr("system")
+	vals.Tokens = append(vals.Tokens, Token{System: sys, Code: code})
 	if d := c.GetStr("display"); d != "" {
 		vals.Texts = append(vals.Texts, d)
+		vals.TextCodes = append(vals.TextCodes, TextCode{Text: d, System: sys, Code: code})
 	}
 }
 

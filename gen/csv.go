@@ -99,7 +99,7 @@ func (w *World) WriteNZaCSV(out io.Writer) (int, error) {
 				l.key, l.agb, l.name, l.street, l.number, strings.ReplaceAll(l.postal, " ", ""), cities[l.city].name,
 				uuid(0, 99, uint64(atoi(number))), number, treatment, typ,
 				fmt.Sprintf("%s (%s)", sp.nza, strings.TrimLeft(code, "0")),
-				fmt.Sprintf("%s: %s, %s", typ, treatment, strings.ToLower(sp.nza)),
+				[3]string{"Eerste polikliniekbezoek " + strings.ToLower(sp.nza), "Diagnostiek: " + sp.diagnostic, "Behandeling: " + sp.treatment}[t],
 			})
 			rows++
 		}

@@ -59,13 +59,9 @@ func (w *World) Generate(sink Sink) error {
 		e.put("Schedule", sc.id, w.encSchedule(e.start(), sc))
 	}
 	for _, sc := range w.scheds {
-		for k, ss := range sc.sessions {
-			start := 8 * 60
-			if ss.pm {
-				start = 13 * 60
-			}
-			for i := 0; i < sc.perSession; i++ {
-				b := w.encSlot(e.start(), sc, int(ss.day), start+i*sc.slotMin, w.slotStatus[sc.slotOff+k*sc.perSession+i])
+		for _, ss := range sc.sessions {
+			for i := 0; i < int(ss.n); i++ {
+				b := w.encSlot(e.start(), sc, int(ss.day), ss.start()+i*sc.slotMin, w.slotStatus[sc.slotOff+int(ss.off)+i])
 				e.put("Slot", idOf(b), b)
 			}
 		}

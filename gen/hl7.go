@@ -82,7 +82,11 @@ type hl7Writer struct {
 	err error
 }
 
+// seg appends a segment, leaving out trailing empty fields.
 func (h *hl7Writer) seg(fields ...string) {
+	for len(fields) > 1 && fields[len(fields)-1] == "" {
+		fields = fields[:len(fields)-1]
+	}
 	for i, f := range fields {
 		if i > 0 {
 			h.b = append(h.b, '|')

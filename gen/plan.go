@@ -219,13 +219,10 @@ func (bk *booker) book(g *slotGroup, want, maxDay int) int32 {
 func (w *World) slotAt(idx int32) (sc *schedule, day, start int) {
 	i := sort.Search(len(w.scheds), func(i int) bool { return w.scheds[i].slotOff > int(idx) }) - 1
 	sc = w.scheds[i]
-	k := int(idx) - sc.slotOff
-	ss := sc.sessions[k/sc.perSession]
-	start = 8 * 60
-	if ss.pm {
-		start = 13 * 60
-	}
-	return sc, int(ss.day), start + k%sc.perSession*sc.slotMin
+	k := int32(int(idx) - sc.slotOff)
+	j := sort.Search(len(sc.sessions), func(j int) bool { return sc.sessions[j].off > k }) - 1
+	ss := sc.sessions[j]
+	return sc, int(ss.day), ss.start() + int(k-ss.off)*sc.slotMin
 }
 
 // plan computes referral j completely; bk must have booked referrals

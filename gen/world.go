@@ -106,9 +106,21 @@ type practitioner struct {
 
 func (p *practitioner) display() string { return p.given + " " + p.family }
 
+// session is one clinic session: n slots from 08:00 (or 13:00, pm) on a
+// day; off is the index of its first slot within the schedule.
 type session struct {
 	day int16
 	pm  bool
+	n   int16
+	off int32
+}
+
+// start returns the minute of day of the session's first slot.
+func (ss session) start() int {
+	if ss.pm {
+		return 13 * 60
+	}
+	return 8 * 60
 }
 
 type schedule struct {
@@ -117,9 +129,10 @@ type schedule struct {
 	kind       int // wait kind of the visits: outpatient, diagnostics or mhc-intake
 	prac       *practitioner
 	slotMin    int
-	perSession int
+	perSession int // slots in a full four-hour session
 	sessions   []session
-	slotOff    int
+	slotOff    int // global index of its first slot
+	nSlots     int
 	code, id   string
 }
 
@@ -698,7 +711,7 @@ func (w *World) publishWaits() {
 // Slot layout.
 const (
 	horizonDays      = 56 // slots for the 8 weeks after today
-	maxSessionsSched = 32 // one schedule holds at most 4 sessions a week
+	maxSessionsSched = 32 // one schedule holds at most 4 full sessions a week
 	sessionMinutes   = 240
 )
 
@@ -723,10 +736,10 @@ func slotGroupOf(s *service, k int) int {
 
 // buildCapacity sizes and lays out the Slots. Per service and visit kind:
 // enough busy slots for the booked appointments of the world (counted in a
-// first pass over the referrals, plus a third for the days where demand
-// peaks), the configured share of free slots (ZBCs freer), laid out in
-// four-hour clinic sessions (08:00–12:00, 13:00–17:00) on weekdays, one
-// practitioner per schedule. The free slots are the latest (with two weeks
+// first pass over the referrals, plus a fifth for the days where demand
+// peaks) and the configured share of free slots (ZBCs freer), laid out in
+// clinic sessions (from 08:00 or 13:00, at most four hours) on weekdays,
+// front-loaded over the 8 weeks, one practitioner per schedule. The free slots are the latest (with two weeks
 // of jitter); a second pass books the world's appointments on the busy
 // ones exactly as the writers will, and those slots are reserved for them.
 func (w *World) buildCapacity() {
@@ -774,19 +787,19 @@ func (w *World) buildCapacity() {
 			}
 			booked, freeN := s.demand[g], target[g]
 			other := int(math.Ceil(0.2 * float64(booked)))
-			sessions := (booked + freeN + other + per - 1) / per
-			n := max(1, (sessions+maxSessionsSched-1)/maxSessionsSched)
+			total := booked + freeN + other
+			n := max(1, (total+maxSessionsSched*per-1)/(maxSessionsSched*per))
 			grp := &slotGroup{kind: kinds[g], gid: len(groups), free: freeN}
 			groups = append(groups, grp)
 			s.groups[g] = grp
 			for k := 0; k < n; k++ {
 				sc := &schedule{idx: len(w.scheds), svc: s, kind: kinds[g], slotMin: sp.slotMin, perSession: per, slotOff: slot}
-				ks := sessions / n
-				if k < sessions%n {
-					ks++
+				sc.nSlots = total / n
+				if k < total%n {
+					sc.nSlots++
 				}
-				sc.sessions = w.layoutSessions(&r, ks)
-				slot += ks * per
+				sc.sessions = w.layoutSessions(&r, sc.nSlots, per)
+				slot += sc.nSlots
 				sc.prac = w.addPractitioner(s)
 				letter := "P"
 				if kinds[g] == kDiagnostics {
@@ -852,9 +865,9 @@ func (w *World) markFree(s *service, g int, grp *slotGroup) {
 	}
 	var all []entry
 	for _, sc := range grp.scheds {
-		for k, ss := range sc.sessions {
-			for i := 0; i < sc.perSession; i++ {
-				all = append(all, entry{int32(sc.slotOff + k*sc.perSession + i), ss.day, float64(ss.day) + 14*r.float()})
+		for _, ss := range sc.sessions {
+			for i := 0; i < int(ss.n); i++ {
+				all = append(all, entry{int32(sc.slotOff + int(ss.off) + i), ss.day, float64(ss.day) + 14*r.float()})
 			}
 		}
 	}
@@ -886,38 +899,40 @@ func (w *World) markFree(s *service, g int, grp *slotGroup) {
 	}
 }
 
-// weekWeights front-load the sessions over the 8 weeks: agendas open
+// weekWeights front-load the slots over the 8 weeks: agendas open
 // progressively, and most bookings fall in the first weeks.
 var weekWeights = [8]float64{1.5, 1.35, 1.2, 1.05, 0.95, 0.8, 0.65, 0.5}
 
-// layoutSessions spreads k sessions over the 8 weeks: per week a share by
-// weekWeights (largest remainder), on a weekly pattern of fixed half-days.
-func (w *World) layoutSessions(r *rng, k int) []session {
-	if k == 0 {
+// layoutSessions lays out total slots over the 8 weeks: per week a share
+// by weekWeights (largest remainder), in sessions of at most per slots on a
+// weekly pattern of fixed half-days; a session with fewer slots starts at
+// 08:00 or 13:00 like a full one and ends early.
+func (w *World) layoutSessions(r *rng, total, per int) []session {
+	if total == 0 {
 		return nil
 	}
-	var per [8]int
+	var week [8]int
 	var rem [8]float64
 	n := 0
 	for wk, wt := range weekWeights {
-		x := float64(k) * wt / 8
-		per[wk] = int(x)
-		rem[wk] = x - float64(per[wk])
-		n += per[wk]
+		x := float64(total) * wt / 8
+		week[wk] = int(x)
+		rem[wk] = x - float64(week[wk])
+		n += week[wk]
 	}
-	for ; n < k; n++ {
+	for ; n < total; n++ {
 		best := 0
 		for wk := range rem {
 			if rem[wk] > rem[best] {
 				best = wk
 			}
 		}
-		per[best]++
+		week[best]++
 		rem[best] = -1
 	}
 	pw := 1
-	for _, c := range per {
-		pw = max(pw, c)
+	for _, c := range week {
+		pw = max(pw, (c+per-1)/per)
 	}
 	// Choose pw distinct half-days of the week (weekday 0–4, am/pm).
 	perm := [10]int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}
@@ -927,14 +942,21 @@ func (w *World) layoutSessions(r *rng, k int) []session {
 	}
 	pos := append([]int(nil), perm[:pw]...)
 	sort.Ints(pos) // weekday-major: chronological within a week
-	out := make([]session, 0, k)
-	for week, c := range per {
-		for m := 0; m < c; m++ {
-			p := pos[m*pw/c]
+	var out []session
+	off := 0
+	for wk, c := range week {
+		m := (c + per - 1) / per // sessions this week
+		for i := 0; i < m; i++ {
+			size := c / m
+			if i < c%m {
+				size++
+			}
+			p := pos[i*pw/m]
 			wd := p / 2 // 0 = Monday
-			for d := 7*week + 1; d <= 7*week+7; d++ {
+			for d := 7*wk + 1; d <= 7*wk+7; d++ {
 				if int((w.days.at(d).weekday+6)%7) == wd {
-					out = append(out, session{day: int16(d), pm: p%2 == 1})
+					out = append(out, session{day: int16(d), pm: p%2 == 1, n: int16(size), off: int32(off)})
+					off += size
 					break
 				}
 			}

@@ -292,6 +292,13 @@ func (a *argv) key(k string) string {
 
 func (a *argv) add(v ...any) { a.args = append(a.args, v...) }
 
+// str appends a binary-safe string argument for the search script and
+// returns its ARGV index (ARGV[1] is the plan, so strings start at 2).
+func (a *argv) str(s string) int {
+	a.args = append(a.args, s)
+	return len(a.args) + 1
+}
+
 // addWrite appends one write in the script encoding.
 func (s *Store) addWrite(a *argv, pl *wplan) {
 	w := pl.w

@@ -31,10 +31,11 @@ func (s *Store) clauseRanges(typ string, cl ww.Clause) ([]grange, error) {
 		if code == "" {
 			return nil, ww.Errorf(ww.KindInvalid, "not-supported", "%s=%s (any code of a system) is not supported in conditional criteria; give system|value", cl.Param, v)
 		}
-		min, max := "["+code+"\x00", "("+code+"\x01"
+		r := prefixRange(code + "\x00")
+		min, max := r[0], r[1]
 		if hasSystem {
-			pre := code + "\x00" + systemTag(system) + "\x00"
-			min, max = "["+pre, "("+pre+"\xff"
+			r := prefixRange(code + "\x00" + systemTag(system) + "\x00")
+			min, max = r[0], r[1]
 		}
 		for sh := 0; sh < s.keys.shards; sh++ {
 			out = append(out, grange{kind: 'L', key: s.keys.index(typ, sh, p.IndexName()), min: min, max: max, shard: sh, tag: tagOfKeyParts(typ, sh)})

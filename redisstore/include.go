@@ -166,9 +166,9 @@ func (s *Store) reverseRefs(ctx context.Context, inc ww.Include, targets []*ww.R
 			if p.Restrict != "" && p.Restrict != t.Type {
 				continue
 			}
-			pre := t.ID + "\x00" + t.Type + "\x00"
+			rg := prefixRange(t.ID + "\x00" + t.Type + "\x00")
 			for sh := 0; sh < s.keys.shards; sh++ {
-				cmds = append(cmds, pipe.ZRangeByLex(ctx, s.keys.index(inc.Source, sh, p.IndexName()), &redis.ZRangeBy{Min: "[" + pre, Max: "(" + pre + "\xff"}))
+				cmds = append(cmds, pipe.ZRangeByLex(ctx, s.keys.index(inc.Source, sh, p.IndexName()), &redis.ZRangeBy{Min: rg[0], Max: rg[1]}))
 			}
 		}
 	}

@@ -83,9 +83,7 @@ func (s *Store) paramEntries(out []ixop, typ, id string, shard int, p *conforman
 		for _, t := range v.OfType {
 			out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "of-type"), member: t.System + "|" + t.Code + "\x00" + id, score: "0"})
 		}
-		for _, txt := range v.Texts {
-			out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "text"), member: conformance.Normalize(txt) + "\x00" + id, score: "0"})
-		}
+		out = s.textEntries(out, typ, id, shard, name, p.Layout, v)
 	case conformance.TypeReference:
 		for _, r := range v.Refs {
 			switch {
@@ -127,6 +125,39 @@ func (s *Store) paramEntries(out []ixop, typ, id string, shard int, p *conforman
 			g := v.Geos[0]
 			out = append(out, ixop{kind: 'g', key: key, member: id, score: strconv.FormatFloat(g.Lon, 'f', -1, 64) + "," + strconv.FormatFloat(g.Lat, 'f', -1, 64)})
 		}
+	}
+	return out
+}
+
+// textEntries makes :text searchable. For set-indexed tokens the display
+// texts are recorded once per distinct (text, code) pair in a sticky lex
+// registry "folded text\0system|code", so :text resolves to the codes and
+// then to their value sets — no per-resource entry; a CodeableConcept.text
+// without a code becomes its own value set "@text|folded". Lex-indexed
+// tokens (identifier types) keep a per-resource text index.
+func (s *Store) textEntries(out []ixop, typ, id string, shard int, name, layout string, v *conformance.Values) []ixop {
+	if len(v.Texts) == 0 {
+		return out
+	}
+	if layout == "lex" {
+		for _, txt := range v.Texts {
+			out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "text"), member: conformance.Normalize(txt) + "\x00" + id, score: "0"})
+		}
+		return out
+	}
+	reg := s.keys.index(typ, shard, name, "~text")
+	coded := map[string]bool{}
+	for _, t := range v.TextCodes {
+		out = append(out, ixop{kind: 'z', key: reg, member: conformance.Normalize(t.Text) + "\x00" + t.System + "|" + t.Code, score: "0", sticky: true})
+		coded[t.Text] = true
+	}
+	for _, txt := range v.Texts {
+		if coded[txt] {
+			continue
+		}
+		f := conformance.Normalize(txt)
+		out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, "@text|"+f), member: id})
+		out = append(out, ixop{kind: 'z', key: reg, member: f + "\x00@text|" + f, score: "0", sticky: true})
 	}
 	return out
 }

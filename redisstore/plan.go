@@ -38,6 +38,7 @@ type filter struct {
 	// sub-keys (set values, "text", "identifier", …).
 	index  string
 	sets   []string // set values (suffixes)
+	texts  []string // :text prefixes resolved through the display registry
 	sub    string   // lex sub-index suffix ("" = the main one)
 	ranges [][2]string
 	exact  []string
@@ -146,6 +147,21 @@ func (s *Store) planQuery(ctx ctxT, q *ww.Query, clauses []ww.Clause, depth int)
 	return p, nil
 }
 
+// prefixRange is the ZRANGEBYLEX range of every member starting with p:
+// [p, next(p)) where next increments the last byte (no "\xff" sentinel,
+// which would not cover longer UTF-8 sequences).
+func prefixRange(p string) [2]string {
+	b := []byte(p)
+	for len(b) > 0 && b[len(b)-1] == 0xff {
+		b = b[:len(b)-1]
+	}
+	if len(b) == 0 {
+		return [2]string{"[" + p, "+"}
+	}
+	b[len(b)-1]++
+	return [2]string{"[" + p, "(" + string(b)}
+}
+
 func containsFilter(fs []*filter, f *filter) bool {
 	for _, x := range fs {
 		if x == f {
@@ -227,10 +243,16 @@ func (s *Store) planToken(p *conformance.SearchParam, cl ww.Clause) (*filter, *r
 	switch cl.Modifier {
 	case "", "not":
 	case "text":
-		f := &filter{kind: "lex", index: name, sub: "text", describe: p.Code + ":text"}
+		if p.Layout == "lex" {
+			f := &filter{kind: "lex", index: name, sub: "text", describe: p.Code + ":text"}
+			for _, v := range cl.Values {
+				f.ranges = append(f.ranges, prefixRange(conformance.Normalize(conformance.Unescape(v))))
+			}
+			return f, nil, nil
+		}
+		f := &filter{kind: "set", index: name, describe: p.Code + ":text (through the display registry)"}
 		for _, v := range cl.Values {
-			n := conformance.Normalize(conformance.Unescape(v))
-			f.ranges = append(f.ranges, [2]string{"[" + n, "[" + n + "\xff"})
+			f.texts = append(f.texts, conformance.Normalize(conformance.Unescape(v)))
 		}
 		return f, nil, nil
 	case "of-type":
@@ -241,7 +263,7 @@ func (s *Store) planToken(p *conformance.SearchParam, cl ww.Clause) (*filter, *r
 				return nil, nil, invalid("%s:of-type=%q must be type-system|type-code|value", cl.Param, v)
 			}
 			pre := parts[0] + "|" + parts[1] + "|" + parts[2] + "\x00"
-			f.ranges = append(f.ranges, [2]string{"[" + pre, "(" + pre + "\xff"})
+			f.ranges = append(f.ranges, prefixRange(pre))
 			f.exact = append(f.exact, pre)
 		}
 		return f, nil, nil
@@ -260,11 +282,10 @@ func (s *Store) planToken(p *conformance.SearchParam, cl ww.Clause) (*filter, *r
 				return nil, nil, invalid("%s has an empty value", cl.Param)
 			case hasSystem:
 				pre := code + "\x00" + systemTag(system) + "\x00"
-				f.ranges = append(f.ranges, [2]string{"[" + pre, "(" + pre + "\xff"})
+				f.ranges = append(f.ranges, prefixRange(pre))
 				f.exact = append(f.exact, pre)
 			default:
-				pre := code + "\x00"
-				f.ranges = append(f.ranges, [2]string{"[" + pre, "(" + code + "\x01"})
+				f.ranges = append(f.ranges, prefixRange(code+"\x00"))
 				f.exact = nil
 			}
 		}
@@ -304,7 +325,7 @@ func (s *Store) planReference(q *ww.Query, p *conformance.SearchParam, cl ww.Cla
 			if hasSystem {
 				pre += systemTag(system) + "\x00"
 			}
-			f.ranges = append(f.ranges, [2]string{"[" + pre, "(" + pre + "\xff"})
+			f.ranges = append(f.ranges, prefixRange(pre))
 		}
 		return f, nil, nil
 	}
@@ -338,11 +359,7 @@ func (s *Store) planReference(q *ww.Query, p *conformance.SearchParam, cl ww.Cla
 			pre = rv.ID + "\x00"
 			allExact = false
 		}
-		hi := "(" + pre + "\xff"
-		if rv.Type == "" && rv.URL == "" {
-			hi = "(" + rv.ID + "\x01"
-		}
-		f.ranges = append(f.ranges, [2]string{"[" + pre, hi})
+		f.ranges = append(f.ranges, prefixRange(pre))
 		f.exact = append(f.exact, pre)
 	}
 	if !allExact {
@@ -369,11 +386,10 @@ func (s *Store) planString(p *conformance.SearchParam, cl ww.Clause) (*filter, *
 			v = conformance.Unescape(v)
 			n := conformance.Normalize(v)
 			if cl.Modifier == "exact" {
-				pre := n + "\x00" + v + "\x00"
-				f.ranges = append(f.ranges, [2]string{"[" + pre, "(" + pre + "\xff"})
+				f.ranges = append(f.ranges, prefixRange(n+"\x00"+v+"\x00"))
 				f.describe = p.Code + ":exact"
 			} else {
-				f.ranges = append(f.ranges, [2]string{"[" + n, "(" + n + "\xff"})
+				f.ranges = append(f.ranges, prefixRange(n))
 			}
 		}
 		return f, nil, nil
@@ -393,14 +409,14 @@ func (s *Store) planURI(p *conformance.SearchParam, cl ww.Clause) (*filter, *res
 		v = conformance.Unescape(v)
 		switch cl.Modifier {
 		case "":
-			f.ranges = append(f.ranges, [2]string{"[" + v + "\x00", "(" + v + "\x01"})
+			f.ranges = append(f.ranges, prefixRange(v+"\x00"))
 		case "below":
-			f.ranges = append(f.ranges, [2]string{"[" + v, "(" + v + "\xff"})
+			f.ranges = append(f.ranges, prefixRange(v))
 		case "above":
 			// Every prefix of v at a path boundary.
 			for i := len(v); i > 0; i-- {
 				if i == len(v) || v[i] == '/' {
-					f.ranges = append(f.ranges, [2]string{"[" + v[:i] + "\x00", "(" + v[:i] + "\x01"})
+					f.ranges = append(f.ranges, prefixRange(v[:i]+"\x00"))
 				}
 			}
 		default:
@@ -585,7 +601,7 @@ func (s *Store) planChain(ctx ctxT, q *ww.Query, p *conformance.SearchParam, cl 
 	}
 	f := &filter{kind: "lex", index: p.IndexName(), exact: prefixes, describe: fmt.Sprintf("%s.%s → %d targets (cap %d)", cl.Param, cl.Chain, len(prefixes), chainCap)}
 	for _, pre := range prefixes {
-		f.ranges = append(f.ranges, [2]string{"[" + pre, "(" + pre + "\xff"})
+		f.ranges = append(f.ranges, prefixRange(pre))
 	}
 	return f, nil, nil
 }

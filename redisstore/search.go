@@ -161,13 +161,6 @@ func (s *Store) shardJSON(a *argv, p *qplan, sh int, count int, after *ww.Cursor
 	return m
 }
 
-func nonNil(xs []string) []string {
-	if xs == nil {
-		return []string{}
-	}
-	return xs
-}
-
 func (a *argv) keyN(k string) int {
 	n, _ := strconv.Atoi(a.key(k))
 	return n
@@ -177,23 +170,30 @@ func (s *Store) filterJSON(a *argv, typ string, sh int, f *filter) map[string]an
 	switch f.kind {
 	case "set":
 		ks := []int{}
-		anyCodes, systems := []string{}, []string{}
+		anyCodes, systems, texts := []int{}, []int{}, []int{}
 		for _, v := range f.sets {
 			switch {
 			case strings.HasPrefix(v, "@any:"):
-				anyCodes = append(anyCodes, strings.TrimPrefix(v, "@any:"))
+				anyCodes = append(anyCodes, a.str(strings.TrimPrefix(v, "@any:")))
 			case strings.HasPrefix(v, "@sys:"):
-				systems = append(systems, strings.TrimPrefix(v, "@sys:"))
+				systems = append(systems, a.str(strings.TrimPrefix(v, "@sys:")))
 			default:
 				ks = append(ks, a.keyN(s.keys.index(typ, sh, f.index, v)))
 			}
 		}
+		for _, t := range f.texts {
+			r := prefixRange(t)
+			texts = append(texts, a.str(r[0]), a.str(r[1]))
+		}
 		j := map[string]any{"t": "set", "k": ks}
-		if len(anyCodes) > 0 || len(systems) > 0 {
+		if len(anyCodes) > 0 || len(systems) > 0 || len(texts) > 0 {
 			reg := s.keys.index(typ, sh, f.index, "~")
 			a.key(reg)
 			j["pfx"] = strings.TrimSuffix(reg, "~")
-			j["any"], j["sys"] = anyCodes, systems
+			j["any"], j["sys"], j["texts"] = anyCodes, systems, texts
+			if len(texts) > 0 {
+				j["treg"] = a.keyN(s.keys.index(typ, sh, f.index, "~text"))
+			}
 		}
 		return j
 	case "lex":
@@ -201,15 +201,21 @@ func (s *Store) filterJSON(a *argv, typ string, sh int, f *filter) map[string]an
 		if f.sub != "" {
 			key = s.keys.index(typ, sh, f.index, f.sub)
 		}
-		rs := make([][2]string, len(f.ranges))
-		copy(rs, f.ranges)
+		rs := make([][2]int, len(f.ranges))
+		for i, r := range f.ranges {
+			rs[i] = [2]int{a.str(r[0]), a.str(r[1])}
+		}
 		j := map[string]any{"t": "lex", "k": a.keyN(key), "r": rs}
 		if len(f.exact) > 0 {
-			j["x"] = f.exact
+			xs := make([]int, len(f.exact))
+			for i, x := range f.exact {
+				xs[i] = a.str(x)
+			}
+			j["x"] = xs
 		}
 		return j
 	case "scan":
-		return map[string]any{"t": "scan", "k": a.keyN(s.keys.index(typ, sh, f.index)), "sub": f.scan}
+		return map[string]any{"t": "scan", "k": a.keyN(s.keys.index(typ, sh, f.index)), "sub": a.str(f.scan)}
 	case "date":
 		j := map[string]any{"t": "date", "k": a.keyN(s.keys.index(typ, sh, f.index)), "w": f.width, "a": f.a, "b": f.b}
 		var cs [][]any
@@ -254,7 +260,14 @@ func (s *Store) filterJSON(a *argv, typ string, sh int, f *filter) map[string]an
 		for _, pt := range f.czParts {
 			reg := s.keys.index(typ, sh, pt.index, "~")
 			a.key(reg)
-			parts = append(parts, map[string]any{"exact": nonNil(pt.exact), "any": nonNil(pt.any), "pfx": reg[:len(reg)-1]})
+			ex, an := []int{}, []int{}
+			for _, v := range pt.exact {
+				ex = append(ex, a.str(v))
+			}
+			for _, v := range pt.any {
+				an = append(an, a.str(v))
+			}
+			parts = append(parts, map[string]any{"exact": ex, "any": an, "pfx": reg[:len(reg)-1]})
 		}
 		cpfx := s.keys.index(typ, sh, f.index, "")
 		return map[string]any{"t": "cz", "cpfx": cpfx, "parts": parts, "a": f.a, "b": f.b}
@@ -278,7 +291,7 @@ func (s *Store) runScripts(ctx context.Context, build func(a *argv, sh int) map[
 		if err != nil {
 			return err
 		}
-		v, err := s.runScript(ctx, "search", s.scripts.search, a.keys, []any{string(body)})
+		v, err := s.runScript(ctx, "search", s.scripts.search, a.keys, append([]any{string(body)}, a.args...))
 		if err != nil {
 			return redisErr("redisstore.Search", err)
 		}
@@ -311,7 +324,7 @@ func (s *Store) runScripts(ctx context.Context, build func(a *argv, sh int) map[
 				if err != nil {
 					return err
 				}
-				v, err := s.runScript(ctx, "search", s.scripts.search, a.keys, []any{string(body)})
+				v, err := s.runScript(ctx, "search", s.scripts.search, a.keys, append([]any{string(body)}, a.args...))
 				if err != nil {
 					return redisErr("redisstore.Search", err)
 				}

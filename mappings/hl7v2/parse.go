@@ -288,9 +288,9 @@ func (m *Message) Field(path string) string {
 
 // Path addresses one element of a message (see Message.Field).
 type Path struct {
-	Segment                   string
-	Occurrence                int // 1-based segment occurrence
-	Field, Rep, Comp, Sub int   // 1-based; Rep, Comp and Sub default to 1
+	Segment               string
+	Occurrence            int // 1-based segment occurrence
+	Field, Rep, Comp, Sub int // 1-based; Rep, Comp and Sub default to 1
 }
 
 // String writes the path as "SEG-f.c.s" (occurrence and repetition only
@@ -316,7 +316,9 @@ func (p Path) String() string {
 
 // ParsePath parses "SEG[n]-f[r].c.s" (see Message.Field).
 func ParsePath(s string) (Path, error) {
-	bad := func() (Path, error) { return Path{}, fmt.Errorf("hl7v2: invalid field path %q, expected e.g. PID-3 or ZWL-2.1", s) }
+	bad := func() (Path, error) {
+		return Path{}, fmt.Errorf("hl7v2: invalid field path %q, expected e.g. PID-3 or ZWL-2.1", s)
+	}
 	p := Path{Occurrence: 1, Rep: 1, Comp: 1, Sub: 1}
 	seg, rest, ok := strings.Cut(strings.TrimSpace(s), "-")
 	if !ok {

@@ -103,7 +103,7 @@ type apptTimes struct {
 // siuTimes reads the appointment's times: TQ1-7/8 (v2.5+), else SCH-11
 // (TQ.4 start, TQ.5 end, TQ.3 duration), else the first AIS-4 (AIS-7/8
 // duration), AIL-6 (AIL-9/10) or AIP-6 (AIP-9/10). A missing duration is
-// taken from SCH-9/10.
+// taken from the first AIS-7/8, else SCH-9/10.
 func (x *mapper) siuTimes(sch *Segment) apptTimes {
 	var t apptTimes
 	for _, tq1 := range x.m.All("TQ1") {
@@ -148,6 +148,14 @@ func (x *mapper) siuTimes(sch *Segment) apptTimes {
 				break
 			}
 			if !t.start.IsZero() {
+				break
+			}
+		}
+	}
+	if t.dur == 0 {
+		for _, ais := range x.m.All("AIS") {
+			if d, ok := parseDuration(ais.Get(7), ais.Field(8).CWE().Code); ok {
+				t.dur = d
 				break
 			}
 		}

@@ -31,19 +31,19 @@ type CX struct {
 // XPN is a person name. Family is FN.1 (the surname as sent, e.g.
 // "de Vries-van Dijk").
 type XPN struct {
-	Family                                   string
-	OwnPrefix, OwnSurname                    string // FN.2, FN.3
-	PartnerPrefix, PartnerSurname            string // FN.4, FN.5
-	Given, Middle, Suffix, Prefix, Degree    string
-	NameType                                 string // table 0200: L legal, D display, M maiden…
+	Family                                string
+	OwnPrefix, OwnSurname                 string // FN.2, FN.3
+	PartnerPrefix, PartnerSurname         string // FN.4, FN.5
+	Given, Middle, Suffix, Prefix, Degree string
+	NameType                              string // table 0200: L legal, D display, M maiden…
 }
 
 // XAD is an address.
 type XAD struct {
-	Street                             string // SAD.1, street or mailing address
-	StreetName, HouseNumber            string // SAD.2, SAD.3
-	Other, City, State, PostalCode     string
-	Country, AddressType               string // XAD.6, XAD.7 (table 0190: H home, B work, M mailing…)
+	Street                         string // SAD.1, street or mailing address
+	StreetName, HouseNumber        string // SAD.2, SAD.3
+	Other, City, State, PostalCode string
+	Country, AddressType           string // XAD.6, XAD.7 (table 0190: H home, B work, M mailing…)
 }
 
 // Line returns the street line: SAD.1, else street name and house number.
@@ -70,17 +70,19 @@ type CWE struct {
 }
 
 // IsZero reports whether c has neither code nor text.
-func (c CWE) IsZero() bool { return c.Code == "" && c.Text == "" && c.AltCode == "" && c.OriginalText == "" }
+func (c CWE) IsZero() bool {
+	return c.Code == "" && c.Text == "" && c.AltCode == "" && c.OriginalText == ""
+}
 
 // EI is an entity identifier (placer/filler ids).
 type EI struct{ ID, Namespace, UniversalID, UniversalIDType string }
 
 // PL is a person location.
 type PL struct {
-	PointOfCare, Room, Bed               string
-	Facility                             HD
-	Status, PersonLocationType           string
-	Building, Floor, Description         string
+	PointOfCare, Room, Bed       string
+	Facility                     HD
+	Status, PersonLocationType   string
+	Building, Floor, Description string
 }
 
 // Key returns point of care, room and bed joined by "/", the location's

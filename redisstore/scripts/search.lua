@@ -8,10 +8,12 @@
 --    count, after: {v, id} | null, total: bool, resume: …}.
 -- Filters (all ANDed):
 --   {t:"set", k:[…]}                        member of any of the sets
---   {t:"lex", k, r:[[min,max]…], x:[prefix…], sfx}
+--   {t:"lex", k, r:[[min,max]…], x:[prefix…]}
 --                                            a lex range; x lists exact member
 --                                            prefixes (prefix..id) for O(1) checks
 --   {t:"scan", k, sub}                       string :contains, a scan of the lex index
+-- Strings that may hold any byte (range bounds, prefixes, codes) are not in
+-- the JSON: the plan holds their ARGV index.
 --   {t:"date", k, x, wl, wh, w, c:[[op,lo,hi]…], a, b}
 --                                            narrow zset k (score = lower bound,
 --                                            width w unless the exceptions hash x
@@ -47,15 +49,24 @@ local function setkeys(f)
   if f.resolved then return f.resolved end
   local out = {}
   for _, k in ipairs(f.k or {}) do out[#out + 1] = KEYS[k] end
-  if f.any or f.sys then
+  if f.any or f.sys or f.texts then
     if f.any and #f.any > 0 then
       for _, system in ipairs(call('SMEMBERS', f.pfx .. '~')) do
-        for _, code in ipairs(f.any) do out[#out + 1] = f.pfx .. shortv(system .. '|' .. code) end
+        for _, ci in ipairs(f.any) do out[#out + 1] = f.pfx .. shortv(system .. '|' .. ARGV[ci]) end
       end
     end
-    for _, system in ipairs(f.sys or {}) do
+    for _, si in ipairs(f.sys or {}) do
+      local system = ARGV[si]
       for _, code in ipairs(call('SMEMBERS', f.pfx .. shortv('~:' .. system))) do
         out[#out + 1] = f.pfx .. shortv(system .. '|' .. code)
+      end
+    end
+    -- :text: display prefixes → the codes they display → their value sets
+    local texts = f.texts or {}
+    for i = 1, #texts, 2 do
+      for _, m in ipairs(call('ZRANGEBYLEX', KEYS[f.treg], ARGV[texts[i]], ARGV[texts[i + 1]])) do
+        local value = string.match(m, '%z(.*)$')
+        out[#out + 1] = f.pfx .. shortv(value)
       end
     end
   end
@@ -70,10 +81,10 @@ local function czkeys(f)
   local combos = {''}
   for pi, part in ipairs(f.parts) do
     local vals = {}
-    for _, v in ipairs(part.exact) do vals[#vals + 1] = v end
+    for _, vi in ipairs(part.exact) do vals[#vals + 1] = ARGV[vi] end
     if #part.any > 0 then
       for _, system in ipairs(call('SMEMBERS', part.pfx .. '~')) do
-        for _, code in ipairs(part.any) do vals[#vals + 1] = system .. '|' .. code end
+        for _, ci in ipairs(part.any) do vals[#vals + 1] = system .. '|' .. ARGV[ci] end
       end
     end
     local next = {}
@@ -162,7 +173,7 @@ local function materialise(f, fi)
   local t = {}
   if f.t == 'lex' then
     for _, r in ipairs(f.r) do
-      for _, m in ipairs(call('ZRANGEBYLEX', KEYS[f.k], r[1], r[2])) do t[lexid(m)] = true end
+      for _, m in ipairs(call('ZRANGEBYLEX', KEYS[f.k], ARGV[r[1]], ARGV[r[2]])) do t[lexid(m)] = true end
     end
   elseif f.t == 'geo' then
     for _, e in ipairs(call('GEOSEARCH', KEYS[f.k], 'FROMLONLAT', f.lon, f.lat, 'BYRADIUS', f.r, 'km', 'WITHDIST')) do
@@ -174,7 +185,7 @@ local function materialise(f, fi)
       local chunk = call('ZRANGEBYLEX', KEYS[f.k], start, '+', 'LIMIT', 0, 500)
       for _, m in ipairs(chunk) do
         local norm = string.match(m, '^([^%z]*)')
-        if string.find(norm, f.sub, 1, true) then t[lexid(m)] = true end
+        if string.find(norm, ARGV[f.sub], 1, true) then t[lexid(m)] = true end
       end
       if #chunk < 500 then break end
       start = '(' .. chunk[#chunk]
@@ -195,7 +206,7 @@ check = function(f, fi, id)
   elseif t == 'lex' then
     if f.x and #f.x <= 8 then
       for _, p in ipairs(f.x) do
-        if call('ZSCORE', KEYS[f.k], p .. id) then return true end
+        if call('ZSCORE', KEYS[f.k], ARGV[p] .. id) then return true end
       end
       return false
     end
@@ -238,7 +249,7 @@ local function card(f, fi)
     return n
   elseif t == 'lex' then
     local n = 0
-    for _, r in ipairs(f.r) do n = n + call('ZLEXCOUNT', KEYS[f.k], r[1], r[2]) end
+    for _, r in ipairs(f.r) do n = n + call('ZLEXCOUNT', KEYS[f.k], ARGV[r[1]], ARGV[r[2]]) end
     return n
   elseif t == 'date' then
     local n = call('ZCOUNT', KEYS[f.k], f.a, f.b)
@@ -269,7 +280,7 @@ local function drive(f, fi, fn)
     end
   elseif t == 'lex' then
     for _, r in ipairs(f.r) do
-      for _, m in ipairs(call('ZRANGEBYLEX', KEYS[f.k], r[1], r[2])) do fn(lexid(m)) end
+      for _, m in ipairs(call('ZRANGEBYLEX', KEYS[f.k], ARGV[r[1]], ARGV[r[2]])) do fn(lexid(m)) end
     end
   elseif t == 'date' then
     for _, m in ipairs(call('ZRANGEBYSCORE', KEYS[f.k], f.a, f.b)) do fn(idof(m)) end
