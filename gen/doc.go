@@ -32,6 +32,7 @@
 //	func WriteNZaCSV(w io.Writer, cfg Config) (int, error)
 //	func WriteHospitalCSV(w io.Writer, cfg Config, agb string) (int, error)
 //	func Providers(cfg Config) ([]Provider, error)         // AGB, id, name, type, city of each care provider
+//	func HL7SenderConfig(cfg Config) ([]byte, error)      // mappings/hl7v2 sender configuration for WriteHL7's stream
 //	func New(cfg Config) (*World, error)                  // the same, as methods, building the tables once;
 //	                                                      // (*World).Counts() gives the resources per type
 //	var ResourceTypes, KindCodes, StatusCodes, NZaHeader, HospitalHeader, DefaultExceedShare
@@ -202,7 +203,8 @@
 //	PID-5 family^given^^^^^L; PID-7 birth date; PID-8 M/F; PID-11 street nr^^city^^postcode^NL^H
 //	PV1   |1|O|^^^<location AGB>|||||||<specialism> (PV1-10: the 4-digit AGB specialism)
 //	IN1   IN1-3 <UZOVI>^^^VEKTIS^UZOVI, IN1-4 insurer name, IN1-12 coverage start, IN1-36 policy number (ADT)
-//	RF1-1 wait status: A^Accepted^HL70283^active^^FHIR, P^…^on-hold, E^…^completed (component 4 is the FHIR code)
+//	RF1-1 wait status: A^Accepted^HL70283^active^^FHIR; table 0283 has no on-hold or completed, so those
+//	      are the local H^Wenswachttijd^L^on-hold^^FHIR and C^Afgerond^L^completed^^FHIR
 //	RF1-3 <specialism>^<display>^COD016; RF1-5 <wait kind>^<display>^WW-WAITKIND; RF1-6 <order number>^<AGB>
 //	RF1-7 order date (authoredOn); RF1-10 high^Hoogcomplexe zorg^WW-COMPLEXITY when complex
 //	PRD   RT^Referred to provider^HL70286, provider name, location address, PRD-4 ^^^<location AGB>, PRD-7 <AGB>^AGB
@@ -213,11 +215,22 @@
 //	      Deleted (entered-in-error) from table 0278; Proposed and Arrived as local codes; every one
 //	      followed by ^<FHIR status>^^FHIR in components 4–6
 //	TQ1-7/8 start and end (not for waitlist entries)
-//	RGS, AIS-3 <wait kind>^<display>^WW-WAITKIND, AIL-3 POLI-<specialism>^^^<location AGB>^^^^^<location name>,
-//	AIP-3 <practitioner AGB>^family^given^^^^^^VEKTIS; AIx start, duration, MIN, status code
+//	RGS, AIS-3 <wait kind>^<display>^WW-WAITKIND, AIL-3 <location AGB>^^^<provider AGB>^^^^^<location name>
+//	      (point of care = the site's own AGB code, facility = the provider),
+//	      AIP-3 <practitioner AGB>^family^given^^^^^^VEKTIS; AIx start, duration, MIN, status code
+//	ZWW   |1|<order date>|<specialism>|<wait kind>|<order number>|high (last, on SIU): the wait, for
+//	      senders that map Z fields
 //
 // Times are DTM with the Amsterdam offset (20260330080000+0200); trailing
-// empty fields are left out.
+// empty fields are left out. Mapped by mappings/hl7v2 without any sender
+// configuration, the stream gives the same ids, statuses, dates, kinds,
+// specialisms, patients, practitioners, coverages and locations as the
+// FHIR output; only Appointment.slot has no HL7 counterpart. HL7SenderConfig returns a
+// sender configuration (mappings/hl7v2 JSON: per provider "<EHR>|<AGB>" its
+// AGB and name; the local codes above; ZWW-3 specialism, ZWW-4 wait kind)
+// for readers that need the local codes spelled out. The wait's order date
+// is deliberately not mapped from ZWW: REF is the authority for the
+// ServiceRequest, and SIU only refers to it.
 //
 // NZa CSV (WriteNZaCSV): ';'-separated, ISO-8859-1, CRLF; header
 //

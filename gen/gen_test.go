@@ -968,6 +968,37 @@ func TestHL7Structure(t *testing.T) {
 	if types["ADT^A04^ADT_A01"] != w.nRec || types["REF^I12^REF_I12"] != w.nRef {
 		t.Errorf("message types %v", types)
 	}
+
+	// The sender configuration names every provider.
+	sc, err := HL7SenderConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf struct {
+		Default map[string]json.RawMessage
+		Senders map[string]struct {
+			AGB  string
+			Name string
+		}
+	}
+	if err := json.Unmarshal(sc, &conf); err != nil {
+		t.Fatalf("sender configuration: %v", err)
+	}
+	provs := w.Providers()
+	if len(conf.Senders) != len(provs) || conf.Default["zsegments"] == nil {
+		t.Fatalf("%d senders for %d providers", len(conf.Senders), len(provs))
+	}
+	for _, p := range provs {
+		found := false
+		for key, s := range conf.Senders {
+			if s.AGB == p.AGB && strings.HasSuffix(key, "|"+p.AGB) && s.Name == p.Name {
+				found = true
+			}
+		}
+		if !found {
+			t.Fatalf("no sender for %s", p.AGB)
+		}
+	}
 }
 
 // ---- CSV ----

@@ -68,10 +68,14 @@ var hl7Status = [numStatuses]string{
 	stWaitlist:       "Waitlist^Waitlist^HL70278^waitlist^^FHIR",
 }
 
+// hl7RefStatus maps a wait's status to RF1-1: A (table 0283) for active;
+// table 0283 has no on-hold or completed (its P is "not yet accepted", E
+// "expired"), so those are the local codes H and C; the FHIR code follows
+// as the alternate identifier.
 var hl7RefStatus = [3]string{
 	srActive:    "A^Accepted^HL70283^active^^FHIR",
-	srOnHold:    "P^Pending^HL70283^on-hold^^FHIR",
-	srCompleted: "E^Expired^HL70283^completed^^FHIR",
+	srOnHold:    "H^Wenswachttijd^L^on-hold^^FHIR",
+	srCompleted: "C^Afgerond^L^completed^^FHIR",
 }
 
 type hl7Writer struct {
@@ -216,10 +220,15 @@ func (w *World) WriteHL7(out io.Writer) (int, error) {
 			h.pv1(s)
 			h.seg("RGS", "1", "A")
 			h.seg("AIS", "1", "A", kind, start, "", "", dur, units, "", code)
-			h.seg("AIL", "1", "A", "POLI-"+spec.Code+"^^^"+s.loc.agb+"^^^^^"+hl7Esc(s.loc.name), "C^Clinic^HL70305", "",
+			h.seg("AIL", "1", "A", s.loc.agb+"^^^"+o.agb+"^^^^^"+hl7Esc(s.loc.name), "C^Clinic^HL70305", "",
 				start, "", "", dur, units, "", code)
 			h.seg("AIP", "1", "A", a.prac.agb+"^"+hl7Esc(a.prac.family)+"^"+hl7Esc(a.prac.given)+"^^^^^^VEKTIS",
 				"ATND^Attending^HL70443", "", start, "", "", dur, units, "", code)
+			high := ""
+			if p.high {
+				high = "high"
+			}
+			h.seg("ZWW", "1", w.days.at(p.authored).compact, spec.Code, KindCodes[p.kind], w.orderNumber(&p), high)
 			h.end()
 		}
 	}
@@ -227,4 +236,49 @@ func (w *World) WriteHL7(out io.Writer) (int, error) {
 		h.err = h.out.Flush()
 	}
 	return h.seq, h.err
+}
+
+// HL7SenderConfig returns a sender configuration (the JSON that
+// mappings/hl7v2.LoadConfig reads) for the HL7 stream of the world: one
+// sender per provider ("<EHR>|<AGB>") with its AGB and name, and defaults
+// stating the codes the stream uses beyond the HL7 tables: SCH-25 Proposed
+// and Arrived, RF1-1 H (on-hold) and C (completed), the wait-kind codes in
+// RF1-5 and AIS-3, and the Z-segment ZWW (ZWW-3 specialism, ZWW-4 wait
+// kind). The stream also states its FHIR codes and AGB codes in the fields
+// themselves (see the package doc), so a reader that understands those
+// needs no configuration.
+func HL7SenderConfig(cfg Config) ([]byte, error) {
+	w, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return w.HL7SenderConfig(), nil
+}
+
+// HL7SenderConfig returns the sender configuration (see the package function).
+func (w *World) HL7SenderConfig() []byte {
+	b := []byte(`{"default":{"timeZone":"Europe/Amsterdam","processingIds":["P"],` +
+		`"status":{"Proposed":"proposed","Arrived":"arrived"},` +
+		`"referralStatus":{"A":"active","H":"on-hold","C":"completed"},"waitKind":{`)
+	for i, k := range KindCodes {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = str(b, k)
+		b = append(b, ':')
+		b = str(b, k)
+	}
+	b = append(b, `},"zsegments":{"ZWW-3":"specialism","ZWW-4":"waitKind"}},"senders":{`...)
+	for i, o := range w.orgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = str(b, o.app+"|"+o.agb)
+		b = append(b, `:{"agb":`...)
+		b = str(b, o.agb)
+		b = append(b, `,"name":`...)
+		b = str(b, o.name)
+		b = append(b, '}')
+	}
+	return append(b, "}}\n"...)
 }

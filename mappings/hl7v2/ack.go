@@ -1,6 +1,9 @@
 package hl7v2
 
 import (
+	"cmp"
+	"crypto/rand"
+	"encoding/base32"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +24,9 @@ type ACKOptions struct {
 	Application, Facility string
 	// Version is MSH-12 when the inbound message has none (default 2.5.1).
 	Version string
+	// MaxErrors caps the ERR segments (default 50); the rest are counted in
+	// one last ERR.
+	MaxErrors int
 }
 
 // Mode reports whether the message asks for enhanced-mode acknowledgment
@@ -50,7 +56,9 @@ func BuildACK(m *Message, code string, problems []Problem, opt ACKOptions) []byt
 		d = m.Delims
 		version = msh.RawField(12)
 		vid = m.Version
-		charset = msh.RawField(18)
+		if _, ok := lookupCharset(m.Charset); ok {
+			charset = msh.RawField(18) // an unsupported one is left out: the ACK is ISO-8859-1
+		}
 	}
 	if version == "" {
 		version = firstNonEmpty(opt.Version, "2.5.1")
@@ -68,7 +76,7 @@ func BuildACK(m *Message, code string, problems []Problem, opt ACKOptions) []byt
 	if opt.ControlID != nil {
 		ctrl = opt.ControlID()
 	} else {
-		ctrl = strings.ToUpper(ww.NewID()[:20])
+		ctrl = newControlID()
 	}
 	raw := func(n int) string {
 		if msh == nil {
@@ -114,6 +122,16 @@ func BuildACK(m *Message, code string, problems []Problem, opt ACKOptions) []byt
 		}
 	}
 	w.segment(msa...)
+	if limit := cmp.Or(opt.MaxErrors, 50); len(problems) > limit {
+		rest := problems[limit:]
+		sev := SeverityWarning
+		for _, p := range rest {
+			if p.Severity == SeverityError {
+				sev = SeverityError
+			}
+		}
+		problems = append(problems[:limit:limit], Problem{Severity: sev, Code: rest[0].Code, Text: strconv.Itoa(len(rest)) + " more problems not listed"})
+	}
 	for _, p := range problems {
 		if old {
 			w.segment("ERR", w.eld(p))
@@ -138,6 +156,9 @@ func BuildACK(m *Message, code string, problems []Problem, opt ACKOptions) []byt
 func charsetOf(m *Message) string {
 	if m == nil {
 		return "UTF-8"
+	}
+	if _, ok := lookupCharset(m.Charset); !ok {
+		return "8859/1"
 	}
 	return m.Charset
 }
@@ -252,4 +273,16 @@ func (w *ackWriter) esc(s string) string {
 		b.WriteByte(e)
 	}
 	return b.String()
+}
+
+// newControlID returns 20 random characters (A–Z, 2–7): 100 bits, within
+// the 20 characters MSH-10 allows before v2.7.
+func newControlID() string {
+	var b [15]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		// crypto/rand does not fail on supported platforms; fall back to the
+		// package's id generator rather than send an empty MSH-10.
+		return strings.ToUpper(ww.NewID())
+	}
+	return base32.StdEncoding.EncodeToString(b[:])[:20]
 }

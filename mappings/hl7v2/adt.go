@@ -74,8 +74,9 @@ func (x *mapper) merge(pid *Segment, orgID string) {
 
 // coverage maps an IN1 whose insurance company id (IN1-3) is a UZOVI code
 // (authority or type UZOVI) to a Coverage, identified by the policy number
-// IN1-36 (else the insured's id IN1-49), with the insurer as payor. Other
-// IN1 segments are skipped.
+// IN1-36 (else the insured's id IN1-49), with the insurer as payor. The
+// Coverage is IfAbsent: the insurer's own Coverage (its beneficiary the
+// insurer's Patient) wins. Other IN1 segments are skipped.
 func (x *mapper) coverage(in1 *Segment, patID string) {
 	uzovi := ""
 	for i, rep := range in1.Field(3).Reps() {
@@ -120,5 +121,6 @@ func (x *mapper) coverage(in1 *Segment, patID string) {
 		{"beneficiary", ref("Patient", patID)},
 		{"period", obj{{"start", start.FHIRDateTime()}, {"end", end.FHIRDateTime()}}},
 		{"payor", []obj{ref("Organization", insurerID)}},
-	}, false, false)
+	}, true, false) // the insurer, not the hospital, is the authority for membership
+
 }

@@ -35,8 +35,12 @@
 // kept like any other segment. The character set is MSH-18 (ASCII, 8859/1,
 // 8859/15, UNICODE UTF-8; also CP1252), else the sender's configured
 // charset, else ParseOptions.DefaultCharset, else ISO-8859-1; an unknown
-// one is an AR (103 at MSH-18). Limits on bytes, segments, fields and
-// repetitions keep hostile input bounded, and Parse never panics (FuzzParse).
+// one is an AR (103 at MSH-18). Limits on bytes, segments, fields,
+// repetitions and components keep hostile input bounded (a limit exceeded is
+// an AE), and Parse never panics (FuzzParse). Accessors: m.Get("PID", 3),
+// m.Field("PID-3[2].4"), seg.Field(i).Rep(j).Comp(k).Sub(l), typed views
+// (Rep.CX, XPN, XAD, XCN, CWE, EI, PL, XTN, HD, Time) and the header fields
+// of Message.
 //
 // HL7 times (DTM, the first component of TS) parse at every precision
 // (YYYY to fractional seconds) into Time. A time with an offset keeps it
@@ -48,7 +52,8 @@
 //
 // # Sender configuration
 //
-// LoadConfig reads JSON like testdata/senders.json:
+// LoadConfig reads JSON like testdata/senders.json (the comments are for
+// this page only; unknown fields are an error):
 //
 //	{
 //	  "default": {"charset": "8859/1", "timeZone": "Europe/Amsterdam", "processingIds": ["P"]},
@@ -103,9 +108,9 @@
 //	Appointment     HospitalSystem(agb,"appointment") | SCH-2 filler id, else SCH-1 placer id
 //	ServiceRequest  HospitalSystem(agb,"order") | SCH-26 placer order, else SCH-27 filler order; REF: RF1-6
 //	Practitioner    SystemAGB | AGB (XCN-9 VEKTIS/AGB, XCN-13 AGB, or practitionerIdIsAgb), else HospitalSystem(agb,"practitioner") | id
-//	Location        SystemAGB | "locations" entry, else HospitalSystem(agb,"location") | PL key (point of care/room/bed)
+//	Location        SystemAGB | "locations" entry or a point of care that is an AGB code, else HospitalSystem(agb,"location") | PL key (point of care/room/bed)
 //	Schedule        HospitalSystem(agb,"schedule") | "Location/key" or "Practitioner/key"
-//	Slot            HospitalSystem(agb,"slot") | appointment id + "|" + schedule key
+//	Slot            HospitalSystem(agb,"slot") | SCH-2 (else SCH-1) + "|" + schedule key
 //	Coverage        SystemUZOVI/{uzovi} | IN1-36 policy number (else IN1-49)
 //
 // Result.Resources come in write order, referenced before referencing:
@@ -119,13 +124,13 @@
 // Every resource carries meta.source urn:hl7v2:{MSH-3}|{MSH-4}#{MSH-10}.
 // Resource.IfAbsent marks what the message only refers to (see there): ADT
 // is the authority for the Patient, REF for the ServiceRequest; an SIU
-// ServiceRequest replaces the stored one only when its order date comes
-// from a mapped Z field.
+// creates a ServiceRequest only when none exists yet.
 //
 // # SIU → Appointment
 //
-// Status (SCH-25, case-insensitive): the sender's "status" map; then the
-// v2-to-FHIR ConceptMap table-hl70278-to-appointmentstatus (Pending,
+// Status (SCH-25, case-insensitive): the sender's "status" map; then a FHIR
+// code the sender states as the alternate coding (Arrived^Arrived^L^arrived^^FHIR);
+// then the v2-to-FHIR ConceptMap table-hl70278-to-appointmentstatus (Pending,
 // Waitlist, Booked, Started→checked-in, Complete→fulfilled, Cancelled,
 // Deleted→entered-in-error, Noshow); then our decisions for its gaps:
 // Discontinued/DC/Dc → cancelled (HL7 discontinues a started appointment:
@@ -141,7 +146,8 @@
 //
 // Times: TQ1-7/8; else SCH-11 (TQ.4 start, TQ.5 end, TQ.3 duration); else
 // the first AIS-4 (AIS-7/8), AIL-6 (AIL-9/10) or AIP-6 (AIP-9/10); a missing
-// end is start + duration (from there, else SCH-9/10). start and end are
+// end is start + duration (from there, else the first AIS-7/8, else
+// SCH-9/10; no unit means minutes). start and end are
 // instants with the offset; minutesDuration is end − start. A date-only
 // time goes to requestedPeriod (start and end the same day when no end is
 // given) with a warning when the status needs start/end (FHIR app-3). The
@@ -156,11 +162,14 @@
 // The wait: each SCH-26/SCH-27 repetition (else a Z field mapped to
 // orderNumber, else SCH-1 for a Waitlist appointment) is a ServiceRequest:
 // status active, intent order, subject Patient, performer the sender's
-// Organization, performerType the specialism (Z field, sender map on AIS-3
-// or AIL-3 point of care, default), category the wait kind (Z field, SCH-7,
-// AIS-3, default), authoredOn from a Z field mapped to authoredOn, else the
-// date of the message's source time; the Appointment points at it with
-// basedOn.
+// Organization, performerType the specialism (a Z field; PV1-10 when it is
+// an AGB specialism code; the sender's map on AIS-3 or the AIL-3 point of
+// care; a COD016-coded AIS-3; the default), category the wait kind (a Z
+// field, SCH-7, AIS-3 — through the sender's map, or a wait-kind code as
+// it is — else the default), authoredOn from a Z field mapped to
+// authoredOn, else the date of the message's source time; the Appointment
+// points at it with basedOn. The ServiceRequest is IfAbsent: the SIU
+// creates the wait when nothing else did, and never changes a stored one.
 //
 // # ADT → Patient
 //
@@ -171,20 +180,23 @@
 // alone, is AE 101. PID-5 → name, PID-7 → birthDate (at its precision),
 // PID-8 → gender (M/F/O/U; A other, N unknown), PID-11 → address, PID-13/14
 // → telecom, PID-29/30 → deceased. A08 and A31 replace the Patient as sent.
-// IN1 with IN1-3 marked UZOVI → Coverage (no policy number: warning, no
-// Coverage). A40: one PID/MRG pair per message.
+// IN1 with IN1-3 marked UZOVI → Coverage, IfAbsent: the insurer's own
+// Coverage wins (no policy number: warning, no Coverage). A40: one PID/MRG
+// pair per message; the retired Patient becomes a stub without BSN.
 //
 // # REF → ServiceRequest
 //
 // RF1-6 (originating referral id) identifies the wait. Status from RF1-1
-// (sender map, then table 0283: A accepted → active, P pending → draft, R
-// rejected → revoked, E expired → revoked); I14 (cancel) is always revoked;
-// empty → active. authoredOn from RF1-7, else RF1-9, else the source
-// time's date; priority from RF1-2; the specialism from RF1-3 (sender map
-// or an AGB specialism code), the wait kind from RF1-5 (sender map, else O
-// and A outpatient, I treatment-inpatient); reasonCode from RF1-10; the
-// requester from the PRD with role RP. The answer is an RRI built by
-// BuildACK.
+// (sender map, then a FHIR alternate code A^Accepted^HL70283^active^^FHIR,
+// then table 0283: A accepted → active, P pending → draft (not yet a wait),
+// R rejected → revoked, E expired → revoked); I14 (cancel) is always
+// revoked; empty → active. authoredOn from RF1-7, else RF1-9, else the
+// source time's date; priority from RF1-2; the specialism from RF1-3
+// (sender map, or an AGB specialism code such as 0305^…^COD016) or PV1-10,
+// the wait kind from RF1-5 (sender map, a wait-kind code, else O and A
+// outpatient, I treatment-inpatient); RF1-10 → reasonCode (a code in
+// WW-COMPLEXITY goes to category instead); NTE → note; the requester from
+// the PRD with role RP. The answer is an RRI built by BuildACK.
 //
 // # Acknowledgments
 //
@@ -194,5 +206,9 @@
 // segment missing (100), a required field missing (101: SCH-1 and SCH-2
 // both empty, PID-3 empty, RF1-6 empty, MSH-7 empty), a value that does not
 // parse (102: a date, a BSN). Problems carry their location for the ERR
-// segments; their texts never hold a BSN.
+// segments; their texts never hold a BSN. BuildACK writes ERR in the
+// inbound version's layout (ERR-1 up to v2.4; ERR-2/3/4/8 from v2.5), at
+// most ACKOptions.MaxErrors of them; for REF it answers RRI^{event}^RRI_I12
+// echoing RF1 and PRD but never PID. The table of what each shared sample
+// file gets, and why, is in samples_test.go.
 package hl7v2

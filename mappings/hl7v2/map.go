@@ -20,9 +20,10 @@ type Resource struct {
 	// with this id exists, and to keep the stored one otherwise. It is set
 	// on what the message only refers to: the sending Organization, the
 	// insurer Organization, Practitioners, Locations, Schedules, a Patient
-	// seen in SIU or REF, and a ServiceRequest seen in SIU whose order date
-	// does not come from a mapped Z field. A richer copy (from ADT, REF, the
-	// NZa import or the REST API) is never overwritten by a partial view.
+	// seen in SIU or REF, every ServiceRequest seen in SIU, and a Coverage
+	// from an ADT IN1 (the insurer owns membership). A richer
+	// copy (from ADT, REF, a CSV backfill, the NZa import or the REST API)
+	// is never overwritten by a partial view.
 	IfAbsent bool
 }
 
@@ -261,11 +262,10 @@ func (x *mapper) unmapped(seg *Segment, p Path, code, format string, args ...any
 	name := p.String()
 	x.warn(CodeTableValueNotFound, seg, p.Field, 0, 0, format, args...)
 	entry := name + "=" + sanitize(code, 40)
-	for _, u := range x.res.Unmapped {
-		if u == entry {
-			return
-		}
+	if x.seen["unmapped:"+entry] {
+		return
 	}
+	x.seen["unmapped:"+entry] = true
 	x.res.Unmapped = append(x.res.Unmapped, entry)
 }
 
@@ -322,6 +322,10 @@ func (x *mapper) codeSystem(cs, field string) string {
 		return "http://unitsofmeasure.org"
 	case "COD016", "COD016-VEKT", "VEKTIS":
 		return ww.SystemSpecialism
+	case "WW-WAITKIND":
+		return ww.SystemWaitKind
+	case "WW-COMPLEXITY":
+		return ww.SystemComplexity
 	}
 	if len(u) > 3 && len(u) <= 7 && strings.HasPrefix(u, "HL7") && allDigits(u[3:]) {
 		return "http://terminology.hl7.org/CodeSystem/v2-" + strings.Repeat("0", 7-len(u)) + u[3:]
@@ -384,6 +388,8 @@ type candidate struct {
 	// strict: an unmappable value is reported as unmapped (a Z field, or a
 	// field whose map is configured).
 	strict bool
+	// direct: a known AGB specialism code is taken as it is (PV1-10).
+	direct bool
 }
 
 // specialism resolves the first candidate that maps to an AGB specialism
@@ -399,7 +405,7 @@ func (x *mapper) specialism(cands []candidate) (code string, unmapped bool) {
 				return n, unmapped
 			}
 		}
-		if _, ok := nlid.SpecialismDisplay(c.value); ok && (c.strict || ww.IsSpecialismSystem(x.codeSystem(c.system, ""))) {
+		if _, ok := nlid.SpecialismDisplay(c.value); ok && (c.strict || c.direct || ww.IsSpecialismSystem(x.codeSystem(c.system, ""))) {
 			n, _ := nlid.NormalizeSpecialism(c.value)
 			return n, unmapped
 		}
@@ -416,7 +422,9 @@ func (x *mapper) specialism(cands []candidate) (code string, unmapped bool) {
 
 // waitKind resolves the first candidate that maps to a wait kind, through
 // cfg.WaitKind or builtin (checked after the configuration), or directly
-// when the value is a wait-kind code. It falls back to cfg.DefaultWaitKind.
+// when the value is a wait-kind code ("outpatient", as in
+// outpatient^Eerste polikliniekbezoek^WW-WAITKIND). It falls back to
+// cfg.DefaultWaitKind.
 func (x *mapper) waitKind(cands []candidate, builtin map[string]string) (code string, unmapped bool) {
 	for _, c := range cands {
 		if c.value == "" {
@@ -428,7 +436,7 @@ func (x *mapper) waitKind(cands []candidate, builtin map[string]string) (code st
 		if v, ok := lookupFold(builtin, c.value); ok {
 			return v, unmapped
 		}
-		if _, ok := WaitKinds[strings.ToLower(c.value)]; ok && c.strict {
+		if _, ok := WaitKinds[strings.ToLower(c.value)]; ok {
 			return strings.ToLower(c.value), unmapped
 		}
 		if c.strict {
@@ -699,7 +707,11 @@ func (x *mapper) practitioner(p XCN) *actor {
 	return &actor{typ: "Practitioner", id: id, key: value, ref: append(ref("Practitioner", id), kv{"display", display})}
 }
 
-// location emits the Location of a PL (nil when it has no key).
+// location emits the Location of a PL (nil when it has no key). Its
+// identity: the sender's "locations" entry for the key or point of care
+// (an AGB code), else the point of care itself when it is an AGB code of a
+// known kind (and no room or bed is given), else the hospital's location
+// system with PL.Key.
 func (x *mapper) location(pl PL, orgID string) *actor {
 	key := pl.Key()
 	if key == "" {
@@ -709,6 +721,10 @@ func (x *mapper) location(pl PL, orgID string) *actor {
 	if a, ok := lookupFold(x.cfg.Locations, key); ok {
 		system, value = ww.SystemAGB, a
 	} else if a, ok := lookupFold(x.cfg.Locations, pl.PointOfCare); ok && pl.PointOfCare != "" {
+		system, value = ww.SystemAGB, a
+	} else if a, _ := ww.NormalizeAGB(pl.PointOfCare); pl.Room == "" && pl.Bed == "" && nlid.AGBKind(a) != "" {
+		// The point of care is the site's own AGB code (the NZa publishes
+		// waits per site).
 		system, value = ww.SystemAGB, a
 	}
 	id := x.id("Location", system, value)

@@ -168,3 +168,38 @@ func TestOutcome(t *testing.T) {
 		}
 	}
 }
+
+func TestSenderSystemsOverride(t *testing.T) {
+	sc := &SenderConfig{AGB: nlAGB, Systems: map[string]string{"patient": "urn:oid:2.16.840.1.113883.2.4.3.999.1", "appointment": "urn:oid:2.16.840.1.113883.2.4.3.999.2"}}
+	res, err := mapWith(t, siuMsg("S12", nil), sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, a := one(t, res, "Patient"), one(t, res, "Appointment")
+	if str(p, "identifier", 0, "system") != "urn:oid:2.16.840.1.113883.2.4.3.999.1" ||
+		str(p, "id") != ww.DeriveID(testKey, "Patient", "urn:oid:2.16.840.1.113883.2.4.3.999.1", patientNo) {
+		t.Errorf("patient %v", get(p, "identifier"))
+	}
+	if str(a, "id") != ww.DeriveID(testKey, "Appointment", "urn:oid:2.16.840.1.113883.2.4.3.999.2", "FL-1") {
+		t.Errorf("appointment id")
+	}
+}
+
+func TestProblemLocationAndTimes(t *testing.T) {
+	p := Problem{Severity: "E", Code: "102", Segment: "PID", Seq: 1, Field: 3, Rep: 2, Comp: 1, Text: "x"}
+	if p.Location() != "PID[1]-3(2).1" || p.String() != "E 102 at PID[1]-3(2).1: x" {
+		t.Errorf("%q %q", p.Location(), p.String())
+	}
+	if (Problem{Code: "207", Text: "y"}).String() != " 207: y" {
+		t.Errorf("%q", (Problem{Code: "207", Text: "y"}).String())
+	}
+	m := mustParse(t, adtMsg("A04", pidNoord))
+	sent, err1 := m.SentTime()
+	rec, err2 := m.RecordedTime()
+	if err1 != nil || err2 != nil || sent.FHIRDateTime() != "2026-11-03T14:00:00+01:00" || rec.FHIRDateTime() != "2026-11-03T13:59:00+01:00" {
+		t.Errorf("%v %v %s %s", err1, err2, sent.FHIRDateTime(), rec.FHIRDateTime())
+	}
+	if PrecMinute.String() != "minute" || Precision(0).String() != "none" {
+		t.Errorf("Precision.String")
+	}
+}

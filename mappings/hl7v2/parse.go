@@ -16,6 +16,7 @@ const (
 	DefaultMaxSegments    = 2000
 	DefaultMaxFields      = 300 // per segment
 	DefaultMaxRepetitions = 200 // per field
+	DefaultMaxComponents  = 100 // per repetition, and sub-components per component
 )
 
 // ParseOptions configure Parse. The zero value is ready to use.
@@ -29,8 +30,9 @@ type ParseOptions struct {
 	// timeZone of the sender named by MSH-3/MSH-4 replace DefaultCharset
 	// and Location. MSH-18 still wins over both.
 	Senders *Config
-	// Limits; 0 means the Default… constant.
-	MaxBytes, MaxSegments, MaxFields, MaxRepetitions int
+	// Limits; 0 means the Default… constant. MaxComponents bounds both the
+	// components of a repetition and the sub-components of a component.
+	MaxBytes, MaxSegments, MaxFields, MaxRepetitions, MaxComponents int
 }
 
 func (o ParseOptions) withDefaults() ParseOptions {
@@ -45,6 +47,9 @@ func (o ParseOptions) withDefaults() ParseOptions {
 	}
 	if o.MaxRepetitions <= 0 {
 		o.MaxRepetitions = DefaultMaxRepetitions
+	}
+	if o.MaxComponents <= 0 {
+		o.MaxComponents = DefaultMaxComponents
 	}
 	if o.Location == nil {
 		o.Location = ww.Amsterdam
@@ -83,8 +88,9 @@ func (d Delimiters) EncodingCharacters() string {
 // convenience; they are trimmed but otherwise as sent.
 type Message struct {
 	Delims Delimiters
-	// Charset is the HL7 table 0211 name the message was decoded with
-	// (MSH-18, else the default).
+	// Charset is the HL7 table 0211 name of the message's character set
+	// (MSH-18, else the default). When Parse reports it unsupported, the
+	// text was read as ISO-8859-1.
 	Charset string
 	// Location reads times without an offset (the sender's zone).
 	Location *time.Location
@@ -390,6 +396,13 @@ func (m *Message) Time(path string) (Time, error) {
 	return ParseTime(v, m.Location)
 }
 
+// SentTime parses MSH-7 (date/time of message) in the message's zone.
+func (m *Message) SentTime() (Time, error) { return m.Time("MSH-7") }
+
+// RecordedTime parses EVN-2 (recorded date/time); the zero Time when the
+// message has no EVN-2.
+func (m *Message) RecordedTime() (Time, error) { return m.Time("EVN-2") }
+
 // ParseError is returned by Parse. When the MSH segment could be read, Parse
 // returns the message too, so that an ACK can still be built.
 type ParseError struct {
@@ -654,7 +667,7 @@ func (p *parser) segment(line string, index, encLen int, seqs map[string]int) (*
 	}
 	name = strings.TrimRight(name, " ")
 	if !validSegmentName(name) {
-		return nil, parseErr(false, CodeSegmentSequence, "", 0, 0, "segment %d has an invalid name %q (expected three capitals or digits)", index+1, sanitize(name, 8))
+		return nil, parseErr(false, CodeSegmentSequence, "", 0, 0, "segment %d has an invalid name %q (expected three capitals or digits)", index+1, sanitize(name, 3))
 	}
 	seqs[name]++
 	s := &Segment{Name: name, Index: index, Seq: seqs[name], raw: line, sep: p.d.Field}
@@ -708,9 +721,15 @@ func (p *parser) field(s string) (Field, *ParseError) {
 	f := Field{reps: make([]Rep, len(reps))}
 	for i, r := range reps {
 		comps := splitOn(r, p.d.Component)
+		if len(comps) > p.opt.MaxComponents {
+			return Field{}, parseErr(false, CodeDataType, "", 0, 0, "a field has more than %d components", p.opt.MaxComponents)
+		}
 		rep := Rep{comps: make([]Comp, len(comps))}
 		for j, c := range comps {
 			subs := splitOn(c, p.d.Subcomponent)
+			if len(subs) > p.opt.MaxComponents {
+				return Field{}, parseErr(false, CodeDataType, "", 0, 0, "a component has more than %d sub-components", p.opt.MaxComponents)
+			}
 			comp := Comp{subs: make([]string, len(subs))}
 			for k, sub := range subs {
 				comp.subs[k] = p.unescape(sub)

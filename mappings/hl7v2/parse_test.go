@@ -301,6 +301,8 @@ func TestParseErrors(t *testing.T) {
 		{"too many bytes", "MSH|^~\\&|A|B|||20261103||ADT^A04|1|P|2.5\rNTE|1||" + strings.Repeat("x", 200), ParseOptions{MaxBytes: 100}, "100", "", false},
 		{"too many segments", "MSH|^~\\&|A|B|||20261103||ADT^A04|1|P|2.5" + strings.Repeat("\rNTE|1", 5), ParseOptions{MaxSegments: 4}, "100", "", true},
 		{"too many fields", "MSH|^~\\&|A|B|||20261103||ADT^A04|1|P|2.5\rNTE" + strings.Repeat("|x", 20), ParseOptions{MaxFields: 15}, "102", "NTE", true},
+		{"too many components", "MSH|^~\\&|A|B|||20261103||ADT^A04|1|P|2.5\rPID|1||" + strings.Repeat("^", 20), ParseOptions{MaxComponents: 10}, "102", "PID", true},
+		{"too many sub-components", "MSH|^~\\&|A|B|||20261103||ADT^A04|1|P|2.5\rPID|1||" + strings.Repeat("&", 20), ParseOptions{MaxComponents: 10}, "102", "PID", true},
 		{"too many repetitions", "MSH|^~\\&|A|B|||20261103||ADT^A04|1|P|2.5\rPID|1||" + strings.Repeat("1~", 20), ParseOptions{MaxRepetitions: 10}, "102", "PID", true},
 	}
 	for _, c := range cases {

@@ -67,6 +67,9 @@ func (x *mapper) mapREF() {
 		break
 	}
 	specCands := []candidate{{value: rf1.Field(3).CWE().Code, system: rf1.Field(3).CWE().System, seg: rf1, path: Path{Segment: "RF1", Field: 3}, strict: len(x.cfg.Specialism) > 0}}
+	if pv1 := x.m.Segment("PV1"); pv1 != nil {
+		specCands = append(specCands, candidate{value: pv1.Get(10), seg: pv1, path: Path{Segment: "PV1", Field: 10}, direct: true})
+	}
 	spec, specUnmapped := x.specialism(specCands)
 	kind, kindUnmapped := x.waitKind([]candidate{{value: rf1.Field(5).CWE().Code, seg: rf1, path: Path{Segment: "RF1", Field: 5}}}, referralCategory0284)
 	var category []obj
@@ -75,8 +78,22 @@ func (x *mapper) mapREF() {
 	}
 	var reasons []obj
 	for _, rep := range rf1.Field(10).Reps() {
-		if c := x.concept(rep.CWE(), "RF1-10"); c != nil {
-			reasons = append(reasons, c)
+		c := rep.CWE()
+		cc := x.concept(c, "RF1-10")
+		switch {
+		case cc == nil:
+		case x.codeSystem(c.System, "RF1-10") == ww.SystemComplexity:
+			category = append(category, cc) // care that belongs at an academic centre
+		default:
+			reasons = append(reasons, cc)
+		}
+	}
+	var notes []obj
+	for _, nte := range x.m.All("NTE") {
+		for _, r := range nte.Field(3).Reps() {
+			if v := strings.TrimSpace(r.Value()); v != "" {
+				notes = append(notes, obj{{"text", v}})
+			}
 		}
 	}
 	priority, _ := lookupFold(referralPriority0280, rf1.Field(2).CWE().Code)
@@ -93,10 +110,12 @@ func (x *mapper) mapREF() {
 		{"performer", []obj{ref("Organization", orgID)}},
 		{"performerType", specialismConcept(spec)},
 		{"reasonCode", reasons},
+		{"note", notes},
 	}, false, unmapped || specUnmapped || kindUnmapped)
 }
 
-// referralStatus maps RF1-1 (sender map, then table 0283); I14 (cancel) is
+// referralStatus maps RF1-1 (sender map, then a FHIR alternate code
+// "A^Accepted^HL70283^active^^FHIR", then table 0283); I14 (cancel) is
 // always revoked; an empty RF1-1 is active.
 func (x *mapper) referralStatus(rf1 *Segment, trig string) (string, bool) {
 	if trig == "I14" {
@@ -107,6 +126,9 @@ func (x *mapper) referralStatus(rf1 *Segment, trig string) (string, bool) {
 		return "active", false
 	}
 	if v, ok := lookupFold(x.cfg.ReferralStatus, code); ok {
+		return v, false
+	}
+	if v := fhirAlternate(rf1.Field(1).CWE(), requestStatuses); v != "" {
 		return v, false
 	}
 	if v, ok := lookupFold(referralStatus0283, code); ok {

@@ -139,3 +139,25 @@ func TestREFFallbacksAndErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestREFSenderConventions(t *testing.T) {
+	res := mustMap(t, refMsg("I12", map[int]string{1: "P^Pending^HL70283^on-hold^^FHIR", 3: "0310^Dermatologie^COD016", 5: "treatment-day^Dagbehandeling^WW-WAITKIND",
+		10: "high^Hoogcomplexe zorg^WW-COMPLEXITY"}, pidNoord, "NTE|1||Pati\xebnt wil de behandeling uitstellen.")) // ISO-8859-1, the default
+	sr := one(t, res, "ServiceRequest")
+	checks := []struct{ got, want string }{
+		{str(sr, "status"), "on-hold"}, // the FHIR alternate wins over table 0283 (P → draft)
+		{str(sr, "performerType", "coding", 0, "code"), "0310"},
+		{str(sr, "category", 0, "coding", 0, "code"), "treatment-day"},
+		{str(sr, "category", 1, "coding", 0, "system"), ww.SystemComplexity},
+		{str(sr, "category", 1, "coding", 0, "code"), "high"},
+		{str(sr, "note", 0, "text"), "Patiënt wil de behandeling uitstellen."},
+	}
+	for i, c := range checks {
+		if c.got != c.want {
+			t.Errorf("check %d: %q, want %q", i, c.got, c.want)
+		}
+	}
+	if get(sr, "reasonCode") != nil || len(res.Warnings) > 0 {
+		t.Errorf("%v %s", get(sr, "reasonCode"), problemsString(res.Warnings))
+	}
+}

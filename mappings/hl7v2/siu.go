@@ -51,20 +51,28 @@ type siuStatus struct {
 	unmapped bool
 }
 
-// siuStatus maps SCH-25: the sender's status map first, then the HL7
-// ConceptMap (case-insensitively), then the gaps: Dc/DC/Discontinued →
+// siuStatus maps SCH-25: the sender's status map first, then a FHIR code
+// the sender gives as the alternate coding (CWE.4 with CWE.6 "FHIR"), then
+// the HL7 ConceptMap (case-insensitively), then the gaps: Dc/DC/Discontinued →
 // cancelled, Overbook → booked, Blocked → blocked time (a Slot, no
 // Appointment). The original code is kept in ExtFillerStatus whenever the
 // match is not one-to-one. An empty SCH-25 takes the event's status; an
 // unknown code takes it too, with a warning.
 func (x *mapper) siuStatus(sch *Segment, trig string) siuStatus {
-	raw := sch.Field(25).CWE().Code
+	cwe := sch.Field(25).CWE()
+	raw := cwe.Code
 	if raw == "" {
 		return siuStatus{status: eventStatus(trig)}
 	}
 	u := strings.ToUpper(raw)
 	ext := x.fillerStatusExt(raw)
 	if v, ok := lookupFold(x.cfg.Status, raw); ok {
+		return siuStatus{status: v, ext: ext}
+	}
+	if v := fhirAlternate(cwe, appointmentStatuses); v != "" {
+		if conceptMap0278[u] == v {
+			ext = nil
+		}
 		return siuStatus{status: v, ext: ext}
 	}
 	if v, ok := conceptMap0278[u]; ok {
@@ -213,8 +221,11 @@ func parseDuration(qty, units string) (time.Duration, bool) {
 	} else if i := strings.IndexFunc(q, func(r rune) bool { return r == ' ' || r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' }); i > 0 {
 		q, u = strings.TrimSpace(q[:i]), strings.TrimSpace(q[i:])
 	}
+	if !isNumber(q) {
+		return 0, false
+	}
 	n, err := strconv.ParseFloat(q, 64)
-	if err != nil || n <= 0 || math.IsInf(n, 0) || n > 1e6 {
+	if err != nil || n <= 0 {
 		return 0, false
 	}
 	var unit time.Duration
@@ -232,12 +243,28 @@ func parseDuration(qty, units string) (time.Duration, bool) {
 	default:
 		return 0, false
 	}
-	return time.Duration(n * float64(unit)), true
+	d := n * float64(unit)
+	if d < float64(time.Second) || d > float64(366*24*time.Hour) {
+		return 0, false // not an appointment's duration
+	}
+	return time.Duration(math.Round(d)), true
 }
 
+// isNumber reports whether s is a plain decimal number (digits, at most
+// one point).
 func isNumber(s string) bool {
-	_, err := strconv.ParseFloat(s, 64)
-	return err == nil
+	digits, points := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] >= '0' && s[i] <= '9':
+			digits++
+		case s[i] == '.':
+			points++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && points <= 1
 }
 
 func (x *mapper) mapSIU() {
@@ -294,6 +321,9 @@ func (x *mapper) mapSIU() {
 	// The wait this appointment serves.
 	var specCands, kindCands []candidate
 	specCands = append(specCands, x.zFields("specialism")...)
+	if pv1 := m.Segment("PV1"); pv1 != nil {
+		specCands = append(specCands, candidate{value: pv1.Get(10), seg: pv1, path: Path{Segment: "PV1", Field: 10}, direct: true})
+	}
 	kindCands = append(kindCands, x.zFields("waitKind")...)
 	kindCands = append(kindCands, candidate{value: sch.Field(7).CWE().Code, seg: sch, path: Path{Segment: "SCH", Field: 7}})
 	for _, ais := range m.All("AIS") {
@@ -306,7 +336,7 @@ func (x *mapper) mapSIU() {
 	}
 	spec, specUnmapped := x.specialism(specCands)
 	kind, kindUnmapped := x.waitKind(kindCands, nil)
-	authored, fromZ := x.zAuthoredOn()
+	authored := x.zAuthoredOn()
 	if len(x.errs) > 0 {
 		return
 	}
@@ -314,7 +344,7 @@ func (x *mapper) mapSIU() {
 	if len(services) > 0 {
 		firstService = services[0]
 	}
-	basedOn := x.siuOrders(sch, st.status, patID, orgID, spec, kind, authored, fromZ, firstService, specUnmapped || kindUnmapped)
+	basedOn := x.siuOrders(sch, st.status, patID, orgID, spec, kind, authored, firstService, specUnmapped || kindUnmapped)
 
 	// The appointment.
 	var extension []obj
@@ -479,23 +509,25 @@ func participantStatus(fillerStatus, action string) string {
 }
 
 // zAuthoredOn reads the order date from a Z field mapped to authoredOn.
-func (x *mapper) zAuthoredOn() (string, bool) {
+func (x *mapper) zAuthoredOn() string {
 	for _, c := range x.zFields("authoredOn") {
 		t, err := ParseTime(c.value, x.loc)
 		if err != nil {
 			x.fail(CodeDataType, c.seg, c.path.Field, 0, c.path.Comp, "%s (order date): %v", c.path, err)
-			return "", false
+			return ""
 		}
-		return t.FHIRDateTime(), true
+		return t.FHIRDateTime()
 	}
-	return "", false
+	return ""
 }
 
 // siuOrders emits a ServiceRequest (a wait) per SCH-26/SCH-27 repetition;
 // without those, one for a Z field mapped to orderNumber; without that, for
-// a waitlist appointment, one identified by SCH-1 (else SCH-2). It returns
-// the basedOn references.
-func (x *mapper) siuOrders(sch *Segment, status, patID, orgID, spec, kind, authored string, fromZ bool, code obj, unmapped bool) []obj {
+// a waitlist appointment, one identified by SCH-1 (else SCH-2). They are
+// IfAbsent: an SIU creates the wait when nothing else has, but never
+// overwrites one (REF, a CSV backfill or the REST API own its status). It
+// returns the basedOn references.
+func (x *mapper) siuOrders(sch *Segment, status, patID, orgID, spec, kind, authored string, code obj, unmapped bool) []obj {
 	type order struct{ placer, filler string }
 	var orders []order
 	placers, fillers := sch.Field(26).Reps(), sch.Field(27).Reps()
@@ -543,7 +575,7 @@ func (x *mapper) siuOrders(sch *Segment, status, patID, orgID, spec, kind, autho
 			{"authoredOn", authored},
 			{"performer", []obj{ref("Organization", orgID)}},
 			{"performerType", specialismConcept(spec)},
-		}, !fromZ, unmapped)
+		}, true, unmapped)
 		refs = append(refs, ref("ServiceRequest", id))
 	}
 	return refs
@@ -636,4 +668,14 @@ func (x *mapper) slot(seg *Segment, a *actor, apptNo string, t apptTimes, status
 		{"end", e},
 		{"comment", comment},
 	}, false, false)
+}
+
+// fhirAlternate returns the alternate code of a CWE whose alternate coding
+// system is "FHIR" (a sender stating the FHIR code it means) when it is one
+// of valid, else "".
+func fhirAlternate(c CWE, valid map[string]bool) string {
+	if strings.EqualFold(c.AltSystem, "FHIR") && valid[strings.ToLower(c.AltCode)] {
+		return strings.ToLower(c.AltCode)
+	}
+	return ""
 }

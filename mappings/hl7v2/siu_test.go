@@ -392,8 +392,8 @@ func TestSIUWaitServiceRequest(t *testing.T) {
 			t.Errorf("ServiceRequest %v", sr)
 		}
 		for _, r := range res.Resources {
-			if r.Type == "ServiceRequest" && r.IfAbsent {
-				t.Errorf("an order date from a Z field makes the SIU authoritative for the wait")
+			if r.Type == "ServiceRequest" && !r.IfAbsent {
+				t.Errorf("an SIU never overwrites a stored wait")
 			}
 		}
 	})
@@ -509,4 +509,77 @@ func TestSIUParticipantsAndResources(t *testing.T) {
 			t.Errorf("%s vs %s", str(a, "id"), str(b, "id"))
 		}
 	})
+}
+
+func TestSIUSenderConventions(t *testing.T) {
+	t.Run("FHIR code as the alternate coding of SCH-25", func(t *testing.T) {
+		for sch25, want := range map[string]string{
+			"Arrived^Arrived^L^arrived^^FHIR":           "arrived",
+			"Proposed^Proposed^L^proposed^^FHIR":        "proposed",
+			"Complete^Complete^HL70278^fulfilled^^FHIR": "fulfilled",
+		} {
+			res := mustMap(t, siuMsg("S14", map[int]string{25: sch25}))
+			a := one(t, res, "Appointment")
+			if str(a, "status") != want || len(res.Warnings) > 0 {
+				t.Errorf("%s: %s %s", sch25, str(a, "status"), problemsString(res.Warnings))
+			}
+			if hasExt := get(a, "extension") != nil; hasExt != (want != "fulfilled") {
+				t.Errorf("%s: extension %v", sch25, get(a, "extension"))
+			}
+		}
+	})
+	t.Run("PV1-10 specialism, AIS-3 wait-kind code, point of care that is an AGB", func(t *testing.T) {
+		res, err := mapWith(t, siuMsg("S12", map[int]string{27: "VW1^06011234"}, tq1Dec1, pidNoord, "PV1|1|O|^^^06607192|||||||0310",
+			"RGS|1", "AIS|1|A|diagnostics^Diagnostiek^WW-WAITKIND", "AIL|1|A|06607192^^^06011234^^^^^Gasthuis Almere"), &SenderConfig{AGB: nlAGB})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sr := one(t, res, "ServiceRequest")
+		if str(sr, "performerType", "coding", 0, "code") != "0310" || str(sr, "category", 0, "coding", 0, "code") != "diagnostics" {
+			t.Errorf("%v", sr)
+		}
+		if a := one(t, res, "Appointment"); str(a, "serviceType", 0, "coding", 0, "system") != ww.SystemWaitKind {
+			t.Errorf("WW-WAITKIND system %v", get(a, "serviceType"))
+		}
+		if loc := one(t, res, "Location"); str(loc, "id") != ww.DeriveID(testKey, "Location", ww.SystemAGB, "06607192") || str(loc, "name") != "Gasthuis Almere" {
+			t.Errorf("%v", loc)
+		}
+	})
+}
+
+func TestParseDuration(t *testing.T) {
+	cases := []struct {
+		qty, units string
+		want       string // "" = not a duration
+	}{
+		{"20", "MIN", "20m0s"}, {"20", "min^Minutes^ISO", ""}, {"60", "s", "1m0s"}, {"70", "Min", "1h10m0s"}, {"1.5", "h", "1h30m0s"},
+		{"M20", "", "20m0s"}, {"H1", "", "1h0m0s"}, {"S90", "", "1m30s"}, {"D2", "", "48h0m0s"}, {"W1", "", "168h0m0s"},
+		{"2 hours", "", "2h0m0s"}, {"30", "", "30m0s"}, {"20", "UCUM", ""}, {"NaN", "s", ""}, {"Inf", "h", ""}, {"1e3", "s", ""},
+		{"-5", "min", ""}, {"0", "min", ""}, {"1000000", "wk", ""}, {"0x10", "min", ""}, {"", "min", ""}, {"INDEF", "", ""},
+	}
+	for _, c := range cases {
+		d, ok := parseDuration(c.qty, c.units)
+		got := ""
+		if ok {
+			got = d.String()
+		}
+		if got != c.want {
+			t.Errorf("parseDuration(%q, %q) = %q, want %q", c.qty, c.units, got, c.want)
+		}
+	}
+}
+
+func TestSIUResourceBlockedInsideAnAppointment(t *testing.T) {
+	res := mustMap(t, siuMsg("S14", nil, tq1Dec1, pidNoord, "RGS|1", aisOrth,
+		"AIL|1||POLI-ORTH^K2.14^^ZKH-NOORD|||202612011200+0100|||60|min||Blocked"))
+	if got := types(res); got != "Organization,Patient,Location,Schedule,Slot,Appointment" {
+		t.Fatalf("%s", got)
+	}
+	slot := one(t, res, "Slot")
+	if str(slot, "status") != "busy-unavailable" || str(slot, "start") != "2026-12-01T12:00:00+01:00" || str(slot, "end") != "2026-12-01T13:00:00+01:00" {
+		t.Errorf("%v", slot)
+	}
+	if str(one(t, res, "Appointment"), "status") != "booked" {
+		t.Errorf("the appointment itself stays booked")
+	}
 }
