@@ -57,7 +57,7 @@ func runGen(ctx context.Context, env Env, args []string) error {
 		}
 		cfg.DeploymentKey = k
 	default:
-		conn, err := rf.connect(ctx, log, true)
+		conn, err := rf.connect(ctx, log, embeddedServer)
 		if err != nil {
 			return err
 		}

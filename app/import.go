@@ -198,7 +198,7 @@ func runImport(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	conn, err := rf.connect(ctx, log, true)
+	conn, err := rf.connect(ctx, log, embeddedServer)
 	if err != nil {
 		return err
 	}

@@ -65,17 +65,34 @@ func (r *redisFlags) validate() error {
 	if r.url != "" && r.cluster != "" {
 		return usagef("--redis-url and --redis-cluster exclude each other: give one")
 	}
+	if err := redisstore.ValidPrefix(r.prefix); err != nil {
+		return usagef("--key-prefix: %v", err)
+	}
 	if r.fsync != "always" && r.fsync != "everysec" && r.fsync != "no" {
 		return usagef("--embedded-appendfsync must be always, everysec or no")
 	}
 	return nil
 }
 
-// connect opens the configured Redis. With neither URL nor cluster:
-// embedded starts a private redis-server under --data-dir (or the
-// in-process fallback); join only connects to one already running there
-// (the data subcommands), starting one when none runs.
-func (r *redisFlags) connect(ctx context.Context, log *slog.Logger, embedded bool) (*connection, error) {
+// embeddedMode says what connect may do when neither --redis-url nor
+// --redis-cluster is given.
+type embeddedMode int
+
+const (
+	// noEmbedded only joins the embedded Redis of a running gateway.
+	noEmbedded embeddedMode = iota
+	// embeddedServer may also start a private redis-server under
+	// --data-dir (the data subcommands: what they write must persist).
+	embeddedServer
+	// embeddedOrInProcess may also fall back to the in-process miniredis
+	// when redis-server is not installed (serve --demo/--embedded only).
+	embeddedOrInProcess
+)
+
+// connect opens the configured Redis. With neither URL nor cluster it joins
+// the embedded Redis of a gateway running on --data-dir, else, as mode
+// allows, starts a private redis-server there or the in-process fallback.
+func (r *redisFlags) connect(ctx context.Context, log *slog.Logger, mode embeddedMode) (*connection, error) {
 	if err := r.validate(); err != nil {
 		return nil, err
 	}
@@ -101,10 +118,13 @@ func (r *redisFlags) connect(ctx context.Context, log *slog.Logger, embedded boo
 	} else if !errors.Is(err, redisproc.ErrNotRunning) {
 		return nil, fmt.Errorf("embedded Redis in %s: %w", r.dataDir, err)
 	}
-	if !embedded {
+	if mode == noEmbedded {
 		return nil, usagef("no Redis configured: give --redis-url or --redis-cluster (or WACHTWIJZER_REDIS_URL), or run with --demo or --embedded to start a private redis-server under --data-dir")
 	}
-	inst, err := redisproc.Start(ctx, redisproc.Options{DataDir: r.dataDir, AppendFsync: r.fsync, AllowInProcess: true, Logger: log})
+	inst, err := redisproc.Start(ctx, redisproc.Options{DataDir: r.dataDir, AppendFsync: r.fsync, AllowInProcess: mode == embeddedOrInProcess, Logger: log})
+	if errors.Is(err, redisproc.ErrNoRedisServer) {
+		return nil, usagef("no Redis configured and redis-server is not installed: give --redis-url or --redis-cluster, start `wachtwijzer serve --demo` first (its data is then reached through --data-dir), or install redis-server; this command does not write into a throwaway in-process Redis")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("start the embedded Redis: %w", err)
 	}

@@ -28,6 +28,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	maxBody         int64
 	baseURL         string
+	debugAddr       string
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.Var(durationFlag{&cfg.shutdownTimeout}, "shutdown-timeout", "how long SIGTERM waits for in-flight requests (e.g. 20s)")
 	fs.Int64Var(&cfg.maxBody, "max-body-bytes", 10<<20, "largest accepted request body; larger → 413")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public base URL of the FHIR API (e.g. https://gw.example.nl/fhir); default: from each request")
+	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "optional loopback HOST:PORT serving Go's /debug/pprof profiles (for benchmarks; empty: off)")
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(env.Stdout, "serve", "Run the FHIR gateway.", fs)
@@ -58,7 +60,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
 
-	conn, err := cfg.redis.connect(ctx, log, cfg.demo || cfg.embedded)
+	conn, err := cfg.redis.connect(ctx, log, embeddedModeFor(cfg.demo || cfg.embedded))
 	if err != nil {
 		return err
 	}
@@ -96,6 +98,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.debugAddr != "" {
+		stopDebug, err := serveDebug(cfg.debugAddr, env, log)
+		if err != nil {
+			return err
+		}
+		defer stopDebug()
 	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -149,4 +158,14 @@ func runHealthcheck(ctx context.Context, env Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, "ready")
 	return nil
+}
+
+// embeddedModeFor is what serve may start when no Redis is configured: with
+// --demo or --embedded a private redis-server, or the in-process fallback
+// when the binary is missing; otherwise nothing.
+func embeddedModeFor(embedded bool) embeddedMode {
+	if embedded {
+		return embeddedOrInProcess
+	}
+	return noEmbedded
 }

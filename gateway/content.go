@@ -92,14 +92,14 @@ func checkContentType(ct string) error {
 // readBody reads at most limit bytes; a larger body is a 413.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
-		return nil, ww.Errorf(ww.KindTooLarge, "too-costly", "the request body (%d bytes) is larger than the limit of %d bytes", r.ContentLength, limit)
+		return nil, ww.Errorf(ww.KindTooLarge, "too-long", "the request body (%d bytes) is larger than the limit of %d bytes", r.ContentLength, limit)
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
 		return nil, ww.Errorf(ww.KindInvalid, "structure", "the request body could not be read: %v", err)
 	}
 	if int64(len(b)) > limit {
-		return nil, ww.Errorf(ww.KindTooLarge, "too-costly", "the request body is larger than the limit of %d bytes", limit)
+		return nil, ww.Errorf(ww.KindTooLarge, "too-long", "the request body is larger than the limit of %d bytes", limit)
 	}
 	return b, nil
 }

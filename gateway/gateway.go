@@ -52,6 +52,8 @@ type Gateway struct {
 	engine  *gin.Engine
 	metrics *metrics
 	started time.Time
+	// capabilities caches the CapabilityStatement per base URL.
+	capabilities capabilityCache
 }
 
 // New builds the gateway and its routes.

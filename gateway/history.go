@@ -22,6 +22,7 @@ func (g *Gateway) history(r *request) *response {
 	}
 	q := &ww.HistoryQuery{Type: r.typ, ID: r.id}
 	norm := url.Values{}
+	countOnly := false // _count=0: the Bundle without entries
 	for name, vals := range r.query {
 		switch name {
 		case "_count":
@@ -29,7 +30,10 @@ func (g *Gateway) history(r *request) *response {
 			if err != nil || n < 0 {
 				return errResponse(ww.Errorf(ww.KindInvalid, "value", "_count=%s is not a non-negative number", vals[0]).At("_count"))
 			}
-			q.Count = n
+			q.Count, countOnly = n, n == 0
+			if countOnly {
+				q.Count = 1
+			}
 			norm.Set("_count", vals[0])
 		case "_since":
 			v, err := fhirtime.Parse(vals[0], fhirtime.Search, nil)
@@ -57,6 +61,9 @@ func (g *Gateway) history(r *request) *response {
 	page, err := g.store.History(r.ctx, q)
 	if err != nil {
 		return errResponse(err)
+	}
+	if countOnly {
+		page.Versions, page.Next = nil, nil
 	}
 	path := r.base
 	if r.typ != "" {

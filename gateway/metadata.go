@@ -7,16 +7,42 @@ import (
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 )
 
-var capOnce sync.Map // base URL → statement bytes
+// maxCachedStatements bounds the CapabilityStatement cache: the base URL
+// comes from the request's Host, so a client choosing Host values must not
+// grow memory; beyond the bound statements are built per request.
+const maxCachedStatements = 16
+
+// capabilityCache holds one gateway's CapabilityStatements by base URL.
+type capabilityCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func (c *capabilityCache) get(base string, build func() []byte) []byte {
+	c.mu.Lock()
+	b, ok := c.m[base]
+	c.mu.Unlock()
+	if ok {
+		return b
+	}
+	b = build()
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string][]byte{}
+	}
+	if len(c.m) < maxCachedStatements {
+		c.m[base] = b
+	}
+	c.mu.Unlock()
+	return b
+}
 
 // metadata serves the CapabilityStatement, built from conformance/ (the
 // one source of truth about types, interactions, parameters and
 // operations).
 func (g *Gateway) metadata(r *request) *response {
-	if v, ok := capOnce.Load(r.base); ok {
-		return &response{status: http.StatusOK, body: v.([]byte)}
-	}
-	b := conformance.CapabilityStatement(conformance.ServerInfo{Version: g.o.Version, BaseURL: r.base, Started: g.started, Security: g.o.Security})
-	capOnce.Store(r.base, b)
+	b := g.capabilities.get(r.base, func() []byte {
+		return conformance.CapabilityStatement(conformance.ServerInfo{Version: g.o.Version, BaseURL: r.base, Started: g.started, Security: g.o.Security})
+	})
 	return &response{status: http.StatusOK, body: b}
 }

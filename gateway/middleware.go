@@ -45,8 +45,9 @@ func (g *Gateway) accessLog(c *gin.Context) {
 	}
 	d := time.Since(start)
 	status := c.Writer.Status()
-	g.metrics.requests.WithLabelValues(route, c.Request.Method, strconv.Itoa(status)).Inc()
-	g.metrics.latency.WithLabelValues(route, c.Request.Method).Observe(d.Seconds())
+	code := strconv.Itoa(status)
+	g.metrics.requests.WithLabelValues(route, c.Request.Method, code).Inc()
+	g.metrics.latency.WithLabelValues(route, c.Request.Method, code).Observe(d.Seconds())
 	if route == "/metrics" || route == "/healthz" || route == "/readyz" {
 		return
 	}
@@ -66,9 +67,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"route", "method", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "wachtwijzer", Subsystem: "http", Name: "request_duration_seconds",
-			Help:    "HTTP request latency by route template and method.",
+			Help:    "HTTP request latency by route template, method and status.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"route", "method"}),
+		}, []string{"route", "method", "status"}),
 	}
 	reg.MustRegister(m.requests, m.latency)
 	return m

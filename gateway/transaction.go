@@ -28,6 +28,10 @@ type txEntry struct {
 	origResource []byte
 	origINE      string
 	origQuery    string
+	// err is what made the entry itself unusable (no request, a bad url, an
+	// unsupported method): it fails a transaction, and only this entry of a
+	// batch.
+	err error
 }
 
 // bundle serves POST [base] with a batch or transaction Bundle.
@@ -68,60 +72,75 @@ func (g *Gateway) parseEntries(r *request, tree *fhirjson.Value) ([]*txEntry, er
 	out := make([]*txEntry, 0, len(arr.Items))
 	fullURLs := map[string]int{}
 	for i, e := range arr.Items {
-		at := fmt.Sprintf("Bundle.entry[%d]", i)
-		if e.Kind != fhirjson.Object {
-			return nil, ww.Errorf(ww.KindInvalid, "structure", "%s must be an object", at).At(at)
-		}
-		rq := e.Get("request")
-		if rq == nil {
-			return nil, ww.Errorf(ww.KindInvalid, "required", "%s has no request (bdl-3: batch and transaction entries need request.method and request.url)", at).At(at + ".request")
-		}
-		method := strings.ToUpper(rq.GetStr("method"))
-		rawURL := rq.GetStr("url")
-		if method == "" || rawURL == "" {
-			return nil, ww.Errorf(ww.KindInvalid, "required", "%s.request needs method and url", at).At(at + ".request")
-		}
-		sub, err := g.entryRequest(r, method, rawURL, at)
-		if err != nil {
-			return nil, err
-		}
-		sub.header = http.Header{}
-		for _, h := range [][2]string{{"ifMatch", "If-Match"}, {"ifNoneExist", "If-None-Exist"}, {"ifNoneMatch", "If-None-Match"}, {"ifModifiedSince", "If-Modified-Since"}} {
-			if v := rq.GetStr(h[0]); v != "" {
-				sub.header.Set(h[1], v)
-			}
-		}
-		ent := &txEntry{index: i, fullURL: e.GetStr("fullUrl"), req: sub, origINE: sub.header.Get("If-None-Exist"), origQuery: sub.rawQuery}
+		ent := g.parseEntry(r, i, e)
 		if ent.fullURL != "" {
 			if j, dup := fullURLs[ent.fullURL]; dup {
+				at := fmt.Sprintf("Bundle.entry[%d]", i)
 				return nil, ww.Errorf(ww.KindInvalid, "invalid", "Bundle.entry[%d] and Bundle.entry[%d] share fullUrl %q (bdl-7)", j, i, ent.fullURL).At(at + ".fullUrl")
 			}
 			fullURLs[ent.fullURL] = i
 		}
-		switch method {
-		case http.MethodPost, http.MethodPut:
-			res := e.Get("resource")
-			if res == nil || res.Kind != fhirjson.Object {
-				return nil, ww.Errorf(ww.KindInvalid, "required", "%s is a %s without a resource", at, method).At(at + ".resource")
-			}
-			sub.tree = res
-			ent.origResource = res.Bytes()
-			ent.order = 1
-			if method == http.MethodPut {
-				ent.order = 2
-			}
-		case http.MethodDelete:
-			ent.order = 0
-		case http.MethodGet, http.MethodHead:
-			ent.order = 3
-		case http.MethodPatch:
-			return nil, ww.Errorf(ww.KindNotAllowed, "not-supported", "%s: PATCH is not supported", at).At(at + ".request.method")
-		default:
-			return nil, ww.Errorf(ww.KindInvalid, "value", "%s: unknown method %q", at, method).At(at + ".request.method")
-		}
 		out = append(out, ent)
 	}
 	return out, nil
+}
+
+// parseEntry turns one Bundle.entry into a request; what makes the entry
+// unusable is kept in txEntry.err.
+func (g *Gateway) parseEntry(r *request, i int, e *fhirjson.Value) *txEntry {
+	at := fmt.Sprintf("Bundle.entry[%d]", i)
+	ent := &txEntry{index: i, req: &request{ctx: r.ctx, base: r.base, prefer: r.prefer, inBundle: true, header: http.Header{}}}
+	fail := func(err error) *txEntry {
+		ent.err = err
+		return ent
+	}
+	if e.Kind != fhirjson.Object {
+		return fail(ww.Errorf(ww.KindInvalid, "structure", "%s must be an object", at).At(at))
+	}
+	ent.fullURL = e.GetStr("fullUrl")
+	rq := e.Get("request")
+	if rq == nil {
+		return fail(ww.Errorf(ww.KindInvalid, "required", "%s has no request (bdl-3: batch and transaction entries need request.method and request.url)", at).At(at + ".request"))
+	}
+	method := strings.ToUpper(rq.GetStr("method"))
+	rawURL := rq.GetStr("url")
+	ent.req.method = method
+	if method == "" || rawURL == "" {
+		return fail(ww.Errorf(ww.KindInvalid, "required", "%s.request needs method and url", at).At(at + ".request"))
+	}
+	sub, err := g.entryRequest(r, method, rawURL, at)
+	if err != nil {
+		return fail(err)
+	}
+	sub.header = http.Header{}
+	for _, h := range [][2]string{{"ifMatch", "If-Match"}, {"ifNoneExist", "If-None-Exist"}, {"ifNoneMatch", "If-None-Match"}, {"ifModifiedSince", "If-Modified-Since"}} {
+		if v := rq.GetStr(h[0]); v != "" {
+			sub.header.Set(h[1], v)
+		}
+	}
+	ent.req, ent.origINE, ent.origQuery = sub, sub.header.Get("If-None-Exist"), sub.rawQuery
+	switch method {
+	case http.MethodPost, http.MethodPut:
+		res := e.Get("resource")
+		if res == nil || res.Kind != fhirjson.Object {
+			return fail(ww.Errorf(ww.KindInvalid, "required", "%s is a %s without a resource", at, method).At(at + ".resource"))
+		}
+		sub.tree = res
+		ent.origResource = res.Bytes()
+		ent.order = 1
+		if method == http.MethodPut {
+			ent.order = 2
+		}
+	case http.MethodDelete:
+		ent.order = 0
+	case http.MethodGet, http.MethodHead:
+		ent.order = 3
+	case http.MethodPatch:
+		return fail(ww.Errorf(ww.KindNotAllowed, "not-supported", "%s: PATCH is not supported", at).At(at + ".request.method"))
+	default:
+		return fail(ww.Errorf(ww.KindInvalid, "value", "%s: unknown method %q", at, method).At(at + ".request.method"))
+	}
+	return ent
 }
 
 // entryRequest parses an entry's request.url (relative, or absolute under
@@ -162,7 +181,12 @@ func (g *Gateway) entryRequest(r *request, method, raw, at string) (*request, er
 func (g *Gateway) batch(r *request, entries []*txEntry) *response {
 	bb := newBundle("batch-response", g.o.Clock)
 	for _, e := range entries {
-		resp := g.dispatch(e.req)
+		var resp *response
+		if e.err != nil {
+			resp = errResponse(e.err)
+		} else {
+			resp = g.dispatch(e.req)
+		}
 		addResponseEntry(bb, e, resp)
 	}
 	return &response{status: http.StatusOK, body: bb.bytes()}
@@ -230,6 +254,11 @@ func addResponseEntry(bb *bundleBuilder, e *txEntry, resp *response) {
 // transaction runs every entry atomically: all writes land in one commit,
 // or the whole Bundle fails with the first error.
 func (g *Gateway) transaction(r *request, entries []*txEntry) *response {
+	for _, e := range entries {
+		if e.err != nil {
+			return errResponse(e.err)
+		}
+	}
 	order := append([]*txEntry(nil), entries...)
 	sort.SliceStable(order, func(i, j int) bool { return order[i].order < order[j].order })
 	for attempt := 0; ; attempt++ {
@@ -520,6 +549,21 @@ func substitute(s string, placeholders map[string]string) string {
 	return s
 }
 
+// isPlaceholder reports whether a reference is a Bundle-local identifier
+// (urn:uuid: or urn:oid:) rather than a resource URL.
+func isPlaceholder(ref string) bool {
+	return strings.HasPrefix(ref, "urn:uuid:") || strings.HasPrefix(ref, "urn:oid:")
+}
+
+// substituteAll replaces every placeholder fullUrl inside s (the narrative's
+// links) with its Type/id.
+func substituteAll(s string, placeholders map[string]string) string {
+	for k, v := range placeholders {
+		s = strings.ReplaceAll(s, k, v)
+	}
+	return s
+}
+
 // rewriteRefs replaces every string equal to a placeholder fullUrl (in
 // references and uri fields alike) with its Type/id, and resolves
 // conditional references ("Patient?identifier=…") through resolveCond.
@@ -537,6 +581,17 @@ func rewriteRefs(v *fhirjson.Value, placeholders map[string]string, resolveCond 
 			if to, ok := placeholders[s]; ok {
 				*v = *fhirjson.NewString(to)
 				n++
+				return
+			}
+			if key == "reference" && isPlaceholder(s) {
+				err = ww.Errorf(ww.KindInvalid, "not-found", "reference %q names no fullUrl of this Bundle; a urn:uuid or urn:oid reference must point at one of its entries", s)
+				return
+			}
+			if key == "div" && strings.Contains(s, "urn:") {
+				if out := substituteAll(s, placeholders); out != s {
+					*v = *fhirjson.NewString(out)
+					n++
+				}
 				return
 			}
 			if typ, _, cond := strings.Cut(s, "?"); key == "reference" && cond && typ != "" && !strings.ContainsAny(typ, "/:") {

@@ -51,6 +51,10 @@ var (
 	// ErrInUse is returned by Start when another process owns the data dir.
 	ErrInUse = errors.New("redisproc: data dir in use")
 
+	// ErrNoRedisServer is returned by Start when no redis-server binary is
+	// found and the in-process fallback is not allowed.
+	ErrNoRedisServer = errors.New("redisproc: redis-server not found")
+
 	errAddrInUse = errors.New("address already in use")
 	errLoading   = errors.New("redis-server is still loading its AOF")
 )
@@ -119,7 +123,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	bin, lookErr := findBinary(o.Binary)
 	if lookErr != nil {
 		if !o.AllowInProcess {
-			return nil, fmt.Errorf("redisproc: start: redis-server is required: %w; install redis-server (7.0 or later) or configure an external Redis", lookErr)
+			return nil, fmt.Errorf("redisproc: start: %w (%v); install redis-server (7.0 or later) or configure an external Redis", ErrNoRedisServer, lookErr)
 		}
 		return startMiniredis(logger, lookErr)
 	}

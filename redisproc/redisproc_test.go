@@ -238,8 +238,8 @@ func TestMiniredisFallback(t *testing.T) {
 	missing := filepath.Join(shortDir(t), "no", "redis-server")
 
 	_, err := Start(ctx, Options{DataDir: shortDir(t), Binary: missing})
-	if err == nil || !strings.Contains(err.Error(), "redis-server is required") {
-		t.Fatalf("Start without binary: %v; want 'redis-server is required'", err)
+	if !errors.Is(err, ErrNoRedisServer) {
+		t.Fatalf("Start without binary: %v; want ErrNoRedisServer", err)
 	}
 
 	logger, logs := testLogger()

@@ -37,9 +37,11 @@ import (
 // roll back when still preparing past its deadline). Start-up recovery does
 // the same for every open transaction.
 //
-// Isolation reached on Cluster: reads by id are atomic per transaction; a
-// search that runs during phase 3 may see the index entries of some shards
-// and not yet of others (milliseconds); guards are checked per shard, so two
+// Isolation reached on Cluster: reads by id are atomic per transaction,
+// also when one request reads many records across nodes (readSnapshot: a
+// page of search results shows a transaction wholly or not at all); a
+// search that runs during phase 3 may match on the index entries of some
+// shards and not yet of others (milliseconds); guards are checked per shard, so two
 // conditional creates with the same criteria are serialised by a criteria
 // lock (P:{T.cond}:lk:…) rather than by the guard alone. On standalone Redis
 // every Commit is one script and fully serialisable.
@@ -255,18 +257,37 @@ func (s *Store) resolvePending(ctx context.Context, typ, id string, rec *record)
 	if err != nil && err != redis.Nil {
 		return nil, redisErr("redisstore.Read", err)
 	}
+	return s.resolveWithState(ctx, typ, id, rec, state)
+}
+
+// resolveWithState is resolvePending with the transaction's state already
+// read ("" when its record is gone).
+func (s *Store) resolveWithState(ctx context.Context, typ, id string, rec *record, state string) (*record, error) {
 	if state == "committed" {
-		raw, err := s.rdb.HGet(ctx, s.keys.pend(typ, id), "rec").Bytes()
-		if err == nil {
-			if p, err := decodeRecord(raw); err == nil {
-				return p, nil
+		// The pending version, unless a later transaction parks its own.
+		vals, err := s.rdb.HMGet(ctx, s.keys.pend(typ, id), "tx", "rec").Result()
+		if err != nil {
+			return nil, redisErr("redisstore.Read", err)
+		}
+		if tx, _ := vals[0].(string); tx == rec.txid {
+			if raw, ok := vals[1].(string); ok {
+				if p, err := decodeRecord([]byte(raw)); err == nil {
+					return p, nil
+				}
 			}
 		}
-		// Applied meanwhile: read again.
-		raw, err = s.rdb.Get(ctx, s.keys.cur(typ, id)).Bytes()
-		if err == nil {
-			if cur, err := decodeRecord(raw); err == nil && cur.txid == "" {
+		// Applied meanwhile: the transaction's version (the one after the
+		// marked record) is current, or in history when a later write came.
+		want := rec.vid + 1
+		if raw, err := s.rdb.Get(ctx, s.keys.cur(typ, id)).Bytes(); err == nil {
+			if cur, err := decodeRecord(raw); err == nil && cur.vid == want {
+				cur.txid = ""
 				return cur, nil
+			}
+		}
+		if raw, err := s.rdb.HGet(ctx, s.keys.hist(typ, id), strconv.FormatInt(want, 10)).Bytes(); err == nil {
+			if h, err := decodeRecord(raw); err == nil {
+				return h, nil
 			}
 		}
 	}
@@ -445,4 +466,130 @@ func (s *Store) CondLock(ctx context.Context, typ, criteria string) (func(), err
 		case <-time.After(time.Duration(2+rand.IntN(8)) * time.Millisecond):
 		}
 	}
+}
+
+// maxSnapshotRounds bounds how often a multi-record Cluster read is retried
+// while transactions keep changing the records it reads.
+const maxSnapshotRounds = 8
+
+// readSnapshot reads the current records under keys on Cluster so that a
+// transaction is wholly visible or not at all, although the keys span nodes
+// and one pipeline is no snapshot. It reads the records, then the state of
+// every transaction marking them, then the record headers again: when no
+// header changed, every record held its value at the moment the states were
+// read, and resolving the marks with those states shows each transaction
+// either before (still preparing: none of its records is applied yet) or
+// after (committed: all of them are prepared or applied). Otherwise it
+// reads again, at most maxSnapshotRounds times.
+func (s *Store) readSnapshot(ctx context.Context, typ string, ids, keys []string) ([]*record, error) {
+	const op = "redisstore.readRecords"
+	raws, err := s.getStrings(ctx, keys, false)
+	if err != nil {
+		return nil, err
+	}
+	for round := 0; ; round++ {
+		recs := make([]*record, len(ids))
+		states := map[string]string{}
+		for i, raw := range raws {
+			if raw == "" {
+				continue
+			}
+			if recs[i], err = decodeRecord([]byte(raw)); err != nil {
+				return nil, ww.Wrap(op, ww.KindInternal, err, "corrupt stored version")
+			}
+			if tx := recs[i].txid; tx != "" {
+				states[tx] = ""
+			}
+		}
+		if len(states) > 0 {
+			pipe := s.rdb.Pipeline()
+			cmds := map[string]*redis.StringCmd{}
+			for tx := range states {
+				cmds[tx] = pipe.HGet(ctx, s.keys.tx(tx), "state")
+			}
+			if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+				return nil, redisErr(op, err)
+			}
+			for tx, c := range cmds {
+				states[tx], _ = c.Result()
+			}
+		}
+		stable, err := s.unchanged(ctx, keys, raws)
+		if err != nil {
+			return nil, err
+		}
+		if !stable && round+1 >= maxSnapshotRounds {
+			return nil, ww.Errorf(ww.KindUnavailable, "transient", "the resources kept changing while they were read; try again").WithOp(op)
+		}
+		if stable {
+			for i, rec := range recs {
+				if rec != nil && rec.txid != "" {
+					if recs[i], err = s.resolveWithState(ctx, typ, ids[i], rec, states[rec.txid]); err != nil {
+						return nil, err
+					}
+				}
+			}
+			return recs, nil
+		}
+		if raws, err = s.getStrings(ctx, keys, false); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// unchanged reports whether the records under keys still have the headers
+// of raws (a single record needs no second look).
+func (s *Store) unchanged(ctx context.Context, keys, raws []string) (bool, error) {
+	if len(keys) == 1 {
+		return true, nil
+	}
+	again, err := s.getStrings(ctx, keys, true)
+	if err != nil {
+		return false, err
+	}
+	for i := range raws {
+		if recordHead(raws[i]) != recordHead(again[i]) {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// recordHeadBytes covers a record header's version and transaction fields
+// ("v<vid>\t<txid>\t"): a version id and a 16-character id fit well within.
+const recordHeadBytes = 48
+
+// recordHead is the version and transaction part of a record's header.
+func recordHead(raw string) string {
+	if i := strings.IndexByte(raw, '\t'); i >= 0 {
+		if j := strings.IndexByte(raw[i+1:], '\t'); j >= 0 {
+			return raw[:i+1+j]
+		}
+	}
+	if len(raw) > recordHeadBytes {
+		return raw[:recordHeadBytes]
+	}
+	return raw
+}
+
+// getStrings reads keys in one pipeline ("" for a missing key); with head
+// only the first recordHeadBytes bytes of each.
+func (s *Store) getStrings(ctx context.Context, keys []string, head bool) ([]string, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(keys))
+	for i, k := range keys {
+		if head {
+			cmds[i] = pipe.GetRange(ctx, k, 0, recordHeadBytes-1)
+		} else {
+			cmds[i] = pipe.Get(ctx, k)
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, redisErr("redisstore.readRecords", err)
+	}
+	out := make([]string, len(keys))
+	for i, c := range cmds {
+		out[i], _ = c.Result()
+	}
+	return out, nil
 }

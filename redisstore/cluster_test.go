@@ -17,7 +17,7 @@ import (
 func crashAfterPrepare(t *testing.T, s *Store, writes []ww.Write, commit bool) string {
 	t.Helper()
 	ctx := context.Background()
-	plans, err := s.plan(ctx, writes)
+	plans, err := s.plan(ctx, writes, false)
 	if err != nil {
 		t.Fatal(err)
 	}

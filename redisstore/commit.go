@@ -24,6 +24,7 @@ const maxCommitAttempts = 50
 type wplan struct {
 	w      *ww.Write
 	shard  int
+	blind  bool // a create planned without reading what is stored
 	expect int64
 	write  bool // false: only check the expected version (no-op delete)
 	rec    *record
@@ -79,7 +80,10 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		plans, err := s.plan(ctx, c.Writes)
+		// The first attempt plans creates blind (a new id has no stored
+		// version to read); the script's version check catches a taken id,
+		// and the next attempt reads it.
+		plans, err := s.plan(ctx, c.Writes, attempt == 0)
 		if err != nil {
 			return nil, err
 		}
@@ -95,7 +99,11 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 			}
 			return out, nil
 		case "conflict":
-			w := plans[reply.index].w
+			pl := plans[reply.index]
+			w := pl.w
+			if pl.blind {
+				break // the id is taken: plan again with what is stored
+			}
 			if w.IfMatch > 0 || w.IfMissing || w.Op == ww.OpCreate {
 				return nil, preconditionErr(w, reply.vid)
 			}
@@ -128,31 +136,34 @@ func preconditionErr(w *ww.Write, actual int64) error {
 
 // plan reads the current versions and builds each write's new record and
 // index operations.
-func (s *Store) plan(ctx context.Context, writes []ww.Write) ([]*wplan, error) {
+//
+// With blind, creates skip the read: they expect no stored version, and the
+// write script's version check refuses them when there is one.
+func (s *Store) plan(ctx context.Context, writes []ww.Write, blind bool) ([]*wplan, error) {
 	const op = "redisstore.Commit"
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(writes))
+	reads := 0
 	for i := range writes {
+		if blind && writes[i].Op == ww.OpCreate {
+			continue
+		}
 		cmds[i] = pipe.Get(ctx, s.keys.cur(writes[i].Type, writes[i].ID))
+		reads++
 	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return nil, redisErr(op, err)
+	if reads > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+			return nil, redisErr(op, err)
+		}
 	}
 	now := s.clock.Now().UnixMilli()
 	plans := make([]*wplan, len(writes))
 	for i := range writes {
 		w := &writes[i]
-		pl := &wplan{w: w, shard: s.keys.shard(w.ID)}
-		var old *record
-		if raw, err := cmds[i].Bytes(); err == nil {
-			if old, err = decodeRecord(raw); err != nil {
-				return nil, ww.Wrap(op, ww.KindInternal, err, "corrupt stored version")
-			}
-			if old.txid != "" {
-				if old, err = s.resolvePending(ctx, w.Type, w.ID, old); err != nil {
-					return nil, err
-				}
-			}
+		pl := &wplan{w: w, shard: s.keys.shard(w.ID), blind: cmds[i] == nil}
+		old, err := s.stored(ctx, w, cmds[i])
+		if err != nil {
+			return nil, err
 		}
 		if err := s.planOne(pl, old, now); err != nil {
 			return nil, err
@@ -160,6 +171,26 @@ func (s *Store) plan(ctx context.Context, writes []ww.Write) ([]*wplan, error) {
 		plans[i] = pl
 	}
 	return plans, nil
+}
+
+// stored decodes what a plan read for w (nil for a blind create or when
+// nothing is stored), finishing a pending Cluster transaction first.
+func (s *Store) stored(ctx context.Context, w *ww.Write, cmd *redis.StringCmd) (*record, error) {
+	if cmd == nil {
+		return nil, nil
+	}
+	raw, err := cmd.Bytes()
+	if err != nil {
+		return nil, nil // redis.Nil: nothing stored (other errors failed Exec)
+	}
+	old, err := decodeRecord(raw)
+	if err != nil {
+		return nil, ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")
+	}
+	if old.txid != "" {
+		return s.resolvePending(ctx, w.Type, w.ID, old)
+	}
+	return old, nil
 }
 
 func (s *Store) planOne(pl *wplan, old *record, now int64) error {

@@ -121,6 +121,10 @@ func lexMember(code, system, id string) string {
 
 // validPrefix reports whether p can prefix keys: letters, digits and
 // -_.: only (braces would hijack the hash tag).
+// ValidPrefix reports whether p can prefix every key: 1-32 letters, digits
+// and -_.: (no braces, which would hijack the Cluster hash tags).
+func ValidPrefix(p string) error { return validPrefix(p) }
+
 func validPrefix(p string) error {
 	if p == "" || len(p) > 32 {
 		return fmt.Errorf("key prefix must be 1-32 characters")

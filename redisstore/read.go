@@ -107,8 +107,8 @@ func (s *Store) VRead(ctx context.Context, typ, id string, vid int64) (*ww.Resou
 // readRecords fetches the current records of ids; missing entries are nil.
 // On standalone Redis it is one MGET, so the records are one snapshot: a
 // Commit (one script) is either wholly before or wholly after it. On Cluster
-// the keys span slots and each is read-committed on its own. Pending Cluster
-// versions are resolved.
+// the keys span nodes: readSnapshot gives the same guarantee for Cluster
+// transactions. Pending Cluster versions are resolved.
 func (s *Store) readRecords(ctx context.Context, typ string, ids []string) ([]*record, error) {
 	out := make([]*record, len(ids))
 	if len(ids) == 0 {
@@ -118,27 +118,12 @@ func (s *Store) readRecords(ctx context.Context, typ string, ids []string) ([]*r
 	for i, id := range ids {
 		keys[i] = s.keys.cur(typ, id)
 	}
-	raws := make([]any, len(ids))
-	if s.cluster == nil {
-		vals, err := s.rdb.MGet(ctx, keys...).Result()
-		if err != nil {
-			return nil, redisErr("redisstore.readRecords", err)
-		}
-		raws = vals
-	} else {
-		pipe := s.rdb.Pipeline()
-		cmds := make([]*redis.StringCmd, len(ids))
-		for i, k := range keys {
-			cmds[i] = pipe.Get(ctx, k)
-		}
-		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-			return nil, redisErr("redisstore.readRecords", err)
-		}
-		for i, c := range cmds {
-			if v, err := c.Result(); err == nil {
-				raws[i] = v
-			}
-		}
+	if s.cluster != nil {
+		return s.readSnapshot(ctx, typ, ids, keys)
+	}
+	raws, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, redisErr("redisstore.readRecords", err)
 	}
 	for i, v := range raws {
 		raw, ok := v.(string)

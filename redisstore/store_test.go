@@ -296,3 +296,28 @@ func TestEvictionPolicyIsChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A create is planned without reading what is stored; the script's version
+// check must still refuse a taken id and let a deleted one be created again.
+func TestCreateOfATakenOrDeletedID(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		write(t, s, ww.Write{Op: ww.OpCreate, Type: "Patient", ID: "taken", JSON: patient("taken", "999911120", "A")})
+		_, err := s.Commit(ctx, &ww.Commit{Writes: []ww.Write{{Op: ww.OpCreate, Type: "Patient", ID: "taken", JSON: patient("taken", "999911120", "B")}}})
+		if !ww.IsKind(err, ww.KindConflict) {
+			t.Fatalf("create of a live id: %v, want a conflict", err)
+		}
+		if r, _ := s.Read(ctx, "Patient", "taken"); r == nil || r.VersionID != 1 || !strings.Contains(string(r.JSON), `"A"`) {
+			t.Fatalf("the live resource changed: %+v", r)
+		}
+		write(t, s, ww.Write{Op: ww.OpDelete, Type: "Patient", ID: "taken"})
+		res := write(t, s, ww.Write{Op: ww.OpCreate, Type: "Patient", ID: "taken", JSON: patient("taken", "999911120", "C")})
+		if res.Outcome != ww.Created || res.Resource.VersionID != 3 {
+			t.Fatalf("create of a deleted id: %+v, want version 3 created", res)
+		}
+		page, err := s.Search(ctx, &ww.Query{Type: "Patient", Clauses: []ww.Clause{{Param: "family", Values: []string{"C"}}}, Count: 10})
+		if err != nil || len(page.Resources) != 1 {
+			t.Fatalf("the re-created resource is not indexed: %+v %v", page, err)
+		}
+	})
+}

@@ -29,7 +29,7 @@ const orgUMC = `{"resourceType":"Organization","identifier":[{"system":"http://f
 
 func TestTransactionReplacesPlaceholdersEverywhere(t *testing.T) {
 	g := StartGateway(t, GatewayOptions{})
-	pat := `{"resourceType":"Patient","identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999911120"}],"managingOrganization":{"reference":"urn:uuid:9e3f0c9e-0000-4000-8000-000000000001"}}`
+	pat := `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Patient of <a href=\"urn:uuid:9e3f0c9e-0000-4000-8000-000000000001\">the UMC</a></div>"},"identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"999911120"}],"managingOrganization":{"reference":"urn:uuid:9e3f0c9e-0000-4000-8000-000000000001"}}`
 	sr := `{"resourceType":"ServiceRequest","status":"active","intent":"order","subject":{"reference":"urn:uuid:9e3f0c9e-0000-4000-8000-000000000002"},"performer":[{"reference":"urn:uuid:9e3f0c9e-0000-4000-8000-000000000001"}],"instantiatesUri":["urn:uuid:9e3f0c9e-0000-4000-8000-000000000001"],"authoredOn":"2026-10-01"}`
 	appt := `{"resourceType":"Appointment","status":"waitlist","basedOn":[{"reference":"urn:uuid:9e3f0c9e-0000-4000-8000-000000000003"}],"participant":[{"status":"accepted","actor":{"reference":"urn:uuid:9e3f0c9e-0000-4000-8000-000000000002"}}]}`
 	b := bundle("transaction",
@@ -72,6 +72,9 @@ func TestTransactionReplacesPlaceholdersEverywhere(t *testing.T) {
 	p := g.Do(t, "GET", "/fhir/"+locs["Patient"], nil).JSON(t)
 	if str(path(p, "managingOrganization", "reference")) != locs["Organization"] {
 		t.Fatalf("patient reference: %v", p)
+	}
+	if div := str(path(p, "text", "div")); !strings.Contains(div, `href="`+locs["Organization"]+`"`) || strings.Contains(div, "urn:uuid") {
+		t.Fatalf("narrative link not rewritten: %s", div)
 	}
 }
 
@@ -132,7 +135,7 @@ func TestTransactionConditionalReferencesAndEntries(t *testing.T) {
 	b = bundle("transaction", entry("", "POST", "ServiceRequest", sr("Organization?identifier=06990101")))
 	outcome(t, g.Do(t, "POST", "/fhir", b), 412, "multiple-matches", "2 resources")
 	// Conditional create inside a transaction, with a placeholder the others point at.
-	pat := `{"resourceType":"Patient","identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"123456782"}]}`
+	pat := `{"resourceType":"Patient","text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Patient of <a href=\"urn:uuid:9e3f0c9e-0000-4000-8000-000000000001\">the UMC</a></div>"},"identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/bsn","value":"123456782"}]}`
 	b = bundle("transaction",
 		entry("urn:uuid:11111111-0000-4000-8000-000000000001", "POST", "Patient", pat, `"ifNoneExist":"identifier=http://fhir.nl/fhir/NamingSystem/bsn|123456782"`),
 		entry("", "POST", "ServiceRequest", `{"resourceType":"ServiceRequest","status":"active","intent":"order","subject":{"reference":"urn:uuid:11111111-0000-4000-8000-000000000001"}}`),
@@ -182,6 +185,30 @@ func TestBatchEntriesAreIndependent(t *testing.T) {
 		t.Fatalf("type %v", r["type"])
 	}
 	want := []string{"201", "400", "200", "404", "204"}
+	defer func() {
+		// An entry that is itself unusable (no request, PATCH, a foreign url)
+		// fails alone; the others still run.
+		b := bundle("batch",
+			entry("", "PUT", "Patient/b2", patientJSON("b2", "999911120", "Goed")),
+			`{"resource":{"resourceType":"Patient"}}`,
+			entry("", "PATCH", "Patient/b2", ""),
+			entry("", "GET", "http://elsewhere.example/fhir/Patient/b2", ""),
+			entry("", "GET", "Patient/b2", ""),
+		)
+		r := expect(t, g.Do(t, "POST", "/fhir", b), 200).JSON(t)
+		for i, w := range []string{"201", "400", "405", "400", "200"} {
+			if st := str(path(r, "entry", i, "response", "status")); !strings.HasPrefix(st, w) {
+				t.Errorf("unusable entries: entry %d status %q, want %s: %v", i, st, w, path(r, "entry", i))
+			}
+		}
+		// In a transaction the same entry fails the whole Bundle.
+		tx := bundle("transaction",
+			entry("", "PUT", "Patient/b3", patientJSON("b3", "999911120", "Goed")),
+			entry("", "PATCH", "Patient/b3", ""),
+		)
+		outcome(t, g.Do(t, "POST", "/fhir", tx), 405, "not-supported", "PATCH")
+		expect(t, g.Do(t, "GET", "/fhir/Patient/b3", nil), 404)
+	}()
 	for i, w := range want {
 		if st := str(path(r, "entry", i, "response", "status")); !strings.HasPrefix(st, w) {
 			t.Fatalf("entry %d status %q, want %s: %v", i, st, w, path(r, "entry", i))
@@ -192,5 +219,18 @@ func TestBatchEntriesAreIndependent(t *testing.T) {
 	}
 	if str(path(r, "entry", 2, "resource", "id")) != "b1" {
 		t.Fatalf("GET entry: %v", path(r, "entry", 2))
+	}
+}
+
+func TestTransactionRejectsDanglingPlaceholders(t *testing.T) {
+	g := StartGateway(t, GatewayOptions{})
+	tx := bundle("transaction",
+		entry("urn:uuid:6b1d3c6e-0000-4000-8000-000000000001", "POST", "Patient", patientJSON("", "999911120", "Hangend")),
+		entry("", "POST", "ServiceRequest", `{"resourceType":"ServiceRequest","status":"active","intent":"order","subject":{"reference":"urn:uuid:6b1d3c6e-0000-4000-8000-000000000009"}}`),
+	)
+	outcome(t, g.Do(t, "POST", "/fhir", tx), 400, "not-found", "urn:uuid:6b1d3c6e-0000-4000-8000-000000000009", "entry[1]")
+	r := expect(t, g.Do(t, "GET", "/fhir/Patient?family=Hangend", nil), 200).JSON(t)
+	if n := len(asSlice(r["entry"])); n != 0 {
+		t.Fatalf("a failed transaction left %d Patients", n)
 	}
 }

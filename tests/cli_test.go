@@ -1,12 +1,18 @@
 package tests
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -62,6 +68,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"unknown flag", nil, []string{"serve", "--bogus"}, "bogus"},
 		{"bad env value", []string{"WACHTWIJZER_SHUTDOWN_TIMEOUT=soon"}, []string{"serve"}, "WACHTWIJZER_SHUTDOWN_TIMEOUT"},
 		{"unknown command", nil, []string{"frobnicate"}, "unknown command"},
+		{"braces in the key prefix", nil, []string{"serve", "--redis-url", "redis://127.0.0.1:1", "--key-prefix", "w{x}"}, "--key-prefix"},
+		{"import with no Redis and no redis-server", []string{"PATH=/nonexistent"}, []string{"import", "--data-dir", "/tmp/ww-none-" + redistest.Prefix(t), "/dev/null"}, "throwaway in-process Redis"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -154,4 +162,57 @@ func TestDemoFallsBackToInProcessRedis(t *testing.T) {
 		t.Fatalf("the in-process fallback was not announced: %s", g.Stderr.String())
 	}
 	expect(t, g.Do(t, "GET", "/fhir/Organization/demo-org-umc-oost", nil), 200)
+}
+
+// SIGTERM drains: a request whose body is still arriving when the signal
+// comes is finished and answered before the process exits 0.
+func TestSIGTERMDrainsInFlightRequests(t *testing.T) {
+	g := StartGateway(t, GatewayOptions{})
+	body := patientJSON("drain1", "999911120", "Draaiend")
+	conn, err := net.Dial("tcp", strings.TrimPrefix(g.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	// A first request on the connection makes sure the server has accepted
+	// it (a connection still in the listen backlog is reset by any server
+	// that stops listening).
+	fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz on the connection: %v", err)
+	} else {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	half := len(body) / 2
+	fmt.Fprintf(conn, "PUT /fhir/Patient/drain1 HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:half])
+	time.Sleep(100 * time.Millisecond) // not a timing assertion: lets the server read the headers
+	g.cmd.Process.Signal(syscall.SIGTERM)
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(g.Stderr.String(), "shutting down"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no shutdown logged after SIGTERM:\n%s", g.Stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := conn.Write([]byte(body[half:])); err != nil {
+		t.Fatalf("the connection was closed mid-request: %v", err)
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatalf("no response to the in-flight request: %v\n%s", err, g.Stderr.String())
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("in-flight PUT answered %d, want 201", resp.StatusCode)
+	}
+	select {
+	case err := <-g.done:
+		g.exited = true
+		if err != nil {
+			t.Fatalf("exit after drain: %v\n%s", err, g.Stderr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the gateway did not exit after draining")
+	}
 }

@@ -287,7 +287,7 @@ func TestHistoryParameters(t *testing.T) {
 func TestBodyLimitAndMethodErrors(t *testing.T) {
 	g := StartGateway(t, GatewayOptions{Args: []string{"--max-body-bytes", "2048"}})
 	big := patientJSON("", "999911120", strings.Repeat("x", 4000))
-	outcome(t, g.Do(t, "POST", "/fhir/Patient", big), 413, "too-costly", "2048")
+	outcome(t, g.Do(t, "POST", "/fhir/Patient", big), 413, "too-long", "2048")
 	outcome(t, g.Do(t, "PATCH", "/fhir/Patient/1", `{}`), 405, "not-supported")
 	outcome(t, g.Do(t, "GET", "/nothing-here", nil), 404, "not-found")
 	outcome(t, g.Do(t, "POST", "/fhir/Patient", ""), 400, "required")

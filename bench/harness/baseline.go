@@ -2,9 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -20,11 +20,14 @@ type baseline struct {
 	EvalSHA float64 `json:"evalsha10_per_s"`
 }
 
-var benchRE = regexp.MustCompile(`(?m)^"?([A-Z]+)"?[:,] "?([0-9.]+)`)
-
 // tenCommands is the write-baseline script: ten SETs of the argument under
-// one hash tag.
+// the hash tag of KEYS[1].
 const tenCommands = `for i = 1, 10 do redis.call('SET', KEYS[1] .. ':' .. i, ARGV[1]) end return 10`
+
+// baselineTag keeps every key of the EVALSHA baseline in one hash slot, so
+// on a Cluster the script runs on one node without MOVED replies, and the
+// keys can be removed afterwards by pattern.
+const baselineTag = "{wwbench}"
 
 func (e *env) baseline(ctx context.Context) (baseline, error) {
 	n := "1000000"
@@ -40,40 +43,117 @@ func (e *env) baseline(ctx context.Context) (baseline, error) {
 	if err != nil {
 		return baseline{}, fmt.Errorf("redis-benchmark: %v: %s", err, out)
 	}
-	var b baseline
-	for _, m := range benchRE.FindAllStringSubmatch(string(out), -1) {
-		v, _ := strconv.ParseFloat(m[2], 64)
-		switch m[1] {
-		case "GET":
-			b.Get = v
-		case "SET":
-			b.Set = v
+	rates, err := parseBenchCSV(out)
+	if err != nil {
+		return baseline{}, err
+	}
+	b := baseline{Get: rates["GET"], Set: rates["SET"]}
+	if b.Get == 0 || b.Set == 0 {
+		return b, fmt.Errorf("redis-benchmark gave no GET/SET rate: %s", out)
+	}
+
+	// The EVALSHA baseline runs on the node that owns the baseline tag's slot.
+	node := e.addrs[0]
+	if e.c.cluster {
+		if node, err = e.slotOwner(ctx, baselineTag); err != nil {
+			return b, err
 		}
 	}
-	c := redis.NewClient(&redis.Options{Addr: e.addrs[0]})
+	c := redis.NewClient(&redis.Options{Addr: node})
 	defer c.Close()
 	sha, err := c.ScriptLoad(ctx, tenCommands).Result()
 	if err != nil {
-		return b, err
+		return b, fmt.Errorf("evalsha baseline: load script: %w", err)
 	}
-	value := strings.Repeat("x", 160)
 	en := "200000"
 	if e.c.quick {
 		en = "100000"
 	}
-	eargs := []string{"-h", host, "-p", port, "-c", "50", "-n", en, "-r", "100000", "-q", "--csv", "evalsha", sha, "1", "bench:{__rand_int__}", value}
+	nhost, nport := splitAddr(node)
+	value := strings.Repeat("x", 160)
+	eargs := []string{"-h", nhost, "-p", nport, "-c", "50", "-n", en, "-r", "1000", "-q", "--csv",
+		"evalsha", sha, "1", baselineTag + ":__rand_int__", value}
 	out, err = exec.CommandContext(ctx, "redis-benchmark", eargs...).CombinedOutput()
 	if err != nil {
 		return b, fmt.Errorf("redis-benchmark evalsha: %v: %s", err, out)
 	}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Split(line, ",")
-		if len(f) >= 2 && strings.Contains(strings.ToLower(f[0]), "evalsha") {
-			b.EvalSHA, _ = strconv.ParseFloat(strings.Trim(f[1], `"`), 64)
+	if rates, err = parseBenchCSV(out); err != nil {
+		return b, err
+	}
+	for name, v := range rates {
+		if strings.Contains(strings.ToLower(name), "evalsha") {
+			b.EvalSHA = v
 		}
 	}
-	c.Del(ctx, "bench:*")
-	return b, nil
+	if b.EvalSHA == 0 {
+		return b, fmt.Errorf("redis-benchmark gave no EVALSHA rate: %s", out)
+	}
+	return b, e.dropBaselineKeys(ctx, c)
+}
+
+// parseBenchCSV reads redis-benchmark --csv output ("test","rps",…) into
+// test name → requests per second; the header line is skipped.
+func parseBenchCSV(out []byte) (map[string]float64, error) {
+	r := csv.NewReader(strings.NewReader(string(out)))
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("redis-benchmark output: %w: %s", err, out)
+	}
+	rates := map[string]float64{}
+	for _, row := range rows {
+		if len(row) < 2 || row[0] == "test" {
+			continue
+		}
+		v, err := strconv.ParseFloat(row[1], 64)
+		if err != nil {
+			continue
+		}
+		rates[strings.ToUpper(strings.Fields(row[0])[0])] = v
+	}
+	return rates, nil
+}
+
+// slotOwner returns the address of the Cluster master serving key's slot.
+func (e *env) slotOwner(ctx context.Context, key string) (string, error) {
+	c := redis.NewClient(&redis.Options{Addr: e.addrs[0]})
+	defer c.Close()
+	slot, err := c.ClusterKeySlot(ctx, key).Result()
+	if err != nil {
+		return "", fmt.Errorf("evalsha baseline: key slot: %w", err)
+	}
+	slots, err := c.ClusterSlots(ctx).Result()
+	if err != nil {
+		return "", fmt.Errorf("evalsha baseline: cluster slots: %w", err)
+	}
+	for _, r := range slots {
+		if int64(r.Start) <= slot && slot <= int64(r.End) && len(r.Nodes) > 0 {
+			return r.Nodes[0].Addr, nil
+		}
+	}
+	return "", fmt.Errorf("evalsha baseline: no master serves slot %d", slot)
+}
+
+// dropBaselineKeys removes the EVALSHA baseline's keys so they neither
+// count in memory figures nor accumulate between workloads.
+func (e *env) dropBaselineKeys(ctx context.Context, c *redis.Client) error {
+	iter := c.Scan(ctx, 0, baselineTag+":*", 1000).Iterator()
+	var batch []string
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := c.Unlink(ctx, batch...).Err(); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	if len(batch) > 0 {
+		if err := c.Unlink(ctx, batch...).Err(); err != nil {
+			return err
+		}
+	}
+	return iter.Err()
 }
 
 func splitAddr(a string) (string, string) {

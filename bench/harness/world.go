@@ -44,12 +44,12 @@ func (e *env) loadWorld(ctx context.Context, rep *report) error {
 		n, _ := lineCount(f)
 		counts[strings.TrimSuffix(filepath.Base(f), ".ndjson")] = n
 	}
-	before := e.usedMemory(ctx)
-	logf("importing %d files (%.0f MB of NDJSON)", len(files), float64(jsonBytes)/1e6)
 	b, err := e.baseline(ctx)
 	if err != nil {
 		return err
 	}
+	before := e.usedMemory(ctx)
+	logf("importing %d files (%.0f MB of NDJSON)", len(files), float64(jsonBytes)/1e6)
 	start := time.Now()
 	args := append([]string{"import", "--log-format", "json", "--workers", "4"}, e.redisFlags()...)
 	args = append(args, files...)
