@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"os"
+	runpprof "runtime/pprof"
 	"time"
 )
 
@@ -35,4 +37,21 @@ func serveDebug(addr string, env Env, log *slog.Logger) (func(), error) {
 	fmt.Fprintf(env.Stderr, "debug profiles on http://%s/debug/pprof/\n", ln.Addr())
 	log.Info("debug profiles enabled", "addr", ln.Addr().String())
 	return func() { srv.Close() }, nil
+}
+
+// startCPUProfile writes a CPU profile to file until the returned function
+// is called.
+func startCPUProfile(file string) (func(), error) {
+	f, err := os.Create(file)
+	if err != nil {
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	if err := runpprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpu-profile: %w", err)
+	}
+	return func() {
+		runpprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }

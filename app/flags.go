@@ -38,8 +38,21 @@ func IsUsage(err error) bool {
 }
 
 // parseFlags parses args, then fills every flag not given on the command
-// line from its environment variable.
+// line from its environment variable; positional arguments are a usage
+// error.
 func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	if err := parseFlagsAndArgs(fs, args, getenv); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+// parseFlagsAndArgs is parseFlags for commands that take positional
+// arguments (files), left in fs.Args().
+func parseFlagsAndArgs(fs *flag.FlagSet, args []string, getenv func(string) string) error {
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -63,19 +76,16 @@ func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 			}
 		}
 	})
-	if err != nil {
-		return err
-	}
-	if fs.NArg() > 0 && fs.Lookup("_positional") == nil {
-		return usagef("unexpected argument %q", fs.Arg(0))
-	}
-	return nil
+	return err
 }
 
 // printUsage writes the subcommand's flags with their variables and
 // defaults.
 func printUsage(w io.Writer, cmd, summary string, fs *flag.FlagSet) {
-	fmt.Fprintf(w, "Usage: wachtwijzer %s [flags]\n\n%s\n\nFlags (each also read from its environment variable; flag > environment > default):\n", cmd, summary)
+	if !strings.Contains(cmd, "[flags]") {
+		cmd += " [flags]"
+	}
+	fmt.Fprintf(w, "Usage: wachtwijzer %s\n\n%s\n\nFlags (each also read from its environment variable; flag > environment > default):\n", cmd, summary)
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	var names []string
 	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })

@@ -172,7 +172,7 @@ func (j *ImportJob) commit(ctx context.Context, writes []ww.Write, wheres []stri
 func init() {
 	RegisterImporter("ndjson", importNDJSON)
 	RegisterImporter("bundle", importBundle)
-	Register("import", "Import FHIR NDJSON files or transaction Bundles (and, with other --format values, CSV and waiting-time files) through the store.", runImport)
+	Register("import", "Import files through the store: FHIR NDJSON or transaction Bundles, and each format --format lists.", runImport)
 }
 
 func runImport(ctx context.Context, env Env, args []string) error {
@@ -183,8 +183,8 @@ func runImport(ctx context.Context, env Env, args []string) error {
 	workers := fs.Int("workers", 4, "parallel writers")
 	batch := fs.Int("batch", 100, "resources per atomic commit")
 	logFormat := fs.String("log-format", "text", "log format: json or text")
-	fs.Bool("_positional", false, "")
-	if err := parseFlags(fs, args, env.Getenv); err != nil {
+	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the import to this file (for benchmarks)")
+	if err := parseFlagsAndArgs(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(env.Stdout, "import [flags] FILE…", "Import files through the store (validation and indexes included).", fs)
 		}
@@ -197,6 +197,13 @@ func runImport(ctx context.Context, env Env, args []string) error {
 	log, err := newLogger(env.Stderr, *logFormat)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	conn, err := rf.connect(ctx, log, embeddedServer)
 	if err != nil {

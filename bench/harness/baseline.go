@@ -32,7 +32,7 @@ const baselineTag = "{wwbench}"
 func (e *env) baseline(ctx context.Context) (baseline, error) {
 	n := "1000000"
 	if e.c.quick {
-		n = "200000"
+		n = "100000"
 	}
 	host, port := splitAddr(e.addrs[0])
 	args := []string{"-h", host, "-p", port, "-t", "get,set", "-c", "50", "-n", n, "-d", "1600", "-P", "1", "-q", "--csv"}
@@ -67,7 +67,7 @@ func (e *env) baseline(ctx context.Context) (baseline, error) {
 	}
 	en := "200000"
 	if e.c.quick {
-		en = "100000"
+		en = "50000"
 	}
 	nhost, nport := splitAddr(node)
 	value := strings.Repeat("x", 160)

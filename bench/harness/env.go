@@ -29,6 +29,8 @@ type env struct {
 	world  string
 	sample *sample
 	procs  []*proc
+	// debugAddr serves the gateway's pprof endpoints (with --profile).
+	debugAddr string
 }
 
 type proc struct {
@@ -196,6 +198,14 @@ func (e *env) startGateway(ctx context.Context) error {
 		return err
 	}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json"}, e.redisFlags()...)
+	if e.c.profile {
+		port, err := freePort(false)
+		if err != nil {
+			return err
+		}
+		e.debugAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		args = append(args, "--debug-addr", e.debugAddr)
+	}
 	cmd := exec.Command(e.bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pr, pw, _ := os.Pipe()

@@ -27,6 +27,7 @@ type config struct {
 	only         map[string]bool
 	seed         int64
 	keepWorld    bool
+	profile      bool
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	flag.StringVar(&only, "only", "", "comma-separated workload names to run (default all)")
 	flag.Int64Var(&c.seed, "seed", 1, "world seed")
 	flag.BoolVar(&c.keepWorld, "keep-world", false, "reuse the generated world files in --out when present")
+	flag.BoolVar(&c.profile, "profile", false, "take a CPU profile of the gateway during each 16-client run and of the import (profile-*.pb.gz and profile-*.txt in --out)")
 	flag.Parse()
 	if c.appointments == 0 {
 		c.appointments = 1_000_000

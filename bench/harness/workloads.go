@@ -195,7 +195,9 @@ func (e *env) runWorkload(ctx context.Context, w workload) ([]result, error) {
 		}
 		out = append(out, toResult(w, 1, l, b))
 	}
+	stopProfile := e.profileGateway(ctx, w.Name)
 	l, err := e.runWrk(ctx, file, e.c.clients, e.c.duration, w.Prefer)
+	stopProfile()
 	if err != nil {
 		return nil, err
 	}

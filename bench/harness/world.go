@@ -52,6 +52,9 @@ func (e *env) loadWorld(ctx context.Context, rep *report) error {
 	logf("importing %d files (%.0f MB of NDJSON)", len(files), float64(jsonBytes)/1e6)
 	start := time.Now()
 	args := append([]string{"import", "--log-format", "json", "--workers", "4"}, e.redisFlags()...)
+	if e.c.profile {
+		args = append(args, "--cpu-profile", filepath.Join(e.c.out, "profile-ingest.pb.gz"))
+	}
 	args = append(args, files...)
 	cmd := exec.CommandContext(ctx, e.bin, args...)
 	out, err := cmd.CombinedOutput()
@@ -59,6 +62,9 @@ func (e *env) loadWorld(ctx context.Context, rep *report) error {
 		return fmt.Errorf("import: %v: %s", err, tail(string(out)))
 	}
 	el := time.Since(start).Seconds()
+	if e.c.profile {
+		e.summarizeProfile("ingest", filepath.Join(e.c.out, "profile-ingest.pb.gz"))
+	}
 	var total int64
 	for _, n := range counts {
 		total += n

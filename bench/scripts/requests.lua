@@ -9,7 +9,9 @@ for line in io.lines(path) do
   if method then lines[#lines + 1] = {method, p, body} end
 end
 math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16) % 100000)
-local headers = {["Content-Type"] = "application/fhir+json", ["Prefer"] = os.getenv("WW_PREFER") or "return=minimal"}
+local prefer = os.getenv("WW_PREFER")
+if prefer == nil or prefer == "" then prefer = "return=minimal" end
+local headers = {["Content-Type"] = "application/fhir+json", ["Prefer"] = prefer}
 request = function()
   local r = lines[math.random(#lines)]
   if r[3] ~= nil and r[3] ~= "" then
