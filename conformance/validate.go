@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
@@ -116,7 +117,7 @@ func jsonRules(typ string, res *fhirjson.Value) []ww.Issue {
 			}
 			allNull := len(v.Items) > 0
 			for i, it := range v.Items {
-				walk(fmt.Sprintf("%s[%d]", path, i), it, true)
+				walk(path+"["+strconv.Itoa(i)+"]", it, true)
 				allNull = allNull && it.Kind == fhirjson.Null
 			}
 			if allNull {

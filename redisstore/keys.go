@@ -66,7 +66,16 @@ func (k keys) shard(id string) int {
 }
 
 func (k keys) tag(typ string, shard int) string {
-	return fmt.Sprintf("%s:{%s.%02d}", k.prefix, typ, shard)
+	// Built by hand: this runs for every index entry of every write.
+	return k.prefix + ":{" + typ + "." + twoDigits(shard) + "}"
+}
+
+// twoDigits formats a shard number zero-padded to at least two digits.
+func twoDigits(n int) string {
+	if n >= 0 && n < 10 {
+		return "0" + strconv.Itoa(n)
+	}
+	return strconv.Itoa(n)
 }
 
 func (k keys) cur(typ, id string) string  { return k.tag(typ, k.shard(id)) + ":r:" + id }
