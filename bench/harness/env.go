@@ -258,6 +258,9 @@ func machine() map[string]any {
 			}
 		}
 	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m["loadavg_at_start"] = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
 	if out, err := exec.Command("redis-server", "--version").Output(); err == nil {
 		m["redis"] = strings.TrimSpace(string(out))
 	}

@@ -61,7 +61,10 @@ type report struct {
 
 func (r *report) write(dir string) error {
 	stamp := time.Now().UTC().Format("20060102-150405")
-	jb, _ := json.MarshalIndent(r, "", "  ")
+	jb, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("results as JSON: %w", err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "results-"+stamp+".json"), jb, 0o644); err != nil {
 		return err
 	}
@@ -78,7 +81,7 @@ func (r *report) write(dir string) error {
 
 func (r *report) markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Run %s, %.0f s; machine: %v CPUs, %v, %v; %v\n\n", r.Started, r.Seconds, r.Machine["cpus"], r.Machine["cpu"], r.Machine["memory"], r.Machine["redis"])
+	fmt.Fprintf(&b, "Run %s, %.0f s; machine: %v CPUs, %v, %v; load average at start %v; %v\n\n", r.Started, r.Seconds, r.Machine["cpus"], r.Machine["cpu"], r.Machine["memory"], r.Machine["loadavg_at_start"], r.Machine["redis"])
 	fmt.Fprintf(&b, "Config: %v appointments, cluster=%v, %v per workload, quick=%v\n\n", r.Config["appointments"], r.Config["cluster"], r.Config["duration"], r.Config["quick"])
 	b.WriteString("| workload | issue | clients | throughput /s | p50 ms | p99 ms | errors | ratio to raw | raw GET /s | raw SET /s | EVALSHA-10 /s | floor | note |\n")
 	b.WriteString("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --- | --- |\n")
