@@ -46,4 +46,3 @@ func FuzzProcess(f *testing.F) {
 		}
 	})
 }
-
