@@ -18,6 +18,9 @@ type Resource struct {
 	JSON []byte
 	// Provenance is the store metadata kept outside the client's JSON.
 	Provenance Provenance
+	// SourceTime is the lower bound of the source time the version was
+	// written with (Write.SourceTime); zero when none was given.
+	SourceTime time.Time
 }
 
 // Channel names how a version reached the gateway.
@@ -72,8 +75,43 @@ type Write struct {
 	// IfMissing, for OpUpdate, demands that the resource is absent or
 	// deleted (update-as-create that must not overwrite).
 	IfMissing bool
+	// IfAbsent, for OpUpdate, writes only when no live resource exists
+	// (absent or deleted); otherwise the stored resource is kept, the
+	// outcome is Unchanged and the rest of the commit goes on. It is decided
+	// inside the atomic write, unlike IfMissing, which fails the commit.
+	IfAbsent bool
+	// SourceTime, when set, orders writes from a source system: the write is
+	// skipped (outcome Superseded, the rest of the commit goes on) when the
+	// stored version carries a source time whose lower bound is at or after
+	// SourceTime.Hi, i.e. when this version's source time is strictly older
+	// at the coarser of the two precisions. Decided inside the atomic write;
+	// the new version keeps SourceTime.Lo.
+	SourceTime SourceTime
 	// Provenance of the new version.
 	Provenance Provenance
+}
+
+// SourceTime is a source system's timestamp at its precision, as the
+// interval it spans: [Lo, Hi) in Unix milliseconds. A time to the day is
+// that whole day; one to the millisecond is one millisecond wide. For
+// calendar-nested precisions one time is strictly older than another at the
+// coarser of their precisions exactly when its Hi is at or before the
+// other's Lo, so the store compares two numbers.
+type SourceTime struct{ Lo, Hi int64 }
+
+// IsZero reports whether no source time is given.
+func (t SourceTime) IsZero() bool { return t.Hi == 0 }
+
+// Receipt is a small keyed record written atomically with a Commit's writes
+// (for example the HL7 deduplication record of the message that caused
+// them): the commit lands with its receipt, or neither does. A receipt is
+// replaced by a later one with the same Kind and Key and expires after TTL
+// (0: never).
+type Receipt struct {
+	Kind  string // a namespace such as "hl7"
+	Key   string
+	Value []byte
+	TTL   time.Duration
 }
 
 // Guard is an assertion checked atomically with a Commit: the resources of
@@ -91,6 +129,8 @@ type Guard struct {
 type Commit struct {
 	Writes []Write
 	Guards []Guard
+	// Receipt, when set, is written in the same atomic step.
+	Receipt *Receipt
 }
 
 // Outcome says what a Write did.
@@ -101,13 +141,14 @@ const (
 	Created Outcome = iota
 	Updated
 	Deleted
-	Unchanged // delete of a missing or already deleted resource
+	Unchanged  // delete of a missing or already deleted resource; IfAbsent on a live one
+	Superseded // the stored version has a newer source time (Write.SourceTime)
 )
 
 // WriteResult is the result of one Write, in the order of Commit.Writes.
 type WriteResult struct {
 	Outcome  Outcome
-	Resource *Resource // the new version (a tombstone for deletes); nil when Unchanged
+	Resource *Resource // the new version (a tombstone for deletes); nil when Unchanged or Superseded
 }
 
 // Clause is one parsed search criterion: a parameter with an optional

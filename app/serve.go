@@ -29,6 +29,7 @@ type serveConfig struct {
 	maxBody         int64
 	baseURL         string
 	debugAddr       string
+	hl7             hl7Flags
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -44,6 +45,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.Int64Var(&cfg.maxBody, "max-body-bytes", 10<<20, "largest accepted request body; larger → 413")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public base URL of the FHIR API (e.g. https://gw.example.nl/fhir); default: from each request")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "optional loopback HOST:PORT serving Go's /debug/pprof profiles (for benchmarks; empty: off)")
+	cfg.hl7.register(fs)
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(env.Stdout, "serve", "Run the FHIR gateway.", fs)
@@ -56,6 +58,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return usagef("--addr %q: %v", cfg.addr, err)
+	}
+	if err := cfg.hl7.validate(); err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -106,6 +111,10 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		defer stopDebug()
 	}
+	feed, err := startHL7(ctx, env, &cfg.hl7, store, gw, log, reg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
@@ -119,11 +128,16 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining in-flight requests", "timeout", cfg.shutdownTimeout)
+	log.Info("shutting down: draining in-flight requests and messages", "timeout", cfg.shutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.shutdownTimeout)
 	defer cancel()
+	mllpDone := make(chan error, 1)
+	go func() { mllpDone <- feed.shutdown(sctx) }()
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-mllpDone; err != nil {
+		return fmt.Errorf("shutdown of the MLLP listener: %w", err)
 	}
 	log.Info("stopped")
 	return nil

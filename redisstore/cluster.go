@@ -47,7 +47,7 @@ import (
 // every Commit is one script and fully serialisable.
 
 // commitCluster runs the protocol for plans and guards spanning slots.
-func (s *Store) commitCluster(ctx context.Context, plans []*wplan, guards []*gplan) (scriptReply, error) {
+func (s *Store) commitCluster(ctx context.Context, plans []*wplan, guards []*gplan, rc *receiptPlan) (scriptReply, error) {
 	const op = "redisstore.Commit"
 	txid := ww.NewID()
 	deadline := s.clock.Now().Add(s.txTimeout).UnixMilli()
@@ -59,7 +59,14 @@ func (s *Store) commitCluster(ctx context.Context, plans []*wplan, guards []*gpl
 	}
 	txKey := s.keys.tx(txid)
 	pipe := s.rdb.TxPipeline()
-	pipe.HSet(ctx, txKey, "state", "preparing", "deadline", deadline, "writes", strings.Join(names, ","))
+	fields := []any{"state", "preparing", "deadline", deadline, "writes", strings.Join(names, ",")}
+	if rc != nil {
+		// The receipt rides in the transaction record: it is committed with
+		// the commit point and written when the transaction is applied (by
+		// the coordinator, or by recovery).
+		fields = append(fields, "rkey", rc.key, "rval", rc.value, "rttl", rc.ttlMs)
+	}
+	pipe.HSet(ctx, txKey, fields...)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return scriptReply{}, redisErr(op, err)
 	}
@@ -88,9 +95,16 @@ func (s *Store) commitCluster(ctx context.Context, plans []*wplan, guards []*gpl
 				return
 			}
 			replies[i], errs[i] = parseReply(v)
-			// Map the group-local write index back to the commit's.
+			// Map the group-local write indexes back to the commit's.
 			if replies[i].status == "conflict" || replies[i].status == "locked" {
 				replies[i].index = g.index[replies[i].index]
+			}
+			if len(replies[i].skips) > 0 {
+				skips := map[int]byte{}
+				for j, why := range replies[i].skips {
+					skips[g.index[j]] = why
+				}
+				replies[i].skips = skips
 			}
 		}(i, g)
 	}
@@ -122,8 +136,17 @@ func (s *Store) commitCluster(ctx context.Context, plans []*wplan, guards []*gpl
 		s.abortTx(context.WithoutCancel(ctx), txid, plans)
 		return scriptReply{status: "conflict", index: 0, vid: -1}, nil
 	}
-	s.applyTx(context.WithoutCancel(ctx), txid, plans)
-	return scriptReply{status: "ok"}, nil
+	s.applyTx(context.WithoutCancel(ctx), txid, plans, rc)
+	out := scriptReply{status: "ok"}
+	for i := range replies {
+		for j, why := range replies[i].skips {
+			if out.skips == nil {
+				out.skips = map[int]byte{}
+			}
+			out.skips[j] = why
+		}
+	}
+	return out, nil
 }
 
 type tagGroup struct {
@@ -196,7 +219,7 @@ func (s *Store) expectedIn(expected string, shard int) string {
 	return strings.Join(keep, ",")
 }
 
-func (s *Store) applyTx(ctx context.Context, txid string, plans []*wplan) {
+func (s *Store) applyTx(ctx context.Context, txid string, plans []*wplan, rc *receiptPlan) {
 	groups := s.groupByTag(plans, nil)
 	var wg sync.WaitGroup
 	ok := true
@@ -219,6 +242,18 @@ func (s *Store) applyTx(ctx context.Context, txid string, plans []*wplan) {
 		}(g)
 	}
 	wg.Wait()
+	if ok && rc != nil {
+		var err error
+		if rc.ttlMs > 0 {
+			err = s.rdb.Set(ctx, rc.key, rc.value, time.Duration(rc.ttlMs)*time.Millisecond).Err()
+		} else {
+			err = s.rdb.Set(ctx, rc.key, rc.value, 0).Err()
+		}
+		if err != nil {
+			s.log.Error("cluster transaction committed but its receipt not written; recovery will finish it", "tx", txid, "err", err)
+			ok = false
+		}
+	}
 	if ok {
 		s.forgetTx(ctx, txid)
 	}
@@ -375,7 +410,12 @@ func (s *Store) recoverTx(ctx context.Context, txid string, _ bool) (bool, error
 	switch state {
 	case "committed":
 		s.log.Info("finishing a committed cluster transaction", "tx", txid, "writes", len(plans))
-		s.applyTx(ctx, txid, plans)
+		var rc *receiptPlan
+		if rec["rkey"] != "" {
+			ttl, _ := strconv.ParseInt(rec["rttl"], 10, 64)
+			rc = &receiptPlan{key: rec["rkey"], value: rec["rval"], ttlMs: ttl}
+		}
+		s.applyTx(ctx, txid, plans, rc)
 	case "aborted":
 		s.log.Info("rolling back a cluster transaction", "tx", txid, "writes", len(plans))
 		s.abortTx(ctx, txid, plans)

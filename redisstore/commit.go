@@ -27,6 +27,10 @@ type wplan struct {
 	blind  bool // a create planned without reading what is stored
 	expect int64
 	write  bool // false: only check the expected version (no-op delete)
+	// keep: Go expects the script to keep the stored resource (IfAbsent on
+	// a live one, or an older SourceTime); no record is sent, and the script
+	// reports a conflict when the condition no longer holds.
+	keep   bool
 	rec    *record
 	ix     []ixop
 	result ww.WriteResult
@@ -79,6 +83,10 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 	if err != nil {
 		return nil, err
 	}
+	rc, err := s.planReceipt(c.Receipt)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		// The first attempt plans creates blind (a new id has no stored
 		// version to read); the script's version check catches a taken id,
@@ -87,7 +95,7 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 		if err != nil {
 			return nil, err
 		}
-		reply, err := s.run(ctx, plans, guards)
+		reply, err := s.run(ctx, plans, guards, rc)
 		if err != nil {
 			return nil, err
 		}
@@ -96,6 +104,15 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 			out := make([]ww.WriteResult, len(plans))
 			for i, pl := range plans {
 				out[i] = pl.result
+			}
+			for i, why := range reply.skips {
+				if i < 0 || i >= len(out) {
+					return nil, ww.Wrap(op, ww.KindInternal, fmt.Errorf("script skipped write %d of %d", i+1, len(out)), "storage error")
+				}
+				out[i] = ww.WriteResult{Outcome: ww.Unchanged}
+				if why == 's' {
+					out[i].Outcome = ww.Superseded
+				}
 			}
 			return out, nil
 		case "conflict":
@@ -209,8 +226,14 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		}
 		return preconditionErr(w, actual)
 	}
-	if live && (w.Op == ww.OpCreate || w.IfMissing) {
+	if live && (w.Op == ww.OpCreate || w.IfMissing) && !w.IfAbsent {
 		return preconditionErr(w, old.vid)
+	}
+	if w.Op != ww.OpDelete && old != nil && ((w.IfAbsent && live) || (!w.SourceTime.IsZero() && old.srcLo != 0 && old.srcLo >= w.SourceTime.Hi)) {
+		// The stored version stays; the script checks that it still holds.
+		pl.keep = true
+		pl.result = ww.WriteResult{Outcome: ww.Unchanged}
+		return nil
 	}
 	var oldIx []ixop
 	if live {
@@ -242,7 +265,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 	if tree.Kind != fhirjson.Object {
 		return ww.Errorf(ww.KindInvalid, "structure", "a resource must be a JSON object")
 	}
-	rec := &record{vid: 1, ms: ms, prov: w.Provenance}
+	rec := &record{vid: 1, ms: ms, prov: w.Provenance, srcLo: w.SourceTime.Lo}
 	if old != nil {
 		rec.vid = old.vid + 1
 	}
@@ -281,6 +304,28 @@ type scriptReply struct {
 	vid    int64
 	tx     string
 	found  string
+	// skips are the writes the script left alone (0-based index → 'u'
+	// unchanged or 's' superseded), with status ok.
+	skips map[int]byte
+}
+
+// parseSkips reads the "3u,5s" skip list of an ok reply.
+func parseSkips(s string) (map[int]byte, error) {
+	if s == "" {
+		return nil, nil
+	}
+	out := map[int]byte{}
+	for _, p := range strings.Split(s, ",") {
+		if len(p) < 2 {
+			return nil, fmt.Errorf("bad skip entry %q", p)
+		}
+		n, err := strconv.Atoi(p[:len(p)-1])
+		if err != nil {
+			return nil, fmt.Errorf("bad skip entry %q", p)
+		}
+		out[n-1] = p[len(p)-1]
+	}
+	return out, nil
 }
 
 func parseReply(v any) (scriptReply, error) {
@@ -290,6 +335,18 @@ func parseReply(v any) (scriptReply, error) {
 	}
 	st, _ := arr[0].(string)
 	r := scriptReply{status: st}
+	if st == "ok" {
+		if len(arr) >= 2 {
+			if sk, _ := arr[1].(string); sk != "" {
+				skips, err := parseSkips(sk)
+				if err != nil {
+					return r, err
+				}
+				r.skips = skips
+			}
+		}
+		return r, nil
+	}
 	if len(arr) >= 3 {
 		n, _ := arr[1].(int64)
 		r.index = int(n) - 1
@@ -334,14 +391,24 @@ func (a *argv) str(s string) int {
 func (s *Store) addWrite(a *argv, pl *wplan) {
 	w := pl.w
 	mode, rec, hmember, hscore := "c", "", "", "0"
-	if pl.write {
+	switch {
+	case pl.keep:
+		mode = "k"
+	case pl.write:
 		mode = "w"
 		rec = string(pl.rec.encode())
 		hmember = w.ID + "/" + strconv.FormatInt(pl.rec.vid, 10)
 		hscore = strconv.FormatInt(pl.rec.ms, 10)
 	}
+	cond, srcHi := "", ""
+	if w.IfAbsent && w.Op != ww.OpDelete {
+		cond = "a"
+	}
+	if !w.SourceTime.IsZero() && w.Op != ww.OpDelete {
+		srcHi = strconv.FormatInt(w.SourceTime.Hi, 10)
+	}
 	a.add(a.key(s.keys.cur(w.Type, w.ID)), a.key(s.keys.hist(w.Type, w.ID)), a.key(s.keys.typeHist(w.Type, pl.shard)),
-		a.key(s.keys.pend(w.Type, w.ID)), pl.expect, mode, rec, hmember, hscore, len(pl.ix))
+		a.key(s.keys.pend(w.Type, w.ID)), pl.expect, mode, rec, hmember, hscore, cond, srcHi, len(pl.ix))
 	for _, o := range pl.ix {
 		a.add(o.opcode(), a.key(o.key), o.member, o.score)
 	}
@@ -361,9 +428,11 @@ func (s *Store) addGuard(a *argv, g *gplan) {
 
 // run executes the plans: one commit script when every key shares a slot
 // (always on standalone), else the Cluster commit protocol.
-func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan) (scriptReply, error) {
-	if s.cluster != nil && spansShards(plans, guards) {
-		return s.commitCluster(ctx, plans, guards)
+func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan, rc *receiptPlan) (scriptReply, error) {
+	// On a Cluster a receipt lives in its own slot, so a commit with one
+	// always takes the commit protocol.
+	if s.cluster != nil && (rc != nil || spansShards(plans, guards)) {
+		return s.commitCluster(ctx, plans, guards, rc)
 	}
 	a := newArgv()
 	a.add(len(plans), len(guards), "")
@@ -373,7 +442,12 @@ func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan) (scrip
 	for _, g := range guards {
 		s.addGuard(a, g)
 	}
-	if len(plans) == 0 && len(guards) == 0 {
+	if rc != nil {
+		a.add(1, a.key(rc.key), rc.value, rc.ttlMs)
+	} else {
+		a.add(0)
+	}
+	if len(plans) == 0 && len(guards) == 0 && rc == nil {
 		return scriptReply{status: "ok"}, nil
 	}
 	v, err := s.runScript(ctx, "commit", s.scripts.commit, a.keys, a.args)
@@ -418,6 +492,23 @@ func spansShards(plans []*wplan, guards []*gplan) bool {
 }
 
 func tagOfKeyParts(typ string, shard int) string { return typ + "." + strconv.Itoa(shard) }
+
+// receiptPlan is a Commit's receipt with its key.
+type receiptPlan struct {
+	key   string
+	value string
+	ttlMs int64
+}
+
+func (s *Store) planReceipt(r *ww.Receipt) (*receiptPlan, error) {
+	if r == nil {
+		return nil, nil
+	}
+	if !validReceiptKind(r.Kind) || r.Key == "" || len(r.Key) > 512 {
+		return nil, ww.Errorf(ww.KindInvalid, "invalid", "invalid receipt %q/%q", r.Kind, r.Key).WithOp("redisstore.Commit")
+	}
+	return &receiptPlan{key: s.keys.receipt(r.Kind, r.Key), value: string(r.Value), ttlMs: r.TTL.Milliseconds()}, nil
+}
 
 // planGuards turns guards into index ranges over every shard of their type.
 func (s *Store) planGuards(guards []ww.Guard) ([]*gplan, error) {

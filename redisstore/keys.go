@@ -48,10 +48,16 @@ const DefaultShards = 16
 //	P:tx:<txid>                      hash    Cluster transaction record: state, deadline, writes
 //	P:txopen                         zset    open Cluster transactions: deadline ms → txid
 //	P:{T.cond}:lk:<hash>             string  Cluster conditional-create lock (SET NX PX)
+//	P:rc:<kind>:<key>                string  receipt written atomically with a commit (ww.Receipt), with its TTL;
+//	                                         kind hl7: key "<MSH-10>|<MSH-3>|<MSH-4>", the deduplication and trace record
+//	P:{dl.<kind>}:z                  zset    dead letters of an ingest channel: received ms → id
+//	P:{dl.<kind>}:r:<id>             string  one dead letter (JSON written by Go: the message and why it was rejected)
 //
 // A version record's header is
-// "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>";
-// flags "d" marks a deletion. Values in index keys longer than 48 bytes are
+// "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>\t<srclo>";
+// flags "d" marks a deletion; srclo is the lower bound of the version's
+// source time (ww.Write.SourceTime) in Unix ms, or empty (records written
+// before it was added have seven fields). Values in index keys longer than 48 bytes are
 // replaced by "#" and 24 base32 characters of their SHA-256.
 type keys struct {
 	prefix string
@@ -106,6 +112,46 @@ func (k keys) tx(txid string) string { return k.prefix + ":tx:" + txid }
 func (k keys) txOpen() string        { return k.prefix + ":txopen" }
 func (k keys) condLock(typ, criteria string) string {
 	return fmt.Sprintf("%s:{%s.cond}:lk:%s", k.prefix, typ, shortValue("#"+criteria))
+}
+
+// receipt is the key of a commit receipt. The key part is kept as given
+// (an HL7 control id and sender), so an operator can find it with SCAN.
+func (k keys) receipt(kind, key string) string { return k.prefix + ":rc:" + kind + ":" + key }
+
+// receiptPattern is the SCAN pattern of the receipts of kind whose key
+// starts with keyPrefix (glob characters escaped).
+func (k keys) receiptPattern(kind, keyPrefix string) string {
+	return globEscape(k.prefix+":rc:"+kind+":"+keyPrefix) + "*"
+}
+
+func (k keys) deadLetters(kind string) string { return k.prefix + ":{dl." + kind + "}:z" }
+func (k keys) deadLetter(kind, id string) string {
+	return k.prefix + ":{dl." + kind + "}:r:" + id
+}
+
+func globEscape(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if c == '*' || c == '?' || c == '[' || c == ']' || c == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// validReceiptKind allows short lower-case names: they sit in key names and
+// hash tags.
+func validReceiptKind(k string) bool {
+	if k == "" || len(k) > 16 {
+		return false
+	}
+	for _, c := range k {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)

@@ -17,7 +17,9 @@ type record struct {
 	ms      int64
 	deleted bool
 	prov    ww.Provenance
-	json    []byte
+	// srcLo is the lower bound of the source time (Unix ms; 0: none).
+	srcLo int64
+	json  []byte
 }
 
 func clean(s string) string {
@@ -46,6 +48,10 @@ func (r *record) encode() []byte {
 	b = append(b, clean(string(r.prov.Channel))...)
 	b = append(b, '\t')
 	b = append(b, clean(r.prov.Source)...)
+	b = append(b, '\t')
+	if r.srcLo != 0 {
+		b = strconv.AppendInt(b, r.srcLo, 10)
+	}
 	b = append(b, '\n')
 	return append(b, r.json...)
 }
@@ -56,9 +62,18 @@ func decodeRecord(raw []byte) (*record, error) {
 	if nl < 0 || len(raw) < 2 || raw[0] != 'v' {
 		return nil, fmt.Errorf("corrupt version record")
 	}
-	f := bytes.SplitN(raw[1:nl], []byte{'\t'}, 7)
-	if len(f) != 7 {
+	// Seven fields, or eight since the source time was added (records
+	// written before keep seven).
+	f := bytes.SplitN(raw[1:nl], []byte{'\t'}, 8)
+	if len(f) != 7 && len(f) != 8 {
 		return nil, fmt.Errorf("corrupt version record header")
+	}
+	var srcLo int64
+	if len(f) == 8 && len(f[7]) > 0 {
+		var err error
+		if srcLo, err = strconv.ParseInt(string(f[7]), 10, 64); err != nil {
+			return nil, fmt.Errorf("corrupt source time: %w", err)
+		}
 	}
 	vid, err := strconv.ParseInt(string(f[0]), 10, 64)
 	if err != nil {
@@ -74,14 +89,19 @@ func decodeRecord(raw []byte) (*record, error) {
 		ms:      ms,
 		deleted: bytes.IndexByte(f[3], 'd') >= 0,
 		prov:    ww.Provenance{Owner: string(f[4]), Channel: ww.Channel(f[5]), Source: string(f[6])},
+		srcLo:   srcLo,
 		json:    raw[nl+1:],
 	}, nil
 }
 
 func (r *record) resource(typ, id string) *ww.Resource {
-	return &ww.Resource{
+	res := &ww.Resource{
 		Type: typ, ID: id, VersionID: r.vid,
 		LastUpdated: time.UnixMilli(r.ms).UTC(),
 		Deleted:     r.deleted, JSON: r.json, Provenance: r.prov,
 	}
+	if r.srcLo != 0 {
+		res.SourceTime = time.UnixMilli(r.srcLo).UTC()
+	}
+	return res
 }

@@ -44,7 +44,8 @@ func TestHelpListsFlagsVariablesAndDefaults(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, want := range []string{"--addr", "WACHTWIJZER_ADDR", "127.0.0.1:8080", "--redis-url", "WACHTWIJZER_REDIS_URL", "REDIS_URL", "--redis-cluster", "WACHTWIJZER_REDIS_CLUSTER",
-		"--redis-username", "--redis-password", "--redis-tls", "--key-prefix", "default ww", "--data-dir", "--demo", "--log-format", "--shutdown-timeout", "WACHTWIJZER_SHUTDOWN_TIMEOUT"} {
+		"--redis-username", "--redis-password", "--redis-tls", "--key-prefix", "default ww", "--data-dir", "--demo", "--log-format", "--shutdown-timeout", "WACHTWIJZER_SHUTDOWN_TIMEOUT",
+		"--mllp-addr", "WACHTWIJZER_MLLP_ADDR", "--mllp-tls-cert", "--mllp-tls-key", "--mllp-client-ca", "--mllp-max-bytes", "--mllp-idle-timeout", "--hl7-senders", "--hl7-dedup-ttl", "WACHTWIJZER_HL7_DEDUP_TTL", "default 168h0m0s"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("serve --help lacks %q", want)
 		}

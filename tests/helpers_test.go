@@ -64,13 +64,15 @@ func (s *syncBuffer) String() string {
 
 // Gateway is a running wachtwijzer serve process.
 type Gateway struct {
-	t      testing.TB
-	URL    string // http://127.0.0.1:port
-	Base   string // URL + "/fhir"
-	cmd    *exec.Cmd
-	Stderr *syncBuffer
-	done   chan error
-	exited bool
+	t    testing.TB
+	URL  string // http://127.0.0.1:port
+	Base string // URL + "/fhir"
+	// MLLPAddr is the MLLP listener's HOST:PORT (GatewayOptions.MLLP).
+	MLLPAddr string
+	cmd      *exec.Cmd
+	Stderr   *syncBuffer
+	done     chan error
+	exited   bool
 }
 
 // GatewayOptions configure StartGateway.
@@ -84,9 +86,17 @@ type GatewayOptions struct {
 	Env []string
 	// NoRedis starts without any Redis flag (for embedded/demo tests).
 	NoRedis bool
+	// MLLP also starts the HL7 v2 listener on a free port (MLLPAddr).
+	MLLP bool
+	// Prefix is the key prefix (default a fresh one per test), so that a
+	// restarted gateway finds its data again.
+	Prefix string
 }
 
-var listening = regexp.MustCompile(`listening on (http://[0-9.:\[\]a-z]+)`)
+var (
+	listening     = regexp.MustCompile(`listening on (http://[0-9.:\[\]a-z]+)`)
+	listeningMLLP = regexp.MustCompile(`listening on mllp://([0-9.:\[\]a-z]+)`)
+)
 
 // StartGateway starts the binary on a free port and waits until it
 // listens. Every end-to-end test starts gateways through here.
@@ -98,9 +108,15 @@ func StartGateway(t testing.TB, o GatewayOptions) *Gateway {
 		url := o.RedisURL
 		if url == "" {
 			url = redistest.Shared(t).URL()
-			args = append(args, "--key-prefix", redistest.Prefix(t))
 		}
-		args = append(args, "--redis-url", url)
+		prefix := o.Prefix
+		if prefix == "" {
+			prefix = redistest.Prefix(t)
+		}
+		args = append(args, "--key-prefix", prefix, "--redis-url", url)
+	}
+	if o.MLLP {
+		args = append(args, "--mllp-addr", "127.0.0.1:0")
 	}
 	args = append(args, o.Args...)
 	cmd := exec.Command(binary, args...)
@@ -118,12 +134,17 @@ func StartGateway(t testing.TB, o GatewayOptions) *Gateway {
 		pw.Close()
 		g.done <- err
 	}()
-	urlc := make(chan string, 1)
+	urlc := make(chan [2]string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
+		mllpAddr := ""
 		for sc.Scan() {
+			// The MLLP line comes first when the listener is on.
+			if m := listeningMLLP.FindStringSubmatch(sc.Text()); m != nil {
+				mllpAddr = m[1]
+			}
 			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
-				urlc <- m[1]
+				urlc <- [2]string{m[1], mllpAddr}
 				break
 			}
 		}
@@ -131,8 +152,12 @@ func StartGateway(t testing.TB, o GatewayOptions) *Gateway {
 	}()
 	select {
 	case u := <-urlc:
-		g.URL = u
-		g.Base = u + "/fhir"
+		g.URL = u[0]
+		g.Base = u[0] + "/fhir"
+		g.MLLPAddr = u[1]
+		if o.MLLP && g.MLLPAddr == "" {
+			t.Fatalf("gateway did not report its MLLP address:\n%s", stderr.String())
+		}
 	case err := <-g.done:
 		g.exited = true
 		t.Fatalf("gateway exited before listening: %v\n%s", err, stderr.String())
@@ -173,6 +198,19 @@ func (g *Gateway) Stop() error {
 		return fmt.Errorf("gateway did not stop on SIGTERM")
 	}
 }
+
+// Kill ends the gateway with SIGKILL, as a crash would.
+func (g *Gateway) Kill() {
+	if g.exited {
+		return
+	}
+	g.cmd.Process.Kill()
+	<-g.done
+	g.exited = true
+}
+
+// Signal sends a signal to the gateway (SIGHUP reloads the HL7 senders).
+func (g *Gateway) Signal(sig os.Signal) error { return g.cmd.Process.Signal(sig) }
 
 // Resp is an HTTP response with its body read.
 type Resp struct {

@@ -30,16 +30,22 @@ type ACKOptions struct {
 }
 
 // Mode reports whether the message asks for enhanced-mode acknowledgment
-// (MSH-15 or MSH-16 valued): then the first answer is a commit ACK
-// (CA/CE/CR, see Enhanced) and an application ACK follows only when MSH-16
-// asks for it; otherwise original mode (AA/AE/AR).
+// (MSH-15 or MSH-16 valued): then the answer is a commit ACK (CA/CE/CR,
+// see Enhanced), sent after the durable write; otherwise original mode
+// (AA/AE/AR). Wachtwijzer sends no deferred application acknowledgments,
+// whatever MSH-16 asks: the commit ACK is the only answer (the message is
+// fully processed when it is committed, so an application ACK would say
+// nothing new).
 func Mode(m *Message) (enhanced bool) {
 	return m != nil && (m.AcceptAckType != "" || m.AppAckType != "")
 }
 
 // BuildACK builds the acknowledgment of m: MSH with sending and receiving
 // application and facility swapped, MSH-7 now, MSH-9 ACK^{trigger}^ACK
-// (RRI^{trigger}^RRI_I12 for REF, echoing RF1 and PRD), a new MSH-10, the
+// (for REF in original mode RRI^{trigger}^RRI_I12, echoing RF1 and PRD but
+// never PID — a deviation from RRI_I12, where PID is required: it keeps the
+// BSN out of acknowledgments, which end up in engine logs; a commit ACK
+// CA/CE/CR is always a plain ACK), a new MSH-10, the
 // inbound MSH-11, MSH-12 and MSH-18; MSA-1 = code (AA AE AR CA CE CR),
 // MSA-2 = the inbound MSH-10; and one ERR per problem in the layout of the
 // inbound version: ERR-1 (segment^sequence^field^code&text&HL70357) up to
@@ -89,9 +95,10 @@ func BuildACK(m *Message, code string, problems []Problem, opt ACKOptions) []byt
 		sendApp, sendFac = w.esc(firstNonEmpty(opt.Application, "WACHTWIJZER")), w.esc(opt.Facility)
 	}
 	msgType := "ACK"
+	rri := m != nil && strings.EqualFold(m.Type, "REF") && !strings.HasPrefix(code, "C")
 	if m != nil {
 		trig := w.esc(m.Trigger)
-		if strings.EqualFold(m.Type, "REF") {
+		if rri {
 			msgType = "RRI" + string(d.Component) + trig + string(d.Component) + "RRI_I12"
 		} else {
 			msgType = "ACK" + string(d.Component) + trig + string(d.Component) + "ACK"
@@ -140,7 +147,7 @@ func BuildACK(m *Message, code string, problems []Problem, opt ACKOptions) []byt
 			w.segment("ERR", "", w.erl(p), w.join(d.Component, p.Code, codeText[p.Code], "HL70357"), w.esc(sev), "", "", "", w.esc(p.Text))
 		}
 	}
-	if m != nil && strings.EqualFold(m.Type, "REF") {
+	if rri {
 		// RRI_I12 carries the referral back; PID is left out on purpose so
 		// that no BSN travels in an ACK (ACKs end up in logs).
 		for _, s := range m.Segments {

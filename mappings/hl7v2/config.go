@@ -167,6 +167,25 @@ func (c *Config) For(sendingApp, sendingFacility string) *SenderConfig {
 	return c.def
 }
 
+// SenderKey returns the configured key that For matches for a sender (as
+// written in the configuration), or "" when only the default applies. It
+// names senders in metrics without letting unknown senders add labels.
+func (c *Config) SenderKey(sendingApp, sendingFacility string) string {
+	if c == nil {
+		return ""
+	}
+	app, fac := strings.ToUpper(strings.TrimSpace(sendingApp)), strings.ToUpper(strings.TrimSpace(sendingFacility))
+	for _, want := range []string{app + "|" + fac, "*|" + fac, app + "|*"} {
+		for k := range c.Senders {
+			a, f, _ := strings.Cut(k, "|")
+			if strings.ToUpper(strings.TrimSpace(a)+"|"+strings.TrimSpace(f)) == want {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
 func merge(d, s SenderConfig) SenderConfig {
 	m := d
 	str := func(dst *string, v string) {

@@ -11,6 +11,7 @@
 //		return
 //	}
 //	res, err := hl7v2.Map(m, cfg.For(m.SendingApplication, m.SendingFacility), deploymentKey)
+//	// package hl7ingest does all of this, with deduplication and the dead-letter store
 //	if err == nil {
 //		err = store.Write(ctx, res)     // Resources in order, IfAbsent honoured, SourceTime for ordering, Merge
 //	}
@@ -20,7 +21,7 @@
 //	}
 //	code, problems := hl7v2.Outcome(warnings, err) // AA, or AE/AR (*MappingError), or AR 207 (store failed)
 //	if hl7v2.Mode(m) {
-//		code = hl7v2.Enhanced(code)     // enhanced mode: CA/CE/CR commit acknowledgment
+//		code = hl7v2.Enhanced(code)     // enhanced mode: CA/CE/CR commit acknowledgment, the only answer
 //	}
 //	reply(hl7v2.BuildACK(m, code, problems, ackOpt))
 //
@@ -94,8 +95,12 @@
 // https://wachtwijzer.nl/fhir/CodeSystem/ingest-flags|unmapped, and
 // Result.Unmapped lists "FIELD=code". Which codes count: SCH-25 always (the
 // HL7 ConceptMap is built in); AIS-3 when the sender has a "service" map;
-// values of Z fields mapped to specialism or waitKind; RF1-3 when the
-// sender has a "specialism" map; RF1-1 always.
+// values of Z fields mapped to specialism or waitKind; RF1-1, RF1-3 and
+// RF1-5 always. The local coding goes where the mapped code would have gone
+// (Appointment.specialty, ServiceRequest.performerType and category, beside
+// any default), RF1-1 into the ExtReferralStatus extension (the status is
+// then unknown), SCH-25 into ExtFillerStatus; the tag goes on every
+// resource built from the code, the Appointment included.
 //
 // # Resources and ids
 //
@@ -190,7 +195,8 @@
 // (sender map, then a FHIR alternate code A^Accepted^HL70283^active^^FHIR,
 // then table 0283: A accepted → active, P pending → draft (not yet a wait),
 // R rejected → revoked, E expired → revoked); I14 (cancel) is always
-// revoked; empty → active. authoredOn from RF1-7, else RF1-9, else the
+// revoked; empty → active; an unknown code → unknown, with the code in
+// ExtReferralStatus and a warning. authoredOn from RF1-7, else RF1-9, else the
 // source time's date; priority from RF1-2; the specialism from RF1-3
 // (sender map, or an AGB specialism code such as 0305^…^COD016) or PV1-10,
 // the wait kind from RF1-5 (sender map, a wait-kind code, else O and A
@@ -208,7 +214,12 @@
 // parse (102: a date, a BSN). Problems carry their location for the ERR
 // segments; their texts never hold a BSN. BuildACK writes ERR in the
 // inbound version's layout (ERR-1 up to v2.4; ERR-2/3/4/8 from v2.5), at
-// most ACKOptions.MaxErrors of them; for REF it answers RRI^{event}^RRI_I12
-// echoing RF1 and PRD but never PID. The table of what each shared sample
+// most ACKOptions.MaxErrors of them; for REF in original mode it answers
+// RRI^{event}^RRI_I12 echoing RF1 and PRD but never PID — a deliberate
+// deviation (RRI_I12 requires PID): acknowledgments end up in engine logs,
+// and no BSN may travel there. A commit acknowledgment (CA/CE/CR, enhanced
+// mode) is a plain ACK for every message type, REF included. There are no
+// deferred application acknowledgments: in enhanced mode the commit ACK,
+// sent after the durable write, is the only answer, whatever MSH-16 asks. The table of what each shared sample
 // file gets, and why, is in samples_test.go.
 package hl7v2

@@ -48,6 +48,11 @@ type Result struct {
 	Unmapped []string
 	// Merge is set for ADT^A40.
 	Merge *Merge
+	// AGB is the sending hospital's AGB code (the owner of what it writes).
+	AGB string
+	// Source is the meta.source of every resource:
+	// urn:hl7v2:{MSH-3}|{MSH-4}#{MSH-10}.
+	Source string
 }
 
 // Identifier, code and extension systems written by the mapping.
@@ -60,6 +65,10 @@ const (
 	// (Dc, Discontinued, Overbook, Blocked, a configured or unmapped local
 	// code). valueCoding.
 	ExtFillerStatus = ww.CanonicalBase + "/StructureDefinition/hl7v2-filler-status"
+	// ExtReferralStatus keeps the original RF1-1 referral status code on a
+	// ServiceRequest when it was mapped through the sender's configuration
+	// or not at all (then the status is unknown). valueCoding.
+	ExtReferralStatus = ww.CanonicalBase + "/StructureDefinition/hl7v2-referral-status"
 	// SystemV2Identifier is the HL7 identifier type table (PLAC, FILL, MR).
 	SystemV2Identifier = "http://terminology.hl7.org/CodeSystem/v2-0203"
 	// LocalCodeSystemBase is the prefix of the code system of a sender's
@@ -97,6 +106,7 @@ func Map(m *Message, cfg *SenderConfig, deploymentKey []byte) (*Result, error) {
 	}
 	app, fac := m.SendingApplication, m.SendingFacility
 	x.src = "urn:hl7v2:" + uriSafe(app) + "|" + uriSafe(fac) + "#" + uriSafe(m.ControlID)
+	x.res.AGB, x.res.Source = x.agb, x.src
 	switch kind {
 	case "SIU":
 		x.mapSIU()
@@ -394,60 +404,90 @@ type candidate struct {
 
 // specialism resolves the first candidate that maps to an AGB specialism
 // code: through cfg.Specialism, or directly when the value is itself a
-// known specialism code. It falls back to cfg.DefaultSpecialism.
-func (x *mapper) specialism(cands []candidate) (code string, unmapped bool) {
+// known specialism code. It falls back to cfg.DefaultSpecialism. The
+// unmapped strict candidates come back as local codings, so that the
+// sender's code is kept beside whatever did map.
+func (x *mapper) specialism(cands []candidate) (code string, local []obj, unmapped bool) {
 	for _, c := range cands {
 		if c.value == "" {
 			continue
 		}
 		if v, ok := lookupFold(x.cfg.Specialism, c.value); ok {
 			if n, err := nlid.NormalizeSpecialism(v); err == nil {
-				return n, unmapped
+				return n, local, unmapped
 			}
 		}
 		if _, ok := nlid.SpecialismDisplay(c.value); ok && (c.strict || c.direct || ww.IsSpecialismSystem(x.codeSystem(c.system, ""))) {
 			n, _ := nlid.NormalizeSpecialism(c.value)
-			return n, unmapped
+			return n, local, unmapped
 		}
 		if c.strict {
-			x.unmapped(c.seg, c.path, c.value, "%s %q has no specialism mapping", c.path, sanitize(c.value, 40))
+			x.unmapped(c.seg, c.path, c.value, "%s %q has no specialism mapping; the local code is kept", c.path, sanitize(c.value, 40))
+			local = append(local, x.localCoding(c))
 			unmapped = true
 		}
 	}
 	if n, err := nlid.NormalizeSpecialism(x.cfg.DefaultSpecialism); err == nil && x.cfg.DefaultSpecialism != "" {
-		return n, unmapped
+		return n, local, unmapped
 	}
-	return "", unmapped
+	return "", local, unmapped
+}
+
+// localCoding is the sender's own code of a candidate, in its local code
+// system (the field's, or the CWE's coding system when it names one).
+func (x *mapper) localCoding(c candidate) obj {
+	sys := x.codeSystem("L", c.path.String())
+	if c.system != "" {
+		sys = x.codeSystem(c.system, c.path.String())
+	}
+	return obj{{"system", sys}, {"code", c.value}}
 }
 
 // waitKind resolves the first candidate that maps to a wait kind, through
 // cfg.WaitKind or builtin (checked after the configuration), or directly
 // when the value is a wait-kind code ("outpatient", as in
 // outpatient^Eerste polikliniekbezoek^WW-WAITKIND). It falls back to
-// cfg.DefaultWaitKind.
-func (x *mapper) waitKind(cands []candidate, builtin map[string]string) (code string, unmapped bool) {
+// cfg.DefaultWaitKind. Unmapped strict candidates come back as local
+// codings.
+func (x *mapper) waitKind(cands []candidate, builtin map[string]string) (code string, local []obj, unmapped bool) {
 	for _, c := range cands {
 		if c.value == "" {
 			continue
 		}
 		if v, ok := lookupFold(x.cfg.WaitKind, c.value); ok {
-			return v, unmapped
+			return v, local, unmapped
 		}
 		if v, ok := lookupFold(builtin, c.value); ok {
-			return v, unmapped
+			return v, local, unmapped
 		}
 		if _, ok := WaitKinds[strings.ToLower(c.value)]; ok {
-			return strings.ToLower(c.value), unmapped
+			return strings.ToLower(c.value), local, unmapped
 		}
 		if c.strict {
-			x.unmapped(c.seg, c.path, c.value, "%s %q has no wait-kind mapping", c.path, sanitize(c.value, 40))
+			x.unmapped(c.seg, c.path, c.value, "%s %q has no wait-kind mapping; the local code is kept", c.path, sanitize(c.value, 40))
+			local = append(local, x.localCoding(c))
 			unmapped = true
 		}
 	}
 	if _, ok := WaitKinds[x.cfg.DefaultWaitKind]; ok {
-		return x.cfg.DefaultWaitKind, unmapped
+		return x.cfg.DefaultWaitKind, local, unmapped
 	}
-	return "", unmapped
+	return "", local, unmapped
+}
+
+// withLocal adds local codings to a concept (a concept of local codings
+// only when concept is nil).
+func withLocal(concept obj, local []obj) obj {
+	if len(local) == 0 {
+		return concept
+	}
+	var codings []obj
+	for _, f := range concept {
+		if f.k == "coding" {
+			codings, _ = f.v.([]obj)
+		}
+	}
+	return obj{{"coding", append(append([]obj(nil), codings...), local...)}}
 }
 
 // zFields returns the configured Z-segment values for a target.

@@ -38,7 +38,7 @@ func (x *mapper) mapREF() {
 	if refNo == "" {
 		x.fail(CodeRequiredField, rf1, 6, 0, 1, "RF1-6 (originating referral identifier) is empty")
 	}
-	status, unmapped := x.referralStatus(rf1, trig)
+	status, statusExt, unmapped := x.referralStatus(rf1, trig)
 	authored := ""
 	for _, f := range []int{7, 9} { // effective date, else process date
 		t := x.timeAt(rf1, f, 1)
@@ -66,14 +66,16 @@ func (x *mapper) mapREF() {
 		requester = x.referrer(prd)
 		break
 	}
-	specCands := []candidate{{value: rf1.Field(3).CWE().Code, system: rf1.Field(3).CWE().System, seg: rf1, path: Path{Segment: "RF1", Field: 3}, strict: len(x.cfg.Specialism) > 0}}
+	// RF1-3 and RF1-5 are strict: a code that maps to nothing is reported
+	// (warning, unmapped tag) and kept as the sender's local coding.
+	specCands := []candidate{{value: rf1.Field(3).CWE().Code, system: rf1.Field(3).CWE().System, seg: rf1, path: Path{Segment: "RF1", Field: 3}, strict: true}}
 	if pv1 := x.m.Segment("PV1"); pv1 != nil {
 		specCands = append(specCands, candidate{value: pv1.Get(10), seg: pv1, path: Path{Segment: "PV1", Field: 10}, direct: true})
 	}
-	spec, specUnmapped := x.specialism(specCands)
-	kind, kindUnmapped := x.waitKind([]candidate{{value: rf1.Field(5).CWE().Code, seg: rf1, path: Path{Segment: "RF1", Field: 5}}}, referralCategory0284)
+	spec, specLocal, specUnmapped := x.specialism(specCands)
+	kind, kindLocal, kindUnmapped := x.waitKind([]candidate{{value: rf1.Field(5).CWE().Code, system: rf1.Field(5).CWE().System, seg: rf1, path: Path{Segment: "RF1", Field: 5}, strict: true}}, referralCategory0284)
 	var category []obj
-	if c := waitKindConcept(kind); c != nil {
+	if c := withLocal(waitKindConcept(kind), kindLocal); c != nil {
 		category = []obj{c}
 	}
 	var reasons []obj
@@ -98,7 +100,12 @@ func (x *mapper) mapREF() {
 	}
 	priority, _ := lookupFold(referralPriority0280, rf1.Field(2).CWE().Code)
 	system := x.cfg.system(x.agb, "order")
+	var extension []obj
+	if statusExt != nil {
+		extension = []obj{statusExt}
+	}
 	x.emit("ServiceRequest", x.id("ServiceRequest", system, refNo), obj{
+		{"extension", extension},
 		{"identifier", []obj{identifierWithType(system, refNo, "PLAC")}},
 		{"status", status},
 		{"intent", "order"},
@@ -108,7 +115,7 @@ func (x *mapper) mapREF() {
 		{"authoredOn", authored},
 		{"requester", requester},
 		{"performer", []obj{ref("Organization", orgID)}},
-		{"performerType", specialismConcept(spec)},
+		{"performerType", withLocal(specialismConcept(spec), specLocal)},
 		{"reasonCode", reasons},
 		{"note", notes},
 	}, false, unmapped || specUnmapped || kindUnmapped)
@@ -116,26 +123,37 @@ func (x *mapper) mapREF() {
 
 // referralStatus maps RF1-1 (sender map, then a FHIR alternate code
 // "A^Accepted^HL70283^active^^FHIR", then table 0283); I14 (cancel) is
-// always revoked; an empty RF1-1 is active.
-func (x *mapper) referralStatus(rf1 *Segment, trig string) (string, bool) {
+// always revoked; an empty RF1-1 is active. An unknown code is not guessed
+// at: the status is unknown (FHIR: the source's status does not map), the
+// local code is kept in the ExtReferralStatus extension, and the message
+// gets a warning and the unmapped tag.
+func (x *mapper) referralStatus(rf1 *Segment, trig string) (status string, ext obj, unmapped bool) {
 	if trig == "I14" {
-		return "revoked", false
+		return "revoked", nil, false
 	}
-	code := rf1.Field(1).CWE().Code
+	cwe := rf1.Field(1).CWE()
+	code := cwe.Code
 	if code == "" {
-		return "active", false
+		return "active", nil, false
+	}
+	keep := func() obj {
+		system := "http://terminology.hl7.org/CodeSystem/v2-0283"
+		if _, ok := lookupFold(referralStatus0283, code); !ok {
+			system = x.codeSystem("L", "RF1-1")
+		}
+		return obj{{"url", ExtReferralStatus}, {"valueCoding", obj{{"system", system}, {"code", code}, {"display", cwe.Text}}}}
 	}
 	if v, ok := lookupFold(x.cfg.ReferralStatus, code); ok {
-		return v, false
+		return v, keep(), false
 	}
-	if v := fhirAlternate(rf1.Field(1).CWE(), requestStatuses); v != "" {
-		return v, false
+	if v := fhirAlternate(cwe, requestStatuses); v != "" {
+		return v, nil, false
 	}
 	if v, ok := lookupFold(referralStatus0283, code); ok {
-		return v, false
+		return v, nil, false
 	}
-	x.unmapped(rf1, Path{Segment: "RF1", Field: 1}, code, "RF1-1 referral status %q has no mapping; status active used", sanitize(code, 20))
-	return "active", true
+	x.unmapped(rf1, Path{Segment: "RF1", Field: 1}, code, "RF1-1 referral status %q has no mapping; status unknown, the local code is kept", sanitize(code, 20))
+	return "unknown", keep(), true
 }
 
 func hasRole(f Field, role string) bool {

@@ -79,7 +79,7 @@ func TestREFStatus(t *testing.T) {
 		{"I13", "E^Expired^HL70283", "revoked", false},
 		{"I13", "", "active", false},
 		{"I14", "A", "revoked", false},
-		{"I12", "X^Onbekend^L", "active", true},
+		{"I12", "X^Onbekend^L", "unknown", true},
 	}
 	for _, c := range cases {
 		t.Run(c.trig+" "+c.rf11, func(t *testing.T) {
@@ -90,6 +90,11 @@ func TestREFStatus(t *testing.T) {
 			}
 			if (str(sr, "meta", "tag", 0, "code") == "unmapped") != c.unmapped || slices.Contains(res.Unmapped, "RF1-1=X") != c.unmapped {
 				t.Errorf("unmapped %v %v", get(sr, "meta"), res.Unmapped)
+			}
+			// An unmapped RF1-1 keeps the sender's code.
+			if c.unmapped && (str(sr, "extension", 0, "url") != ExtReferralStatus || str(sr, "extension", 0, "valueCoding", "code") != "X" ||
+				!strings.HasSuffix(str(sr, "extension", 0, "valueCoding", "system"), "/RF1-1")) {
+				t.Errorf("local RF1-1 code not kept: %v", get(sr, "extension"))
 			}
 		})
 	}
@@ -159,5 +164,38 @@ func TestREFSenderConventions(t *testing.T) {
 	}
 	if get(sr, "reasonCode") != nil || len(res.Warnings) > 0 {
 		t.Errorf("%v %s", get(sr, "reasonCode"), problemsString(res.Warnings))
+	}
+}
+
+// The audit's findings on REF: an unknown specialism (RF1-3) or referral
+// category (RF1-5) is reported and kept, never dropped silently.
+func TestREFUnknownCodesAreKept(t *testing.T) {
+	res := mustMap(t, refMsg("I12", map[int]string{3: "KAAK^Kaakchirurgie^L", 5: "Z^Zorgpad^L"}))
+	sr := one(t, res, "ServiceRequest")
+	if str(sr, "meta", "tag", 0, "code") != "unmapped" {
+		t.Errorf("no unmapped tag: %v", get(sr, "meta"))
+	}
+	pt := get(sr, "performerType", "coding").([]any)
+	last := pt[len(pt)-1].(map[string]any)
+	if last["code"] != "KAAK" || !strings.Contains(last["system"].(string), "/RF1-3") {
+		t.Errorf("RF1-3 local code not kept: %v", pt)
+	}
+	cat := get(sr, "category", 0, "coding").([]any)
+	lastCat := cat[len(cat)-1].(map[string]any)
+	if lastCat["code"] != "Z" || !strings.Contains(lastCat["system"].(string), "/RF1-5") {
+		t.Errorf("RF1-5 local code not kept: %v", cat)
+	}
+	for _, want := range []string{"RF1-3=KAAK", "RF1-5=Z"} {
+		if !slices.Contains(res.Unmapped, want) {
+			t.Errorf("Unmapped %v lacks %s", res.Unmapped, want)
+		}
+	}
+	if !hasProblem(res.Warnings, "W", "103", "RF1", 3) || !hasProblem(res.Warnings, "W", "103", "RF1", 5) {
+		t.Errorf("warnings %s", problemsString(res.Warnings))
+	}
+	// Known codes stay as they were: no tag.
+	res = mustMap(t, refMsg("I12", map[int]string{3: "0305^Orthopedie^COD016", 5: "O^Outpatient^HL70284"}))
+	if sr := one(t, res, "ServiceRequest"); get(sr, "meta", "tag") != nil || len(res.Unmapped) != 0 {
+		t.Errorf("known codes flagged: %v %v", get(sr, "meta"), res.Unmapped)
 	}
 }

@@ -334,8 +334,8 @@ func (x *mapper) mapSIU() {
 	for _, ail := range m.All("AIL") {
 		specCands = append(specCands, candidate{value: ail.Field(3).PL().PointOfCare, seg: ail, path: Path{Segment: "AIL", Field: 3}})
 	}
-	spec, specUnmapped := x.specialism(specCands)
-	kind, kindUnmapped := x.waitKind(kindCands, nil)
+	spec, specLocal, specUnmapped := x.specialism(specCands)
+	kind, kindLocal, kindUnmapped := x.waitKind(kindCands, nil)
 	authored := x.zAuthoredOn()
 	if len(x.errs) > 0 {
 		return
@@ -344,7 +344,8 @@ func (x *mapper) mapSIU() {
 	if len(services) > 0 {
 		firstService = services[0]
 	}
-	basedOn := x.siuOrders(sch, st.status, patID, orgID, spec, kind, authored, firstService, specUnmapped || kindUnmapped)
+	w := wait{spec: spec, specLocal: specLocal, kind: kind, kindLocal: kindLocal, unmapped: specUnmapped || kindUnmapped}
+	basedOn := x.siuOrders(sch, st.status, patID, orgID, w, authored, firstService)
 
 	// The appointment.
 	var extension []obj
@@ -366,7 +367,7 @@ func (x *mapper) mapSIU() {
 		apptType = obj{{"coding", []obj{{{"system", "http://terminology.hl7.org/CodeSystem/v2-0276"}, {"code", strings.ToUpper(c.Code)}}}}}
 	}
 	var specialty []obj
-	if c := specialismConcept(spec); c != nil {
+	if c := withLocal(specialismConcept(spec), specLocal); c != nil {
 		specialty = []obj{c}
 	}
 	timing := x.timing(times, st.status)
@@ -389,7 +390,10 @@ func (x *mapper) mapSIU() {
 		kv{"basedOn", basedOn},
 		kv{"participant", participants},
 	)
-	x.emit("Appointment", x.id("Appointment", x.cfg.system(x.agb, "appointment"), apptNo), body, false, st.unmapped || servicesUnmapped)
+	// The Appointment carries the tag for every unmapped code it was built
+	// from (its status, service, specialty, or the wait it serves), not only
+	// the IfAbsent ServiceRequest, which may be kept as stored.
+	x.emit("Appointment", x.id("Appointment", x.cfg.system(x.agb, "appointment"), apptNo), body, false, st.unmapped || servicesUnmapped || w.unmapped)
 }
 
 // timing returns start/end/minutesDuration, or requestedPeriod when the
@@ -527,7 +531,14 @@ func (x *mapper) zAuthoredOn() string {
 // IfAbsent: an SIU creates the wait when nothing else has, but never
 // overwrites one (REF, a CSV backfill or the REST API own its status). It
 // returns the basedOn references.
-func (x *mapper) siuOrders(sch *Segment, status, patID, orgID, spec, kind, authored string, code obj, unmapped bool) []obj {
+// wait is what the mapping found out about the wait an appointment serves.
+type wait struct {
+	spec, kind           string
+	specLocal, kindLocal []obj // the sender's unmapped codes, kept
+	unmapped             bool
+}
+
+func (x *mapper) siuOrders(sch *Segment, status, patID, orgID string, w wait, authored string, code obj) []obj {
 	type order struct{ placer, filler string }
 	var orders []order
 	placers, fillers := sch.Field(26).Reps(), sch.Field(27).Reps()
@@ -562,7 +573,7 @@ func (x *mapper) siuOrders(sch *Segment, status, patID, orgID, spec, kind, autho
 	for _, o := range orders {
 		id := x.id("ServiceRequest", system, firstNonEmpty(o.placer, o.filler))
 		var category []obj
-		if c := waitKindConcept(kind); c != nil {
+		if c := withLocal(waitKindConcept(w.kind), w.kindLocal); c != nil {
 			category = []obj{c}
 		}
 		x.emit("ServiceRequest", id, obj{
@@ -574,8 +585,8 @@ func (x *mapper) siuOrders(sch *Segment, status, patID, orgID, spec, kind, autho
 			{"subject", ref("Patient", patID)},
 			{"authoredOn", authored},
 			{"performer", []obj{ref("Organization", orgID)}},
-			{"performerType", specialismConcept(spec)},
-		}, true, unmapped)
+			{"performerType", withLocal(specialismConcept(w.spec), w.specLocal)},
+		}, true, w.unmapped)
 		refs = append(refs, ref("ServiceRequest", id))
 	}
 	return refs

@@ -397,14 +397,40 @@ func TestSIUWaitServiceRequest(t *testing.T) {
 			}
 		}
 	})
-	t.Run("unmapped Z specialism: warning, tag on the ServiceRequest", func(t *testing.T) {
+	t.Run("unmapped Z specialism: warning, local code kept, tag on the ServiceRequest and the Appointment", func(t *testing.T) {
 		res := mustMap(t, siuMsg("S12", map[int]string{26: "ORD-1"}, tq1Dec1, pidNoord, "ZWL|1|20260915|KAAK"))
 		sr := one(t, res, "ServiceRequest")
-		if str(sr, "meta", "tag", 0, "code") != "unmapped" || get(sr, "performerType") != nil {
+		if str(sr, "meta", "tag", 0, "code") != "unmapped" || str(sr, "performerType", "coding", 0, "code") != "KAAK" ||
+			!strings.HasSuffix(str(sr, "performerType", "coding", 0, "system"), "/ZWL-3") {
 			t.Errorf("ServiceRequest %v", sr)
+		}
+		a := one(t, res, "Appointment")
+		if str(a, "meta", "tag", 0, "code") != "unmapped" || str(a, "specialty", 0, "coding", 0, "code") != "KAAK" {
+			t.Errorf("Appointment without the unmapped tag or the local specialty: %v", a)
 		}
 		if !slices.Contains(res.Unmapped, "ZWL-3=KAAK") || !hasProblem(res.Warnings, "W", "103", "ZWL", 3) {
 			t.Errorf("unmapped %v %s", res.Unmapped, problemsString(res.Warnings))
+		}
+	})
+	t.Run("unmapped Z wait kind: local code kept in category", func(t *testing.T) {
+		raw := siuMsg("S12", map[int]string{26: "ORD-1"}, tq1Dec1, pidNoord, "ZWL|1|20260915|0305|SPOED")
+		cfg := testConfig(t)
+		m := mustParse(t, raw)
+		sc := *cfg.For(m.SendingApplication, m.SendingFacility)
+		sc.ZSegments = map[string]string{"ZWL-2": "authoredOn", "ZWL-3": "specialism", "ZWL-4": "waitKind"}
+		res, err := Map(m, &sc, testKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkResources(t, res)
+		sr := one(t, res, "ServiceRequest")
+		cat := get(sr, "category", 0, "coding").([]any)
+		last := cat[len(cat)-1].(map[string]any)
+		if last["code"] != "SPOED" || !strings.HasSuffix(last["system"].(string), "/ZWL-4") || str(sr, "meta", "tag", 0, "code") != "unmapped" {
+			t.Errorf("ServiceRequest %v", sr)
+		}
+		if a := one(t, res, "Appointment"); str(a, "meta", "tag", 0, "code") != "unmapped" {
+			t.Errorf("Appointment without the unmapped tag: %v", get(a, "meta"))
 		}
 	})
 	t.Run("defaults of the sender", func(t *testing.T) {

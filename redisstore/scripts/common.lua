@@ -1,8 +1,10 @@
 -- common.lua is prepended to every script (see scripts.go): helpers shared
 -- by commit, prepare, apply and abort.
 --
--- A version record is: "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>\n<json>".
--- txid is non-empty only while a Cluster transaction holds the resource.
+-- A version record is: "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>\t<srclo>\n<json>"
+-- (records written before the source time was added lack "\t<srclo>").
+-- txid is non-empty only while a Cluster transaction holds the resource;
+-- srclo is the lower bound of the version's source time in Unix ms, or empty.
 
 local function rec_vid(v)
   if not v then return 0 end
@@ -17,6 +19,13 @@ end
 local function rec_deleted(v)
   local flags = string.match(v, '^v%d+\t[^\t]*\t[^\t]*\t([^\t]*)\t')
   return flags ~= nil and string.find(flags, 'd', 1, true) ~= nil
+end
+
+-- rec_srclo returns the source time's lower bound of a record, or nil.
+local function rec_srclo(v)
+  if not v then return nil end
+  local lo = string.match(v, '^v%d+\t[^\t\n]*\t[^\t\n]*\t[^\t\n]*\t[^\t\n]*\t[^\t\n]*\t[^\t\n]*\t(%-?%d+)\n')
+  return tonumber(lo)
 end
 
 -- rec_set_tx rewrites the txid field of a record.
@@ -40,9 +49,24 @@ local function read_write(a)
   local w = {
     cur = KEYS[tonumber(ARGV[a])], hist = KEYS[tonumber(ARGV[a + 1])], thist = KEYS[tonumber(ARGV[a + 2])],
     pend = KEYS[tonumber(ARGV[a + 3])], expect = tonumber(ARGV[a + 4]), mode = ARGV[a + 5],
-    rec = ARGV[a + 6], hmember = ARGV[a + 7], hscore = ARGV[a + 8], nix = tonumber(ARGV[a + 9]), ix = a + 10,
+    rec = ARGV[a + 6], hmember = ARGV[a + 7], hscore = ARGV[a + 8], cond = ARGV[a + 9], srchi = ARGV[a + 10],
+    nix = tonumber(ARGV[a + 11]), ix = a + 12,
   }
-  return w, a + 10 + 4 * w.nix
+  return w, a + 12 + 4 * w.nix
+end
+
+-- skip_reason says whether a write must leave the stored resource as it is:
+-- 'u' (unchanged) for an if-absent write over a live resource, 's'
+-- (superseded) when the stored version's source time starts at or after the
+-- write's source-time upper bound (strictly newer at the coarser
+-- precision); nil when the write goes ahead.
+local function skip_reason(w, cur)
+  if w.cond == 'a' and cur and rec_vid(cur) > 0 and not rec_deleted(cur) then return 'u' end
+  if w.srchi ~= '' and cur then
+    local lo = rec_srclo(cur)
+    if lo and lo >= tonumber(w.srchi) then return 's' end
+  end
+  return nil
 end
 
 -- apply_index runs a write's index operations.
@@ -116,7 +140,10 @@ local function eval_guard(a)
 end
 
 -- check_all verifies every write's expected version and lock, then every
--- guard. It returns nil when all hold, else the reply to send.
+-- guard, and decides which writes are skipped (w.skip, see skip_reason;
+-- mode 'k' means Go expects a skip and sent no record, so no skip is a
+-- conflict and Go plans again). It returns the writes, nil and the next ARGV
+-- index when all hold, else nil and the reply to send.
 local function check_all(nw, ng, start)
   local a = start
   local writes = {}
@@ -132,6 +159,12 @@ local function check_all(nw, ng, start)
     if vid ~= w.expect then
       return nil, {'conflict', i, vid}
     end
+    if w.mode == 'w' or w.mode == 'k' then
+      w.skip = skip_reason(w, cur)
+      if w.mode == 'k' and not w.skip then
+        return nil, {'conflict', i, vid}
+      end
+    end
     w.old = cur
     writes[i] = w
   end
@@ -142,5 +175,14 @@ local function check_all(nw, ng, start)
       return nil, {'guard', g, found}
     end
   end
-  return writes, nil
+  return writes, nil, a
+end
+
+-- skip_list joins the skipped writes as "index reason" pairs: "3u,5s".
+local function skip_list(writes, nw)
+  local out = {}
+  for i = 1, nw do
+    if writes[i].skip then out[#out + 1] = i .. writes[i].skip end
+  end
+  return table.concat(out, ',')
 end

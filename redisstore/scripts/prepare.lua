@@ -4,7 +4,11 @@
 -- current record (or a "v0" placeholder) with the transaction id, so readers
 -- and writers know a commit is in flight.
 --
--- KEYS and ARGV as in commit.lua, with ARGV[3] = txid.
+-- Skipped writes (if-absent over a live resource, an older source time) are
+-- neither parked nor marked. Receipts are not passed here: the coordinator
+-- keeps them in the transaction record and writes them when it applies.
+--
+-- KEYS and ARGV as in commit.lua, with ARGV[3] = txid and no receipts.
 -- Reply as commit.lua.
 local nw, ng = tonumber(ARGV[1]), tonumber(ARGV[2])
 local tx = ARGV[3]
@@ -12,7 +16,7 @@ local writes, fail = check_all(nw, ng, 4)
 if fail then return fail end
 for i = 1, nw do
   local w = writes[i]
-  if w.mode == 'w' then
+  if w.mode == 'w' and not w.skip then
     redis.call('HSET', w.pend, 'tx', tx, 'rec', w.rec)
     if w.old then
       redis.call('SET', w.cur, rec_set_tx(w.old, tx))
@@ -21,4 +25,4 @@ for i = 1, nw do
     end
   end
 end
-return {'ok'}
+return {'ok', skip_list(writes, nw)}
