@@ -36,6 +36,9 @@ type gplan struct {
 	typ      string
 	expected string
 	clauses  [][]grange
+	// fence marks a generation fence (generation.go): its expected members
+	// are not resource ids.
+	fence bool
 }
 
 // grange is one index lookup of a guard clause: kind L (lex range), S (set
@@ -74,16 +77,17 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 			return nil, err
 		}
 	}
-	guards, err := s.planGuards(c.Guards)
-	if err != nil {
-		return nil, err
-	}
 	for attempt := 0; ; attempt++ {
+		guards, err := s.planGuards(c.Guards)
+		if err != nil {
+			return nil, err
+		}
 		plans, err := s.plan(ctx, c.Writes)
 		if err != nil {
 			return nil, err
 		}
-		reply, err := s.run(ctx, plans, guards)
+		fences := s.fenceGuards(plans, guards)
+		reply, err := s.run(ctx, plans, append(guards[:len(guards):len(guards)], fences...))
 		if err != nil {
 			return nil, err
 		}
@@ -100,6 +104,12 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 				return nil, preconditionErr(w, reply.vid)
 			}
 		case "guard":
+			// A reindex moved a generation fence: plan again with it.
+			if changed, err := s.refreshFences(ctx, fences); err != nil {
+				return nil, err
+			} else if changed && attempt < maxCommitAttempts {
+				continue
+			}
 			return nil, ww.Errorf(ww.KindConflict, "conflict",
 				"the resources matching the conditional criteria changed while the write was prepared; try again").WithOp(op)
 		case "locked":

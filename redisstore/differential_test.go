@@ -391,17 +391,19 @@ func naiveSearch(all []naiveRes, q *ww.Query) []string {
 	sort.SliceStable(hits, func(i, j int) bool {
 		ni, si, oki := naiveSortValue(hits[i], key)
 		nj, sj, okj := naiveSortValue(hits[j], key)
-		if oki != okj {
+		switch {
+		case oki != okj:
 			return oki
-		}
-		if oki && (ni != nj || si != sj) {
+		case !oki:
+			// no value: last, in _lastUpdated then id order
+			if hits[i].lastMod != hits[j].lastMod {
+				return hits[i].lastMod < hits[j].lastMod
+			}
+		case ni != nj || si != sj:
 			if key.Descending {
 				return ni > nj || (ni == nj && si > sj)
 			}
 			return ni < nj || (ni == nj && si < sj)
-		}
-		if key.Descending && key.Param != "family" {
-			return hits[i].id > hits[j].id
 		}
 		return hits[i].id < hits[j].id
 	})

@@ -11,6 +11,7 @@ import (
 // lex-indexed tokens (identifier and the like): the parameters that name one
 // resource.
 func (s *Store) clauseRanges(typ string, cl ww.Clause) ([]grange, error) {
+	k := s.kr()
 	var out []grange
 	if cl.Param == "_id" && cl.Modifier == "" {
 		for _, id := range cl.Values {
@@ -38,7 +39,7 @@ func (s *Store) clauseRanges(typ string, cl ww.Clause) ([]grange, error) {
 			min, max = r[0], r[1]
 		}
 		for sh := 0; sh < s.keys.shards; sh++ {
-			out = append(out, grange{kind: 'L', key: s.keys.index(typ, sh, p.IndexName()), min: min, max: max, shard: sh, tag: tagOfKeyParts(typ, sh)})
+			out = append(out, grange{kind: 'L', key: k.index(typ, sh, p.IndexName()), min: min, max: max, shard: sh, tag: tagOfKeyParts(typ, sh)})
 		}
 	}
 	return out, nil

@@ -32,7 +32,7 @@ func (s *Store) includes(ctx context.Context, q *ww.Query, res *ww.SearchResult)
 	}
 	current := res.Resources
 	truncated := false
-	for round := 0; round <= maxIterate && len(current) > 0 && !truncated; round++ {
+	for round := 0; round <= s.lim.MaxIterate && len(current) > 0 && !truncated; round++ {
 		want := map[string]map[string]bool{} // type → ids
 		for _, inc := range q.Includes {
 			if round > 0 && !inc.Iterate {
@@ -156,6 +156,7 @@ func (s *Store) reverseRefs(ctx context.Context, inc ww.Include, targets []*ww.R
 	if len(params) == 0 {
 		return nil, nil
 	}
+	k := s.kr()
 	pipe := s.rdb.Pipeline()
 	var cmds []*redis.StringSliceCmd
 	for _, t := range targets {
@@ -168,7 +169,7 @@ func (s *Store) reverseRefs(ctx context.Context, inc ww.Include, targets []*ww.R
 			}
 			rg := prefixRange(t.ID + "\x00" + t.Type + "\x00")
 			for sh := 0; sh < s.keys.shards; sh++ {
-				cmds = append(cmds, pipe.ZRangeByLex(ctx, s.keys.index(inc.Source, sh, p.IndexName()), &redis.ZRangeBy{Min: rg[0], Max: rg[1]}))
+				cmds = append(cmds, pipe.ZRangeByLex(ctx, k.index(inc.Source, sh, p.IndexName()), &redis.ZRangeBy{Min: rg[0], Max: rg[1]}))
 			}
 		}
 	}
