@@ -117,7 +117,7 @@ func (k keys) index(typ string, shard int, param string, value ...string) string
 	return b.String()
 }
 
-func (k keys) layout() string        { return k.prefix + ":layout" }
+func (k keys) layout() string { return k.prefix + ":layout" }
 
 // readFence and writeFence are a shard's generation fences.
 func (k keys) readFence(typ string, shard int) string  { return k.tag(typ, shard) + ":gr" }
@@ -137,8 +137,8 @@ func (k keys) recordPattern() string { return k.prefix + ":{*}:r:*" }
 
 // genMember is a fence member: 'r' or 'w' and the generation.
 func genMember(kind byte, g int) string { return string(kind) + strconv.Itoa(g) }
-func (k keys) tx(txid string) string { return k.prefix + ":tx:" + txid }
-func (k keys) txOpen() string        { return k.prefix + ":txopen" }
+func (k keys) tx(txid string) string    { return k.prefix + ":tx:" + txid }
+func (k keys) txOpen() string           { return k.prefix + ":txopen" }
 func (k keys) condLock(typ, criteria string) string {
 	return fmt.Sprintf("%s:{%s.cond}:lk:%s", k.prefix, typ, shortValue("#"+criteria))
 }
