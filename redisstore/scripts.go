@@ -11,7 +11,7 @@ import (
 var scriptFS embed.FS
 
 type scripts struct {
-	commit, prepare, apply, abort, txstate, search *redis.Script
+	commit, prepare, apply, abort, txstate, search, reindex *redis.Script
 }
 
 // loadScripts builds the scripts: common.lua is prepended to each that uses
@@ -44,6 +44,7 @@ func loadScripts(shebang bool) *scripts {
 		abort:   build("abort.lua", true),
 		txstate: build("txstate.lua", false),
 		search:  build("search.lua", false),
+		reindex: build("reindex.lua", true),
 	}
 }
 
@@ -56,5 +57,5 @@ func mustRead(name string) string {
 }
 
 func (s *scripts) all() []*redis.Script {
-	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search}
+	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.reindex}
 }
