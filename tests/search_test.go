@@ -394,6 +394,18 @@ func TestSearchPitfalls(t *testing.T) {
 			t.Fatalf("self keeps the unknown parameter: %s", self)
 		}
 		outcome(t, g.Do(t, "GET", "/fhir/Location?bogus=1", nil, "Prefer: handling=strict"), 400, "not-supported", "bogus")
+		for _, c := range []struct{ query, dropped string }{
+			{"Location?name=UMC&_revinclude=*", "_revinclude"},
+			{"Location?name=UMC&_include=Nope:thing", "_include"},
+			{"Location?name=UMC&_revinclude=HealthcareService:nope", "_revinclude"},
+			{"Appointment?status=booked&actor:Patient.bogus=x", "bogus"},
+		} {
+			b := expect(t, g.Do(t, "GET", "/fhir/"+c.query, nil), 200).JSON(t)
+			if self := linkOf(b, "self"); strings.Contains(self, c.dropped) || len(asSlice(b["entry"])) == 0 {
+				t.Fatalf("%s: self %s, %d entries", c.query, self, len(asSlice(b["entry"])))
+			}
+			outcome(t, g.Do(t, "GET", "/fhir/"+c.query, nil, "Prefer: handling=strict"), 400, "not-supported")
+		}
 	})
 	t.Run("near is not ignored: distance restricts the result", func(t *testing.T) {
 		same(t, ids(t, g.Do(t, "GET", "/fhir/Location?near=53.22|6.57|5|km", nil), "match"), "Location/gro")
