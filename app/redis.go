@@ -28,6 +28,7 @@ type redisFlags struct {
 	dataDir       string
 	allowEviction bool
 	fsync         string
+	includeCap    int
 }
 
 func (r *redisFlags) register(fs *flag.FlagSet) {
@@ -40,6 +41,7 @@ func (r *redisFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.dataDir, "data-dir", "wachtwijzer-data", "directory of the embedded Redis (AOF, unix socket)")
 	fs.BoolVar(&r.allowEviction, "allow-eviction", false, "start even when Redis may evict keys (maxmemory-policy is not noeviction)")
 	fs.StringVar(&r.fsync, "embedded-appendfsync", "everysec", "appendfsync of the embedded redis-server: always (an ACK survives a crash) or everysec")
+	fs.IntVar(&r.includeCap, "search-include-cap", redisstore.DefaultIncludeCap, "most resources _include/_revinclude add to one search page (more are left out, with an OperationOutcome entry)")
 }
 
 // connection is an open Redis, and what to close with it.
@@ -70,6 +72,9 @@ func (r *redisFlags) validate() error {
 	}
 	if r.fsync != "always" && r.fsync != "everysec" && r.fsync != "no" {
 		return usagef("--embedded-appendfsync must be always, everysec or no")
+	}
+	if r.includeCap <= 0 {
+		return usagef("--search-include-cap must be positive")
 	}
 	return nil
 }
@@ -161,7 +166,8 @@ func tune(opt *redis.Options) {
 }
 
 func (r *redisFlags) openStore(ctx context.Context, c *connection, log *slog.Logger, observe func(string, time.Duration, error)) (*redisstore.Store, error) {
-	return redisstore.Open(ctx, redisstore.Options{Client: c.client, Prefix: r.prefix, AllowEviction: r.allowEviction, InProcess: c.inProcess, Logger: log, Observe: observe})
+	return redisstore.Open(ctx, redisstore.Options{Client: c.client, Prefix: r.prefix, AllowEviction: r.allowEviction, InProcess: c.inProcess, Logger: log, Observe: observe,
+		Limits: redisstore.Limits{IncludeCap: r.includeCap}})
 }
 
 func splitList(s string) []string {

@@ -3,6 +3,8 @@ package gateway
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -101,9 +103,49 @@ func clauseFor(typ, name string) (ww.Clause, bool, string) {
 		if p.Type != conformance.TypeReference {
 			return ww.Clause{}, false, " (only reference parameters can be chained)"
 		}
+		if why := chainKnown(p, mod, chain, 0); why != "" {
+			return ww.Clause{}, false, why
+		}
 		return ww.Clause{Param: param, Modifier: mod, Chain: chain}, true, ""
 	}
 	return ww.Clause{Param: param, Modifier: mod}, true, ""
+}
+
+// chainKnown checks that a chain names parameters some target type has
+// ("" when it does, else why not), so an unknown link is an unknown
+// parameter: ignored by default, a 400 with handling=strict.
+func chainKnown(p *conformance.SearchParam, mod, chain string, depth int) string {
+	if depth > 3 {
+		return " (chains deeper than 3 are not supported)"
+	}
+	targets := p.Targets
+	if p.Restrict != "" {
+		targets = []string{p.Restrict}
+	}
+	if mod != "" {
+		targets = []string{mod}
+	}
+	next, rest, more := strings.Cut(chain, ".")
+	name, nmod, _ := strings.Cut(next, ":")
+	for _, t := range targets {
+		if !conformance.Supported(t) {
+			continue
+		}
+		if name == "_id" && !more {
+			return ""
+		}
+		np, ok := conformance.Params().Lookup(t, name)
+		if !ok {
+			continue
+		}
+		if !more {
+			return ""
+		}
+		if np.Type == conformance.TypeReference && chainKnown(np, nmod, rest, depth+1) == "" {
+			return ""
+		}
+	}
+	return fmt.Sprintf(" (no target type of %s has a parameter %s to chain to)", p.Code, name)
 }
 
 func (ps *parsedSearch) resultParam(typ, name, base, mod string, vals []string, strict bool) error {
@@ -172,10 +214,14 @@ func (ps *parsedSearch) resultParam(typ, name, base, mod string, vals []string, 
 		for _, v := range vals {
 			inc, err := parseInclude(typ, base == "_revinclude", mod != "", v)
 			if err != nil {
-				if strict || ww.KindOf(err) == ww.KindInvalid {
-					return err
+				var unk *unknownInclude
+				if errors.As(err, &unk) && !strict {
+					continue // unknown: ignored and left out of self
 				}
-				continue
+				if errors.As(err, &unk) {
+					return unk.err
+				}
+				return err
 			}
 			ps.q.Includes = append(ps.q.Includes, inc)
 			ps.norm.Add(name, v)
@@ -200,33 +246,50 @@ func sortable(typ, code string) bool {
 	return ok
 }
 
-// parseInclude parses "Source:param[:Target]" or "*".
+// unknownInclude is an include naming a type or parameter this server does
+// not have: ignored by default, its err with handling=strict.
+type unknownInclude struct{ err error }
+
+func (u *unknownInclude) Error() string { return u.err.Error() }
+
+// parseInclude parses "Source:param[:Target]" or "*". A malformed value is
+// an error; an unknown type or parameter an *unknownInclude.
 func parseInclude(typ string, reverse, iterate bool, v string) (ww.Include, error) {
+	name := "_include"
+	if reverse {
+		name = "_revinclude"
+	}
+	unknown := func(format string, args ...any) error {
+		return &unknownInclude{ww.Errorf(ww.KindInvalid, "not-supported", format, args...).At(name)}
+	}
 	if v == "*" {
 		if reverse {
-			return ww.Include{}, ww.Errorf(ww.KindInvalid, "not-supported", "_revinclude=* is not supported; name Type:parameter")
+			return ww.Include{}, unknown("_revinclude=* is not supported; name Type:parameter")
 		}
 		return ww.Include{Source: typ, Param: "*", Iterate: iterate}, nil
 	}
 	parts := strings.Split(v, ":")
-	if len(parts) < 2 || len(parts) > 3 {
-		return ww.Include{}, ww.Errorf(ww.KindInvalid, "value", "%q is not an include (use Type:parameter or Type:parameter:TargetType)", v)
+	if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+		return ww.Include{}, ww.Errorf(ww.KindInvalid, "value", "%s=%s is not an include (use Type:parameter or Type:parameter:TargetType)", name, v).At(name)
 	}
 	inc := ww.Include{Source: parts[0], Param: parts[1], Reverse: reverse, Iterate: iterate}
 	if len(parts) == 3 {
 		inc.Target = parts[2]
+		if !conformance.Supported(inc.Target) {
+			return ww.Include{}, unknown("%s=%s: %s is not a supported type", name, v, inc.Target)
+		}
 	}
 	if !conformance.Supported(inc.Source) {
-		return ww.Include{}, ww.Errorf(ww.KindInvalid, "value", "include %q: %s is not a supported type", v, inc.Source)
+		return ww.Include{}, unknown("%s=%s: %s is not a supported type", name, v, inc.Source)
 	}
 	if inc.Param != "*" {
 		p, ok := conformance.Params().Lookup(inc.Source, inc.Param)
 		if !ok || p.Type != conformance.TypeReference {
-			return ww.Include{}, ww.Errorf(ww.KindInvalid, "value", "include %q: %s has no reference parameter %s", v, inc.Source, inc.Param)
+			return ww.Include{}, unknown("%s=%s: %s has no reference parameter %s", name, v, inc.Source, inc.Param)
 		}
 	}
 	if !reverse && !iterate && inc.Source != typ {
-		return ww.Include{}, ww.Errorf(ww.KindInvalid, "value", "_include=%s: the source type must be %s (or use _include:iterate)", v, typ)
+		return ww.Include{}, unknown("_include=%s: the source type must be %s (or use _include:iterate)", v, typ)
 	}
 	return inc, nil
 }

@@ -3,6 +3,7 @@ package gateway
 import (
 	"strings"
 
+	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 )
 
@@ -25,6 +26,7 @@ func subsetter(q map[string][]string) func([]byte) []byte {
 		}
 	}
 	drop := map[string]bool{}
+	summary := false
 	if s := q["_summary"]; len(s) > 0 {
 		switch s[0] {
 		case "data":
@@ -32,18 +34,21 @@ func subsetter(q map[string][]string) func([]byte) []byte {
 		case "text":
 			keep = map[string]bool{"text": true, "id": true, "meta": true}
 		case "true":
-			// Without StructureDefinitions the summary is approximated by
-			// dropping the narrative and contained resources.
-			drop["text"], drop["contained"] = true, true
+			summary = true
 		}
 	}
-	if keep == nil && len(drop) == 0 {
+	if keep == nil && len(drop) == 0 && !summary {
 		return nil
 	}
 	return func(b []byte) []byte {
 		v, err := fhirjson.Parse(b, fhirjson.Limits{MaxDepth: 200})
 		if err != nil {
 			return b
+		}
+		if summary {
+			summarise(v.GetStr("resourceType"), "", v)
+			tagSubsetted(v)
+			return v.Bytes()
 		}
 		out := v.Members[:0:0]
 		for _, m := range v.Members {
@@ -60,6 +65,38 @@ func subsetter(q map[string][]string) func([]byte) []byte {
 		tagSubsetted(v)
 		return v.Bytes()
 	}
+}
+
+// summarise keeps the elements of an object that the R4 definitions mark as
+// summary (resourceType, id and meta always); a kept backbone element whose
+// children are listed is filtered the same way, other kept elements whole.
+func summarise(typ, prefix string, v *fhirjson.Value) {
+	out := v.Members[:0:0]
+	for _, m := range v.Members {
+		if prefix == "" && (m.Key == "resourceType" || m.Key == "id" || m.Key == "meta") {
+			out = append(out, m)
+			continue
+		}
+		path := prefix + strings.TrimPrefix(m.Key, "_")
+		keep, byChild := conformance.SummaryElement(typ, path)
+		if !keep {
+			continue
+		}
+		if byChild {
+			switch m.Value.Kind {
+			case fhirjson.Object:
+				summarise(typ, path+".", m.Value)
+			case fhirjson.Array:
+				for _, it := range m.Value.Items {
+					if it.Kind == fhirjson.Object {
+						summarise(typ, path+".", it)
+					}
+				}
+			}
+		}
+		out = append(out, m)
+	}
+	v.Members = out
 }
 
 func tagSubsetted(v *fhirjson.Value) {

@@ -392,8 +392,8 @@ func parseCriteria(typ, raw string) ([]ww.Clause, error) {
 			if !ok {
 				return nil, ww.Errorf(ww.KindInvalid, "not-supported", "unknown search parameter %q in the conditional criteria for %s", param, typ)
 			}
-			if sp.Type != conformance.TypeToken || sp.Layout != "lex" {
-				return nil, ww.Errorf(ww.KindInvalid, "not-supported", "search parameter %q cannot be used in conditional criteria; use identifier or _id", param)
+			if sp.Layout != "lex" || (sp.Type != conformance.TypeToken && sp.Type != conformance.TypeReference) {
+				return nil, ww.Errorf(ww.KindInvalid, "not-supported", "search parameter %q cannot be used in conditional criteria; use identifier, a reference or _id", param)
 			}
 		}
 		for _, v := range vals {

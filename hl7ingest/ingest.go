@@ -26,6 +26,8 @@ type Store interface {
 	DeleteDeadLetter(ctx context.Context, kind, id string) (bool, error)
 	GetDeadLetter(ctx context.Context, kind, id string) (*redisstore.DeadLetter, error)
 	DeadLetters(ctx context.Context, kind string, before int64, count int) ([]*redisstore.DeadLetter, int64, error)
+	AcquireLease(ctx context.Context, kind, key string, ttl time.Duration) (string, bool, error)
+	ReleaseLease(ctx context.Context, kind, key, token string) error
 }
 
 var _ Store = (*redisstore.Store)(nil)
@@ -198,6 +200,15 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	}
 	sctx, cancel := context.WithTimeout(ctx, p.o.WriteTimeout)
 	defer cancel()
+	// One delivery of a message at a time: a sender that gave up waiting
+	// resends on another connection (or to another gateway) while the first
+	// delivery may still be committing; the second waits here, then finds
+	// the first one's receipt.
+	release, err := st.hold(sctx)
+	if err != nil {
+		return st.storeFailed(ctx, err)
+	}
+	defer release()
 	if !st.po.Force {
 		prev, err := p.o.Store.Receipt(sctx, kindAccepted, st.key)
 		if err != nil {
@@ -373,6 +384,39 @@ func (st *state) reject(ctx context.Context, err error, warnings []hl7v2.Problem
 
 // storeFailed answers AR with ERR 207 (never AE: the message is fine, the
 // sender should resend it) and tries to keep it as a dead letter.
+// leaseMargin is how much longer than the write timeout a delivery's lease
+// lives, so a delivery still committing keeps it, and a dead one's lapses.
+const leaseMargin = 5 * time.Second
+
+// leasePoll is how often a delivery waiting for another one's lease asks.
+const leasePoll = 10 * time.Millisecond
+
+// hold takes the lease on the message's dedup key, waiting while another
+// delivery of the same message holds it (until ctx ends).
+func (st *state) hold(ctx context.Context) (func(), error) {
+	p := st.p
+	for {
+		token, ok, err := p.o.Store.AcquireLease(ctx, kindLease, st.key, p.o.WriteTimeout+leaseMargin)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return func() {
+				if err := p.o.Store.ReleaseLease(context.WithoutCancel(ctx), kindLease, st.key, token); err != nil {
+					p.log.Warn("hl7 could not release a delivery lease; it lapses by itself", "err", err)
+				}
+			}, nil
+		}
+		t := time.NewTimer(leasePoll)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("another delivery of this message is still being processed: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
 func (st *state) storeFailed(ctx context.Context, err error) *Result {
 	p := st.p
 	code, problems := hl7v2.Outcome(nil, err)

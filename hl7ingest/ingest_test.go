@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -145,6 +146,50 @@ func TestDeduplication(t *testing.T) {
 	ttl, _ := f.store.Client().PTTL(ctx, f.store.Prefix()+":rc:hl7:D1|HIX|ZKH-NOORD").Result()
 	if ttl < 6*24*time.Hour || ttl > 7*24*time.Hour {
 		t.Fatalf("dedup TTL %v", ttl)
+	}
+}
+
+// A sender that stops waiting resends on another connection while the first
+// delivery may still be committing: the deliveries take turns, so the
+// message is written once and every delivery gets the same ACK.
+func TestConcurrentDeliveriesOfOneMessageWriteOnce(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	msg := siu("S12", "RACE1", "20261103141502+0100", "Booked")
+	const deliveries = 8
+	results := make([]*Result, deliveries)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = f.p.Process(ctx, msg, ProcessOptions{})
+		}(i)
+	}
+	wg.Wait()
+	written, duplicates := 0, 0
+	var first *Result
+	for _, r := range results {
+		if r.Code != "AA" {
+			t.Fatalf("delivery answered %s: %v", r.Code, r.Problems)
+		}
+		if r.Duplicate {
+			duplicates++
+			continue
+		}
+		written++
+		first = r
+	}
+	if written != 1 || duplicates != deliveries-1 {
+		t.Fatalf("%d deliveries wrote, %d were answered as duplicates; want 1 and %d", written, duplicates, deliveries-1)
+	}
+	if a := f.appointment(t, first); a.VersionID != 1 {
+		t.Fatalf("the message was written %d times", a.VersionID)
+	}
+	for _, r := range results {
+		if string(r.ACK) != string(first.ACK) {
+			t.Fatalf("deliveries got different ACKs:\n%q\n%q", r.ACK, first.ACK)
+		}
 	}
 }
 

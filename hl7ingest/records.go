@@ -14,6 +14,7 @@ const (
 	kindAccepted = "hl7"    // the deduplication and trace record of an accepted message
 	kindRejected = "hl7rej" // the trace record of a rejected one (never used for deduplication)
 	kindDead     = "hl7"    // dead letters
+	kindLease    = "hl7"    // the lease of the delivery working on a message
 )
 
 // receipt is what the store keeps about an accepted message, written in the

@@ -189,6 +189,9 @@ func (s *Store) groupByTag(plans []*wplan, guards []*gplan) []*tagGroup {
 		}
 		for tag, sub := range per {
 			sub.expected = s.expectedIn(gp.expected, shardOf[tag])
+			if gp.fence {
+				sub.expected, sub.fence = gp.expected, true
+			}
 			get(tag).guards = append(get(tag).guards, sub)
 		}
 	}

@@ -41,6 +41,9 @@ type gplan struct {
 	typ      string
 	expected string
 	clauses  [][]grange
+	// fence marks a generation fence (generation.go): its expected members
+	// are not resource ids.
+	fence bool
 }
 
 // grange is one index lookup of a guard clause: kind L (lex range), S (set
@@ -79,15 +82,15 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 			return nil, err
 		}
 	}
-	guards, err := s.planGuards(c.Guards)
-	if err != nil {
-		return nil, err
-	}
 	rc, err := s.planReceipt(c.Receipt)
 	if err != nil {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
+		guards, err := s.planGuards(c.Guards)
+		if err != nil {
+			return nil, err
+		}
 		// The first attempt plans creates blind (a new id has no stored
 		// version to read); the script's version check catches a taken id,
 		// and the next attempt reads it.
@@ -95,7 +98,8 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 		if err != nil {
 			return nil, err
 		}
-		reply, err := s.run(ctx, plans, guards, rc)
+		fences := s.fenceGuards(plans, guards)
+		reply, err := s.run(ctx, plans, append(guards[:len(guards):len(guards)], fences...), rc)
 		if err != nil {
 			return nil, err
 		}
@@ -125,6 +129,12 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 				return nil, preconditionErr(w, reply.vid)
 			}
 		case "guard":
+			// A reindex moved a generation fence: plan again with it.
+			if changed, err := s.refreshFences(ctx, fences); err != nil {
+				return nil, err
+			} else if changed && attempt < maxCommitAttempts {
+				continue
+			}
 			return nil, ww.Errorf(ww.KindConflict, "conflict",
 				"the resources matching the conditional criteria changed while the write was prepared; try again").WithOp(op)
 		case "locked":

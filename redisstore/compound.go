@@ -11,7 +11,7 @@ import (
 // compoundEntries indexes a resource in a compound index: one zset member
 // per combination of its token values, scored by the sort parameter's lower
 // bound.
-func (s *Store) compoundEntries(out []ixop, typ, id string, shard int, c conformance.Compound, res *fhirjson.Value) []ixop {
+func (s *Store) compoundEntries(out []ixop, k keys, typ, id string, shard int, c conformance.Compound, res *fhirjson.Value) []ixop {
 	sp, ok := s.reg.Lookup(typ, c.Sort)
 	if !ok {
 		return out
@@ -40,7 +40,7 @@ func (s *Store) compoundEntries(out []ixop, typ, id string, shard int, c conform
 		combos = next
 	}
 	for _, combo := range combos {
-		out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, c.Name(), combo...), member: id, score: score})
+		out = append(out, ixop{kind: 'z', key: k.index(typ, shard, c.Name(), combo...), member: id, score: score})
 	}
 	return out
 }

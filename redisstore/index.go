@@ -40,13 +40,23 @@ func systemTag(system string) string {
 	return b32.EncodeToString(sum[:5])
 }
 
-// entries computes every index entry of one version of a live resource.
+// entries computes every index entry of one version of a live resource, in
+// every generation the shard's write fence names (two while a reindex
+// builds the next one).
 func (s *Store) entries(typ, id string, res *fhirjson.Value, rec *record) []ixop {
-	shard := s.keys.shard(id)
-	out := make([]ixop, 0, 24)
-	out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, "_lastUpdated"), member: id, score: strconv.FormatInt(rec.ms, 10)})
+	var out []ixop
+	for _, g := range s.writeGens(typ, s.keys.shard(id)) {
+		out = s.entriesIn(out, s.keys.withGen(g), typ, id, res, rec)
+	}
+	return out
+}
+
+// entriesIn appends the index entries of one generation (keys k).
+func (s *Store) entriesIn(out []ixop, k keys, typ, id string, res *fhirjson.Value, rec *record) []ixop {
+	shard := k.shard(id)
+	out = append(out, ixop{kind: 'z', key: k.index(typ, shard, "_lastUpdated"), member: id, score: strconv.FormatInt(rec.ms, 10)})
 	if rec.prov.Owner != "" {
-		out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, "_owner", rec.prov.Owner), member: id})
+		out = append(out, ixop{kind: 's', key: k.index(typ, shard, "_owner", rec.prov.Owner), member: id})
 	}
 	for _, p := range s.reg.Indexed(typ) {
 		if p.Code == "_lastUpdated" {
@@ -56,34 +66,39 @@ func (s *Store) entries(typ, id string, res *fhirjson.Value, rec *record) []ixop
 		if vals.Empty() {
 			continue
 		}
-		out = s.paramEntries(out, typ, id, shard, p, &vals)
+		out = s.paramEntries(out, k, typ, id, shard, p, &vals)
 	}
 	for _, c := range s.reg.Compounds(typ) {
-		out = s.compoundEntries(out, typ, id, shard, c, res)
+		out = s.compoundEntries(out, k, typ, id, shard, c, res)
 	}
 	return out
 }
 
-func (s *Store) paramEntries(out []ixop, typ, id string, shard int, p *conformance.SearchParam, v *conformance.Values) []ixop {
+func (s *Store) paramEntries(out []ixop, k keys, typ, id string, shard int, p *conformance.SearchParam, v *conformance.Values) []ixop {
 	name := p.IndexName()
-	key := s.keys.index(typ, shard, name)
+	key := k.index(typ, shard, name)
 	switch p.Type {
 	case conformance.TypeToken:
 		if p.Layout == "lex" {
+			bySys := map[string]bool{}
 			for _, t := range v.Tokens {
 				out = append(out, ixop{kind: 'z', key: key, member: lexMember(t.Code, systemTag(t.System), id), score: "0"})
+				if t.System != "" && !bySys[t.System] {
+					bySys[t.System] = true
+					out = append(out, ixop{kind: 'z', key: k.index(typ, shard, name, "sys"), member: systemTag(t.System) + "\x00" + id, score: "0"})
+				}
 			}
 		} else {
 			for _, t := range v.Tokens {
-				out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, t.System+"|"+t.Code), member: id})
-				out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, "~"), member: t.System, sticky: true})
-				out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, "~:"+t.System), member: t.Code, sticky: true})
+				out = append(out, ixop{kind: 's', key: k.index(typ, shard, name, t.System+"|"+t.Code), member: id})
+				out = append(out, ixop{kind: 's', key: k.index(typ, shard, name, "~"), member: t.System, sticky: true})
+				out = append(out, ixop{kind: 's', key: k.index(typ, shard, name, "~:"+t.System), member: t.Code, sticky: true})
 			}
 		}
 		for _, t := range v.OfType {
-			out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "of-type"), member: t.System + "|" + t.Code + "\x00" + id, score: "0"})
+			out = append(out, ixop{kind: 'z', key: k.index(typ, shard, name, "of-type"), member: t.System + "|" + t.Code + "\x00" + id, score: "0"})
 		}
-		out = s.textEntries(out, typ, id, shard, name, p.Layout, v)
+		out = s.textEntries(out, k, typ, id, shard, name, p.Layout, v)
 	case conformance.TypeReference:
 		for _, r := range v.Refs {
 			switch {
@@ -93,7 +108,7 @@ func (s *Store) paramEntries(out []ixop, typ, id string, shard int, p *conforman
 				out = append(out, ixop{kind: 'z', key: key, member: r.URL + "\x00\x00" + id, score: "0"})
 			}
 			if r.IdentValue != "" {
-				out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "identifier"), member: lexMember(r.IdentValue, systemTag(r.IdentSystem), id), score: "0"})
+				out = append(out, ixop{kind: 'z', key: k.index(typ, shard, name, "identifier"), member: lexMember(r.IdentValue, systemTag(r.IdentSystem), id), score: "0"})
 			}
 		}
 	case conformance.TypeString:
@@ -110,15 +125,15 @@ func (s *Store) paramEntries(out []ixop, typ, id string, shard int, p *conforman
 			out = append(out, ixop{kind: 'z', key: key, member: u + "\x00" + id, score: "0"})
 		}
 	case conformance.TypeDate:
-		out = dateEntries(out, s, typ, id, shard, name, p.WidthMillis(), v.Ranges)
+		out = dateEntries(out, k, typ, id, shard, name, p.WidthMillis(), v.Ranges)
 	case conformance.TypeNumber:
-		for k, n := range v.Numbers {
-			out = append(out, ixop{kind: 'z', key: key, member: member(id, k), score: strconv.FormatFloat(n, 'g', -1, 64)})
+		for i, n := range v.Numbers {
+			out = append(out, ixop{kind: 'z', key: key, member: member(id, i), score: strconv.FormatFloat(n, 'g', -1, 64)})
 		}
 	case conformance.TypeQuantity:
-		for k, q := range v.Quantities {
-			out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, q.System+"|"+q.Code), member: member(id, k), score: strconv.FormatFloat(q.Value, 'g', -1, 64)})
-			out = append(out, ixop{kind: 'z', key: key, member: member(id, k), score: strconv.FormatFloat(q.Value, 'g', -1, 64)})
+		for i, q := range v.Quantities {
+			out = append(out, ixop{kind: 'z', key: k.index(typ, shard, name, q.System+"|"+q.Code), member: member(id, i), score: strconv.FormatFloat(q.Value, 'g', -1, 64)})
+			out = append(out, ixop{kind: 'z', key: key, member: member(id, i), score: strconv.FormatFloat(q.Value, 'g', -1, 64)})
 		}
 	case conformance.TypeSpecial:
 		if len(v.Geos) > 0 {
@@ -135,17 +150,17 @@ func (s *Store) paramEntries(out []ixop, typ, id string, shard int, p *conforman
 // then to their value sets — no per-resource entry; a CodeableConcept.text
 // without a code becomes its own value set "@text|folded". Lex-indexed
 // tokens (identifier types) keep a per-resource text index.
-func (s *Store) textEntries(out []ixop, typ, id string, shard int, name, layout string, v *conformance.Values) []ixop {
+func (s *Store) textEntries(out []ixop, k keys, typ, id string, shard int, name, layout string, v *conformance.Values) []ixop {
 	if len(v.Texts) == 0 {
 		return out
 	}
 	if layout == "lex" {
 		for _, txt := range v.Texts {
-			out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "text"), member: conformance.Normalize(txt) + "\x00" + id, score: "0"})
+			out = append(out, ixop{kind: 'z', key: k.index(typ, shard, name, "text"), member: conformance.Normalize(txt) + "\x00" + id, score: "0"})
 		}
 		return out
 	}
-	reg := s.keys.index(typ, shard, name, "~text")
+	reg := k.index(typ, shard, name, "~text")
 	coded := map[string]bool{}
 	for _, t := range v.TextCodes {
 		out = append(out, ixop{kind: 'z', key: reg, member: conformance.Normalize(t.Text) + "\x00" + t.System + "|" + t.Code, score: "0", sticky: true})
@@ -156,7 +171,7 @@ func (s *Store) textEntries(out []ixop, typ, id string, shard int, name, layout 
 			continue
 		}
 		f := conformance.Normalize(txt)
-		out = append(out, ixop{kind: 's', key: s.keys.index(typ, shard, name, "@text|"+f), member: id})
+		out = append(out, ixop{kind: 's', key: k.index(typ, shard, name, "@text|"+f), member: id})
 		out = append(out, ixop{kind: 'z', key: reg, member: f + "\x00@text|" + f, score: "0", sticky: true})
 	}
 	return out
@@ -169,35 +184,72 @@ func member(id string, k int) string {
 	return id + "|" + strconv.Itoa(k)
 }
 
+// wideKinds is the number of width classes of wide date values: class b
+// holds finite values wider than maxNarrowWidth and at most 2^b days wide
+// (b = 1 … wideKinds; 2^22 days outlast any FHIR date).
+const wideKinds = 22
+
+const dayMillis = 24 * 3600 * 1000
+
+// wideKind names the index a date range wider than maxNarrowWidth lives in:
+// "b<k>" for finite ranges (by width class), "oe" open end (scored by the
+// lower bound), "os" open start (scored by the upper bound), "all" open on
+// both sides.
+func wideKind(r conformance.Range) (string, string) {
+	switch {
+	case r.Lo == conformance.MinRange && r.Hi == conformance.MaxRange:
+		return "all", "0"
+	case r.Hi == conformance.MaxRange:
+		return "oe", strconv.FormatInt(r.Lo, 10)
+	case r.Lo == conformance.MinRange:
+		return "os", strconv.FormatInt(r.Hi, 10)
+	}
+	w := r.Hi - r.Lo
+	for b := 1; b < wideKinds; b++ {
+		if w <= int64(dayMillis)<<b {
+			return "b" + strconv.Itoa(b), strconv.FormatInt(r.Lo, 10)
+		}
+	}
+	return "b" + strconv.Itoa(wideKinds), strconv.FormatInt(r.Lo, 10)
+}
+
+// wideWidth is the widest value of width class "b<k>".
+func wideWidth(kind string) int64 {
+	b, _ := strconv.Atoi(strings.TrimPrefix(kind, "b"))
+	return int64(dayMillis) << b
+}
+
 // dateEntries indexes date ranges. A single value of the parameter's usual
 // width is one narrow-zset member (score = lower bound); anything else —
-// another width, several values, a range wider than a day — is also
-// described in full in the exceptions hash, and ranges wider than a day live
-// in the wide zsets (one by lower, one by upper bound).
-func dateEntries(out []ixop, s *Store, typ, id string, shard int, name string, width int64, ranges []conformance.Range) []ixop {
-	narrow := s.keys.index(typ, shard, name)
+// another width, several values, an open or wide range — is also described
+// in full in the exceptions hash. Ranges wider than a day live in a width
+// class zset (score = lower bound), so a search bounds their lower bound on
+// both ends; open-ended ranges in their own zsets; the classes in use are
+// recorded in the sticky ":wk" set.
+func dateEntries(out []ixop, k keys, typ, id string, shard int, name string, width int64, ranges []conformance.Range) []ixop {
+	narrow := k.index(typ, shard, name)
 	plain := len(ranges) == 1 && ranges[0].Hi-ranges[0].Lo == width && ranges[0].Lo != conformance.MinRange && ranges[0].Hi != conformance.MaxRange
 	if !plain {
 		var b strings.Builder
-		for k, r := range ranges {
-			if k > 0 {
+		for i, r := range ranges {
+			if i > 0 {
 				b.WriteByte(',')
 			}
 			b.WriteString(fmtBound(r.Lo))
 			b.WriteByte(':')
 			b.WriteString(fmtBound(r.Hi))
 		}
-		out = append(out, ixop{kind: 'h', key: s.keys.index(typ, shard, name, "x"), member: id, score: b.String()})
+		out = append(out, ixop{kind: 'h', key: k.index(typ, shard, name, "x"), member: id, score: b.String()})
 	}
-	for k, r := range ranges {
-		m := member(id, k)
+	for i, r := range ranges {
+		m := member(id, i)
 		if r.Lo != conformance.MinRange && r.Hi != conformance.MaxRange && r.Hi-r.Lo <= maxNarrowWidth {
 			out = append(out, ixop{kind: 'z', key: narrow, member: m, score: strconv.FormatInt(r.Lo, 10)})
 			continue
 		}
-		m = id + "|" + strconv.Itoa(k)
-		out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "wlo"), member: m, score: fmtBound(r.Lo)})
-		out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, name, "whi"), member: m, score: fmtBound(r.Hi)})
+		kind, score := wideKind(r)
+		out = append(out, ixop{kind: 'z', key: k.index(typ, shard, name, "w"+kind), member: id + "|" + strconv.Itoa(i), score: score})
+		out = append(out, ixop{kind: 's', key: k.index(typ, shard, name, "wk"), member: kind, sticky: true})
 	}
 	return out
 }

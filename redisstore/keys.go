@@ -41,17 +41,43 @@ const DefaultShards = 16
 //	                                         number index: value → "id"; near: GEO set of ids
 //	P:{T.ss}:xg:<param>:x            hash    date exceptions: id → "lo:hi,…" when a resource has several
 //	                                         values or one whose width is not the parameter's usual one
-//	P:{T.ss}:xg:<param>:wlo / :whi   zset    date values wider than a day: lower / upper bound → "id|k"
+//	P:{T.ss}:xg:<param>:wb<k>        zset    finite date values wider than a day and at most 2^k days:
+//	                                         lower bound → "id|k" (so a search bounds both ends)
+//	P:{T.ss}:xg:<param>:woe / :wos   zset    open-ended date values: lower bound (open end) /
+//	                                         upper bound (open start) → "id|k"
+//	P:{T.ss}:xg:<param>:wall         zset    date values open on both ends → "id|k"
+//	P:{T.ss}:xg:<param>:wk           set     the wide classes in use (b<k>, oe, os, all; never shrinks)
 //	P:{T.ss}:xg:~c:<params>:<values> zset    compound index (equality on several tokens, ordered by a date)
 //	P:{T.ss}:xg:_lastUpdated         zset    live resources: lastUpdated ms → id
 //	P:{T.ss}:xg:_owner:<org>         set     live resources written by an organisation (tenancy filter)
+//	P:{T.ss}:xg:<param>:sys          zset    lex token index by system: "systemtag\0id" (system| searches)
+//	P:{T.ss}:gr                      set     read fence: the generations readers may use ("r1"; "r1","r2" while switching)
+//	P:{T.ss}:gw                      set     write fence: the generations every write must maintain ("w1"; "w1","w2" while building)
 //	P:tx:<txid>                      hash    Cluster transaction record: state, deadline, writes
 //	P:txopen                         zset    open Cluster transactions: deadline ms → txid
 //	P:{T.cond}:lk:<hash>             string  Cluster conditional-create lock (SET NX PX)
+//	P:ls:<kind>:<key>                string  lease (SET NX PX): the token of the one holder working on key (lease.go)
 //	P:rc:<kind>:<key>                string  receipt written atomically with a commit (ww.Receipt), with its TTL;
 //	                                         kind hl7: key "<MSH-10>|<MSH-3>|<MSH-4>", the deduplication and trace record
 //	P:{dl.<kind>}:z                  zset    dead letters of an ingest channel: received ms → id
 //	P:{dl.<kind>}:r:<id>             string  one dead letter (JSON written by Go: the message and why it was rejected)
+//
+// Index generations. Every index key carries its generation g (":x<g>:" in
+// the name). P:layout's gen is the generation searches read; a reindex
+// builds g+1 beside it and switches. The per-shard fences make that safe
+// without stopping anyone: every write carries a guard that the shard's
+// write fence is exactly the generations it computed entries for (a write
+// planned before a build started fails the guard, re-reads the fence and
+// writes both generations), and every search script checks that the shard's
+// read fence holds the generation its keys belong to (a search planned
+// before a switch gets "stale", re-reads P:layout and plans again). A
+// reindex moves each shard through
+//
+//	{r g, w g} → {r g, w g, w g+1}      build: writes maintain both; g+1 is filled
+//	           → {r g, r g+1, w g, w g+1} switch: both are complete; P:layout gen = g+1
+//	           → {r g+1, w g+1}          done: g's keys are deleted in batches
+//
+// (see reindex.go).
 //
 // A version record's header is
 // "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>\t<srclo>";
@@ -107,9 +133,28 @@ func (k keys) index(typ string, shard int, param string, value ...string) string
 	return b.String()
 }
 
-func (k keys) layout() string        { return k.prefix + ":layout" }
-func (k keys) tx(txid string) string { return k.prefix + ":tx:" + txid }
-func (k keys) txOpen() string        { return k.prefix + ":txopen" }
+func (k keys) layout() string { return k.prefix + ":layout" }
+
+// readFence and writeFence are a shard's generation fences.
+func (k keys) readFence(typ string, shard int) string  { return k.tag(typ, shard) + ":gr" }
+func (k keys) writeFence(typ string, shard int) string { return k.tag(typ, shard) + ":gw" }
+
+// withGen returns the keys of index generation g.
+func (k keys) withGen(g int) keys {
+	k.gen = g
+	return k
+}
+
+// genPattern matches every index key of generation g (for SCAN).
+func (k keys) genPattern(g int) string { return k.prefix + ":{*}:x" + strconv.Itoa(g) + ":*" }
+
+// recordPattern matches every current-version key (for SCAN).
+func (k keys) recordPattern() string { return k.prefix + ":{*}:r:*" }
+
+// genMember is a fence member: 'r' or 'w' and the generation.
+func genMember(kind byte, g int) string { return string(kind) + strconv.Itoa(g) }
+func (k keys) tx(txid string) string    { return k.prefix + ":tx:" + txid }
+func (k keys) txOpen() string           { return k.prefix + ":txopen" }
 func (k keys) condLock(typ, criteria string) string {
 	return fmt.Sprintf("%s:{%s.cond}:lk:%s", k.prefix, typ, shortValue("#"+criteria))
 }
@@ -123,6 +168,9 @@ func (k keys) receipt(kind, key string) string { return k.prefix + ":rc:" + kind
 func (k keys) receiptPattern(kind, keyPrefix string) string {
 	return globEscape(k.prefix+":rc:"+kind+":"+keyPrefix) + "*"
 }
+
+// lease is the key of a lease on key in kind.
+func (k keys) lease(kind, key string) string { return k.prefix + ":ls:" + kind + ":" + shortValue(key) }
 
 func (k keys) deadLetters(kind string) string { return k.prefix + ":{dl." + kind + "}:z" }
 func (k keys) deadLetter(kind, id string) string {

@@ -11,24 +11,58 @@ import (
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 )
 
-// Search limits.
-const (
-	// chainCap bounds the ids a chained parameter or _has may resolve to.
-	chainCap = 1000
-	// goSortCap bounds the matches a search may collect when it must be
-	// sorted or filtered in Go (string sort keys, :missing on value
-	// indexes, multi-key sorts).
-	goSortCap = 10000
-	// collectMax is the driver cardinality per shard above which a search
-	// sorted by an indexed value streams the sort index instead of
-	// collecting every match.
-	collectMax = 3000
-	// scriptBudget is the Redis work (calls) one search script call may
-	// do before it returns and is continued by cursor.
-	scriptBudget = 6000
-	// maxIterate bounds _include/_revinclude :iterate rounds.
-	maxIterate = 3
-)
+// Limits bound the work of one search. The zero value of each field means
+// its default; tests lower them to exercise the large-result paths with
+// few resources. Every cap is shown by __explain.
+type Limits struct {
+	// ChainCap bounds the ids a chained parameter or _has may resolve to.
+	ChainCap int
+	// GoSortWindow bounds the matches a search may collect when it must be
+	// sorted or filtered in Go (a sort key without a score index, :missing
+	// on value indexes), and the run of equal primary values a multi-key
+	// sort finishes in Go.
+	GoSortWindow int
+	// CollectMax is the driver cardinality per shard up to which a sorted
+	// search collects and sorts every match in one script call; above it
+	// the script walks the sort index.
+	CollectMax int
+	// ScriptBudget is the work (elements read) one search script call may
+	// do before it stops and is continued by cursor.
+	ScriptBudget int
+	// MaterialiseMax bounds the ids a non-driving lex filter may load to
+	// answer membership checks.
+	MaterialiseMax int
+	// MaxRounds bounds the script calls of one search (each at most
+	// ScriptBudget elements).
+	MaxRounds int
+	// IncludeCap bounds the resources _include/_revinclude add to a page
+	// (the query's own IncludeCap, when set, wins).
+	IncludeCap int
+	// MaxIterate bounds _include:iterate rounds.
+	MaxIterate int
+}
+
+// DefaultLimits are the limits of a Store opened without Options.Limits.
+var DefaultLimits = Limits{ChainCap: 1000, GoSortWindow: 10000, CollectMax: 3000, ScriptBudget: 10000,
+	MaterialiseMax: 20000, MaxRounds: 400, IncludeCap: DefaultIncludeCap, MaxIterate: 4}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	set := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	set(&l.ChainCap, d.ChainCap)
+	set(&l.GoSortWindow, d.GoSortWindow)
+	set(&l.CollectMax, d.CollectMax)
+	set(&l.ScriptBudget, d.ScriptBudget)
+	set(&l.MaterialiseMax, d.MaterialiseMax)
+	set(&l.MaxRounds, d.MaxRounds)
+	set(&l.IncludeCap, d.IncludeCap)
+	set(&l.MaxIterate, d.MaxIterate)
+	return l
+}
 
 // filter is one condition in shard-independent form; keys are built per
 // shard by the key functions.
@@ -42,12 +76,15 @@ type filter struct {
 	sub    string   // lex sub-index suffix ("" = the main one)
 	ranges [][2]string
 	exact  []string
-	scan   string
-	// date
+	scan   []string
+	// date and number: an AND of ORs of conditions {op, lo, hi[, value]}
 	width int64
-	conds [][3]any
-	a, b  string
-	wide  bool
+	conds [][][]any
+	// a, b bound the narrow (or number) index scan; wwin the wide date
+	// indexes' scans by class (b<k>, oe, os, all → [a, b]).
+	a, b string
+	wwin map[string][2]string
+	wide bool
 	// ids
 	ids []string
 	// compound
@@ -56,6 +93,7 @@ type filter struct {
 	// geo
 	lon, lat, km float64
 	not          *filter
+	ors          []*filter // kind "or": any of them
 	// describe is for __explain.
 	describe string
 }
@@ -71,12 +109,14 @@ type sortKey struct {
 	param *conformance.SearchParam
 	code  string // _id, _lastUpdated, distance, or a parameter code
 	desc  bool
-	// lua: sortable inside the script (a score index, the id, distance)
-	lua bool
+	// score: the key has a score index the script can walk in order
+	// (_lastUpdated, a date, a number).
+	score bool
 }
 
 // qplan is a query ready to run.
 type qplan struct {
+	keys      keys // the read generation's keys
 	typ       string
 	filters   []*filter
 	residuals []residual
@@ -91,9 +131,12 @@ type qplan struct {
 	czSort *filter
 }
 
-// goPath reports whether the query must be finished in Go.
+// goPath reports whether the query must be collected and sorted in Go: a
+// condition only the resource can answer, or a primary sort key without a
+// score index. A search whose primary key has one is paged in Redis, further
+// keys breaking its ties in Go.
 func (p *qplan) goPath() bool {
-	return len(p.residuals) > 0 || len(p.sort) > 1 || (len(p.sort) == 1 && !p.sort[0].lua)
+	return len(p.residuals) > 0 || !p.sort[0].score
 }
 
 func invalid(format string, args ...any) error {
@@ -102,7 +145,7 @@ func invalid(format string, args ...any) error {
 
 // planQuery translates clauses into filters.
 func (s *Store) planQuery(ctx ctxT, q *ww.Query, clauses []ww.Clause, depth int) (*qplan, error) {
-	p := &qplan{typ: q.Type, count: q.Count, total: q.Total}
+	p := &qplan{keys: s.kr(), typ: q.Type, count: q.Count, total: q.Total}
 	if p.count < 0 {
 		p.count = 0
 	}
@@ -272,12 +315,14 @@ func (s *Store) planToken(p *conformance.SearchParam, cl ww.Clause) (*filter, *r
 	}
 	var f *filter
 	if p.Layout == "lex" {
+		var anySys []string
 		f = &filter{kind: "lex", index: name, describe: p.Code + " (lex index)"}
 		for _, v := range cl.Values {
 			system, code, hasSystem := conformance.SplitToken(v)
 			switch {
 			case code == "" && hasSystem:
-				return nil, nil, invalid("%s=%s: searching any code of a system is not supported for %s; give system|value", cl.Param, v, cl.Param)
+				// system|: any value in the system, from the by-system index
+				anySys = append(anySys, systemTag(system)+"\x00")
 			case code == "":
 				return nil, nil, invalid("%s has an empty value", cl.Param)
 			case hasSystem:
@@ -291,6 +336,20 @@ func (s *Store) planToken(p *conformance.SearchParam, cl ww.Clause) (*filter, *r
 		}
 		if len(f.exact) != len(f.ranges) {
 			f.exact = nil
+		}
+		if len(anySys) > 0 {
+			bySys := &filter{kind: "lex", index: name, sub: "sys", describe: p.Code + " system| (by-system index)"}
+			for _, pre := range anySys {
+				bySys.ranges = append(bySys.ranges, prefixRange(pre))
+				bySys.exact = append(bySys.exact, pre)
+			}
+			switch {
+			case len(f.ranges) == 0:
+				f = bySys
+			default:
+				// OR across the two indexes: system| and code values mixed
+				f = &filter{kind: "or", ors: []*filter{f, bySys}, describe: f.describe + " or " + bySys.describe}
+			}
 		}
 	} else {
 		f = &filter{kind: "set", index: name, describe: p.Code + " (set index)"}
@@ -394,10 +453,15 @@ func (s *Store) planString(p *conformance.SearchParam, cl ww.Clause) (*filter, *
 		}
 		return f, nil, nil
 	case "contains":
-		if len(cl.Values) != 1 {
-			return nil, nil, invalid("%s:contains takes one value (repeat the parameter for AND)", cl.Param)
+		f := &filter{kind: "scan", index: name, describe: p.Code + ":contains (index scan)"}
+		for _, v := range cl.Values {
+			n := conformance.Normalize(conformance.Unescape(v))
+			if n == "" {
+				return nil, nil, invalid("%s:contains has an empty value", cl.Param)
+			}
+			f.scan = append(f.scan, n)
 		}
-		return &filter{kind: "scan", index: name, scan: conformance.Normalize(conformance.Unescape(cl.Values[0])), describe: p.Code + ":contains (index scan)"}, nil, nil
+		return f, nil, nil
 	}
 	return nil, nil, notSupportedModifier(cl, p)
 }
@@ -435,52 +499,163 @@ func (s *Store) planDate(p *conformance.SearchParam, cl ww.Clause, dates map[str
 		f = &filter{kind: "date", index: p.IndexName(), width: p.WidthMillis(), wide: p.Code != "_lastUpdated", describe: p.Code + " (date index)"}
 		dates[p.IndexName()] = f
 	}
-	if len(cl.Values) > 1 {
-		// OR of date values: keep them as separate conditions checked
-		// together — the script ANDs conditions, so OR is only supported
-		// for one value per clause.
-		return nil, invalid("%s: several date values in one parameter (OR) are not supported; repeat the parameter for AND", cl.Param)
+	// One clause is an OR of its values; repeated clauses AND.
+	var alts []any
+	for _, v := range cl.Values {
+		dv, err := conformance.ParseDate(cl.Param, v, s.clock.Now())
+		if err != nil {
+			return nil, err
+		}
+		alts = append(alts, []any{string(dv.Prefix), dv.Lo, dv.Hi})
 	}
-	dv, err := conformance.ParseDate(cl.Param, cl.Values[0], s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	f.conds = append(f.conds, [3]any{string(dv.Prefix), dv.Lo, dv.Hi})
+	f.conds = append(f.conds, toAlts(alts))
 	return f, nil
 }
 
-// finishDate computes the scan window of the narrow index from the
-// conditions (a value's lower bound lies within [a, b]).
+func toAlts(xs []any) [][]any {
+	out := make([][]any, len(xs))
+	for i, x := range xs {
+		out[i] = x.([]any)
+	}
+	return out
+}
+
+// window is a closed score interval; unbounded ends are ±inf.
+type window struct{ lo, hi int64 }
+
+var fullWindow = window{math.MinInt64, math.MaxInt64}
+
+func (w window) and(o window) window { return window{maxI(w.lo, o.lo), minI(w.hi, o.hi)} }
+func (w window) or(o window) window  { return window{minI(w.lo, o.lo), maxI(w.hi, o.hi)} }
+
+func (w window) bounds() (string, string) {
+	a, b := "-inf", "+inf"
+	if w.lo != math.MinInt64 {
+		a = strconv.FormatInt(w.lo, 10)
+	}
+	if w.hi != math.MaxInt64 {
+		b = strconv.FormatInt(w.hi, 10)
+	}
+	if w.lo > w.hi {
+		return "1", "0" // empty
+	}
+	return a, b
+}
+
+// dateWindows returns, for one condition, the window the lower bound of a
+// matching finite value at most w wide lies in (score = lower bound).
+func dateWindows(op string, slo, shi, w int64) window {
+	lt := func(v int64) window { return window{math.MinInt64, v} }
+	gt := func(v int64) window { return window{v, math.MaxInt64} }
+	switch op {
+	case "eq", "ap": // inside [slo, shi]
+		return window{slo, shi}
+	case "gt": // hi > shi
+		return gt(shi - w)
+	case "lt": // lo < slo
+		return lt(slo - 1)
+	case "ge": // hi > shi, or inside: hi >= slo
+		return gt(slo - w)
+	case "le": // lo < slo, or inside: lo <= shi
+		return lt(shi)
+	case "sa": // lo > shi
+		return gt(shi + 1)
+	case "eb": // hi < slo
+		return lt(slo - 1)
+	}
+	return fullWindow // ne, has
+}
+
+var emptyWindow = window{1, 0}
+
+// openWindows returns a condition's windows over the open-ended values:
+// open end (scored by the lower bound), open start (by the upper bound) and
+// open on both sides (all or nothing).
+func openWindows(op string, slo, shi int64) (oe, os, all window) {
+	lt := func(v int64) window { return window{math.MinInt64, v} }
+	gt := func(v int64) window { return window{v, math.MaxInt64} }
+	switch op {
+	case "eq", "ap":
+		return emptyWindow, emptyWindow, emptyWindow
+	case "gt", "ge": // hi = +inf > shi always
+		return fullWindow, gt(slo), fullWindow
+	case "lt", "le": // lo = -inf < slo always
+		w := lt(slo - 1)
+		if op == "le" {
+			w = lt(shi)
+		}
+		return w, fullWindow, fullWindow
+	case "sa":
+		return gt(shi + 1), emptyWindow, emptyWindow
+	case "eb":
+		return emptyWindow, lt(slo - 1), emptyWindow
+	}
+	return fullWindow, fullWindow, fullWindow
+}
+
+// finishDate computes the scan windows of a date filter from its
+// conditions: each clause's alternatives widen (OR), clauses narrow (AND).
+// Narrow values and every width class of wide ones are bounded by their
+// lower bound (both ends, for a bounded search); open-ended values by the
+// bound they have.
 func finishDate(f *filter) {
-	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
-	w := int64(maxNarrowWidth)
-	for _, c := range f.conds {
-		op, slo, shi := c[0].(string), c[1].(int64), c[2].(int64)
-		switch op {
-		case "eq", "ap":
-			lo, hi = maxI(lo, slo), minI(hi, shi)
-		case "gt":
-			lo = maxI(lo, shi-w)
-		case "ge":
-			lo = maxI(lo, slo-w)
-		case "lt":
-			hi = minI(hi, slo-1)
-		case "le":
-			hi = minI(hi, shi)
-		case "sa":
-			lo = maxI(lo, shi+1)
-		case "eb":
-			hi = minI(hi, slo-1)
+	kinds := []string{"n", "oe", "os", "all"}
+	widths := map[string]int64{"n": maxNarrowWidth}
+	if f.wide {
+		for b := 1; b <= wideKinds; b++ {
+			k := "b" + strconv.Itoa(b)
+			kinds = append(kinds, k)
+			widths[k] = wideWidth(k)
 		}
 	}
-	f.a, f.b = "-inf", "+inf"
-	if lo != math.MinInt64 {
-		f.a = strconv.FormatInt(lo, 10)
+	acc := map[string]window{}
+	for _, k := range kinds {
+		acc[k] = fullWindow
 	}
-	if hi != math.MaxInt64 {
-		f.b = strconv.FormatInt(hi, 10)
+	for _, alts := range f.conds {
+		clause := map[string]*window{}
+		for _, c := range alts {
+			op, slo, shi := c[0].(string), c[1].(int64), c[2].(int64)
+			oe, os, all := openWindows(op, slo, shi)
+			ws := map[string]window{"oe": oe, "os": os, "all": all}
+			for k, w := range widths {
+				ws[k] = dateWindows(op, slo, shi, w)
+			}
+			for k, w := range ws {
+				if clause[k] == nil {
+					w := w
+					clause[k] = &w
+				} else {
+					*clause[k] = clause[k].or(w)
+				}
+			}
+		}
+		for k, w := range clause {
+			if _, ok := acc[k]; ok {
+				acc[k] = acc[k].and(*w)
+			}
+		}
 	}
+	f.a, f.b = acc["n"].bounds()
 	f.describe = fmt.Sprintf("%s in [%s, %s]", f.describe, f.a, f.b)
+	if f.wide {
+		f.wwin = map[string][2]string{}
+		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+		for _, k := range kinds[1:] {
+			a, b := acc[k].bounds()
+			f.wwin[k] = [2]string{a, b}
+			if strings.HasPrefix(k, "b") && acc[k].lo <= acc[k].hi {
+				lo, hi = minI(lo, acc[k].lo), maxI(hi, acc[k].hi)
+			}
+		}
+		if lo <= hi {
+			a, b := window{lo, hi}.bounds()
+			f.describe += fmt.Sprintf("; wider values by width class, lower bounds within [%s, %s]", a, b)
+		}
+		oa, ob := f.wwin["oe"][0], f.wwin["oe"][1]
+		sa, sb := f.wwin["os"][0], f.wwin["os"][1]
+		f.describe += fmt.Sprintf("; open-ended values by the bound they have: start in [%s, %s], end in [%s, %s]", oa, ob, sa, sb)
+	}
 }
 
 func maxI(a, b int64) int64 {
@@ -502,26 +677,69 @@ func (s *Store) planNumber(p *conformance.SearchParam, cl ww.Clause) (*filter, e
 		return nil, notSupportedModifier(cl, p)
 	}
 	f := &filter{kind: "num", index: p.IndexName(), describe: p.Code + " (number index)"}
-	for _, v := range cl.Values {
-		raw := v
+	var alts [][]any
+	lo, hi := math.Inf(1), math.Inf(-1)
+	unit := ""
+	for i, v := range cl.Values {
+		raw, u := v, ""
 		if p.Type == conformance.TypeQuantity {
 			parts := strings.SplitN(v, "|", 3)
 			raw = parts[0]
 			if len(parts) == 3 && (parts[1] != "" || parts[2] != "") {
-				f.sub = parts[1] + "|" + parts[2]
+				if parts[2] == "" {
+					return nil, invalid("%s=%s: give the unit code (value|system|code or value||code)", cl.Param, v)
+				}
+				u = parts[1] + "|" + parts[2]
 			}
 		}
+		if i > 0 && u != unit {
+			return nil, invalid("%s=%s: the values of one parameter (OR) must share a unit", cl.Param, strings.Join(cl.Values, ","))
+		}
+		unit = u
 		nv, err := conformance.ParseNumber(cl.Param, raw)
 		if err != nil {
 			return nil, err
 		}
-		f.conds = append(f.conds, [3]any{string(nv.Prefix), nv.Lo, nv.Hi})
-		f.ids = append(f.ids, strconv.FormatFloat(nv.Value, 'g', -1, 64))
+		slo, shi := nv.Lo, nv.Hi
+		if nv.Prefix == conformance.Ap {
+			d := math.Abs(nv.Value) / 10
+			slo, shi = nv.Value-d, nv.Value+d
+		}
+		alts = append(alts, []any{string(nv.Prefix), slo, shi, nv.Value})
+		wl, wh := numWindow(string(nv.Prefix), slo, shi, nv.Value)
+		lo, hi = math.Min(lo, wl), math.Max(hi, wh)
 	}
-	if len(cl.Values) > 1 {
-		return nil, invalid("%s: several number values in one parameter (OR) are not supported", cl.Param)
+	f.conds = [][][]any{alts}
+	if unit != "" {
+		f.sub = unit
+		f.describe = p.Code + " (number index of unit " + unit + ")"
 	}
+	f.a, f.b = fmtScore(lo, true), fmtScore(hi, false)
+	f.describe += " in [" + f.a + ", " + f.b + "]"
 	return f, nil
+}
+
+// numWindow is the score window of a number condition.
+func numWindow(op string, slo, shi, v float64) (float64, float64) {
+	switch op {
+	case "eq", "ap":
+		return slo, shi
+	case "gt", "sa", "ge":
+		return v, math.Inf(1)
+	case "lt", "eb", "le":
+		return math.Inf(-1), v
+	}
+	return math.Inf(-1), math.Inf(1)
+}
+
+func fmtScore(v float64, low bool) string {
+	switch {
+	case math.IsInf(v, -1):
+		return "-inf"
+	case math.IsInf(v, 1):
+		return "+inf"
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 func (s *Store) planNear(p *conformance.SearchParam, cl ww.Clause) (*filter, error) {
@@ -547,7 +765,9 @@ func (s *Store) planMissing(p *conformance.SearchParam, cl ww.Clause) (*filter, 
 	}
 	missing := cl.Values[0] == "true"
 	if p.Type == conformance.TypeDate {
-		has := &filter{kind: "date", index: p.IndexName(), width: p.WidthMillis(), wide: true, conds: [][3]any{{"has", int64(0), int64(0)}}, a: "-inf", b: "+inf", describe: p.Code + " has a value"}
+		has := &filter{kind: "date", index: p.IndexName(), width: p.WidthMillis(), wide: true, conds: [][][]any{{{"has", int64(0), int64(0)}}}, describe: p.Code}
+		finishDate(has)
+		has.describe = p.Code + " has a value"
 		if missing {
 			return &filter{kind: "not", not: has, describe: p.Code + ":missing=true"}, nil, nil
 		}
@@ -585,7 +805,7 @@ func (s *Store) planChain(ctx ctxT, q *ww.Query, p *conformance.SearchParam, cl 
 		}
 		searched++
 		sub := ww.Clause{Param: nparam, Modifier: nmod, Chain: rest, Values: cl.Values}
-		ids, err := s.matchIDs(ctx, &ww.Query{Type: t, Base: q.Base}, []ww.Clause{sub}, depth+1, chainCap)
+		ids, err := s.matchIDs(ctx, &ww.Query{Type: t, Base: q.Base}, []ww.Clause{sub}, depth+1, s.lim.ChainCap)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -599,7 +819,7 @@ func (s *Store) planChain(ctx ctxT, q *ww.Query, p *conformance.SearchParam, cl 
 	if len(prefixes) == 0 {
 		return &filter{kind: "empty"}, nil, nil
 	}
-	f := &filter{kind: "lex", index: p.IndexName(), exact: prefixes, describe: fmt.Sprintf("%s.%s → %d targets (cap %d)", cl.Param, cl.Chain, len(prefixes), chainCap)}
+	f := &filter{kind: "lex", index: p.IndexName(), exact: prefixes, describe: fmt.Sprintf("%s.%s → %d targets (chain cap %d)", cl.Param, cl.Chain, len(prefixes), s.lim.ChainCap)}
 	for _, pre := range prefixes {
 		f.ranges = append(f.ranges, prefixRange(pre))
 	}
@@ -633,7 +853,7 @@ func (s *Store) planHas(ctx ctxT, q *ww.Query, cl ww.Clause, depth int) (*filter
 		param, mod, _ := strings.Cut(name, ":")
 		sub = ww.Clause{Param: param, Modifier: mod, Chain: chain, Values: cl.Values}
 	}
-	res, err := s.matchResources(ctx, &ww.Query{Type: typ, Base: q.Base}, []ww.Clause{sub}, depth+1, chainCap)
+	res, err := s.matchResources(ctx, &ww.Query{Type: typ, Base: q.Base}, []ww.Clause{sub}, depth+1, s.lim.ChainCap)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -653,7 +873,7 @@ func (s *Store) planHas(ctx ctxT, q *ww.Query, cl ww.Clause, depth int) (*filter
 	if len(ids) == 0 {
 		return &filter{kind: "empty"}, nil, nil
 	}
-	f := &filter{kind: "ids", describe: fmt.Sprintf("_has:%s → %d ids (cap %d)", cl.Modifier, len(ids), chainCap)}
+	f := &filter{kind: "ids", describe: fmt.Sprintf("_has:%s → %d ids (chain cap %d)", cl.Modifier, len(ids), s.lim.ChainCap)}
 	for id := range ids {
 		f.ids = append(f.ids, id)
 	}
@@ -661,24 +881,32 @@ func (s *Store) planHas(ctx ctxT, q *ww.Query, cl ww.Clause, depth int) (*filter
 }
 
 // planSort resolves _sort; without it the order is _lastUpdated ascending
-// (then id).
+// (then id). A primary key with a score index (_lastUpdated, a date, a
+// number) is paged in Redis; the others are sorted in Go within
+// GoSortWindow matches.
 func (s *Store) planSort(q *ww.Query, p *qplan) ([]sortKey, error) {
 	if len(q.Sort) == 0 {
-		return []sortKey{{code: "_lastUpdated", lua: true}}, nil
+		return []sortKey{{code: "_lastUpdated", score: true}}, nil
 	}
 	var out []sortKey
+	seen := map[string]bool{}
 	for _, k := range q.Sort {
 		sk := sortKey{code: k.Param, desc: k.Descending}
-		switch k.Param {
+		if k.Param == "_distance" {
+			sk.code = "distance"
+		}
+		if seen[sk.code] {
+			continue
+		}
+		seen[sk.code] = true
+		switch sk.code {
 		case "_id":
-			sk.lua = true
 		case "_lastUpdated":
-			sk.lua = true
-		case "distance", "_distance":
+			sk.score = true
+		case "distance":
 			if !p.hasGeo {
 				return nil, invalid("_sort=distance needs a near parameter")
 			}
-			sk.code, sk.lua = "distance", true
 		default:
 			sp, ok := s.reg.Lookup(q.Type, k.Param)
 			if !ok {
@@ -686,8 +914,8 @@ func (s *Store) planSort(q *ww.Query, p *qplan) ([]sortKey, error) {
 			}
 			sk.param = sp
 			switch sp.Type {
-			case conformance.TypeDate, conformance.TypeNumber:
-				sk.lua = true
+			case conformance.TypeDate, conformance.TypeNumber, conformance.TypeQuantity:
+				sk.score = true
 			case conformance.TypeString, conformance.TypeToken, conformance.TypeReference, conformance.TypeURI:
 			default:
 				return nil, ww.Errorf(ww.KindInvalid, "not-supported", "cannot sort by %s (%s)", k.Param, sp.Type).At("_sort")

@@ -11,7 +11,7 @@ import (
 var scriptFS embed.FS
 
 type scripts struct {
-	commit, prepare, apply, abort, txstate, search, deadletter *redis.Script
+	commit, prepare, apply, abort, txstate, search, deadletter, reindex, release *redis.Script
 }
 
 // loadScripts builds the scripts: common.lua is prepended to each that uses
@@ -44,8 +44,10 @@ func loadScripts(shebang bool) *scripts {
 		abort:   build("abort.lua", true),
 		txstate: build("txstate.lua", false),
 		search:  build("search.lua", false),
+		reindex: build("reindex.lua", true),
 
 		deadletter: build("deadletter.lua", false),
+		release:    build("release.lua", false),
 	}
 }
 
@@ -58,5 +60,5 @@ func mustRead(name string) string {
 }
 
 func (s *scripts) all() []*redis.Script {
-	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter}
+	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex, s.release}
 }

@@ -3,13 +3,12 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
-	"math"
+	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/redis/go-redis/v9"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
@@ -23,11 +22,13 @@ func parseStored(b []byte) (*fhirjson.Value, error) {
 	return fhirjson.Parse(b, fhirjson.Limits{MaxDepth: 200})
 }
 
-// match is one search hit from a shard: id, sort value and distance.
+// match is one search hit from a shard: id, sort value (nil: none),
+// distance and, for hits without a sort value, lastUpdated.
 type match struct {
 	id   string
 	val  *float64
 	dist *float64
+	lu   *float64
 }
 
 // shardReply is one shard's part of a search script reply.
@@ -37,15 +38,26 @@ type shardReply struct {
 	Done    bool            `json:"done"`
 	Resume  json.RawMessage `json:"resume"`
 	Pending bool            `json:"pending"`
-	Over    bool            `json:"over"`
+	Over    string          `json:"over"`
 	Est     int             `json:"est"`
+	Drv     int             `json:"drv"`
+	How     string          `json:"how"`
 	Work    int             `json:"work"`
 }
+
+type searchReply struct {
+	Stale  bool          `json:"stale"`
+	Shards []*shardReply `json:"shards"`
+}
+
+// errStale reports that a shard's read-generation fence no longer holds
+// the generation a plan was built for (a reindex switched generations).
+var errStale = errors.New("redisstore: the index generation changed during the search")
 
 // Search runs a query: filters inside Redis (one bounded script per shard,
 // all shards in one call on standalone Redis, in parallel on a Cluster),
 // joins across types in Go with capped id lists, the Policy's filter applied
-// inside, before paging and counting.
+// inside the index query, before paging and counting.
 func (s *Store) Search(ctx context.Context, q *ww.Query) (*ww.SearchResult, error) {
 	p := ww.PrincipalFrom(ctx)
 	if err := s.policy.Allow(ctx, p, ww.AccessSearch, q.Type); err != nil {
@@ -56,10 +68,27 @@ func (s *Store) Search(ctx context.Context, q *ww.Query) (*ww.SearchResult, erro
 		return nil, err
 	}
 	clauses := append(append([]ww.Clause(nil), q.Clauses...), extra...)
+	for attempt := 0; ; attempt++ {
+		res, err := s.search(ctx, q, clauses)
+		if errors.Is(err, errStale) && attempt < 5 {
+			if err := s.refreshGen(ctx); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if errors.Is(err, errStale) {
+			return nil, ww.Wrap("redisstore.Search", ww.KindUnavailable, err, "the indexes are switching generations; try again")
+		}
+		return res, err
+	}
+}
+
+func (s *Store) search(ctx context.Context, q *ww.Query, clauses []ww.Clause) (*ww.SearchResult, error) {
 	plan, err := s.planQuery(ctx, q, clauses, 0)
 	if err != nil {
 		return nil, err
 	}
+	st := newRunStats()
 	var res *ww.SearchResult
 	switch {
 	case plan.empty:
@@ -67,16 +96,17 @@ func (s *Store) Search(ctx context.Context, q *ww.Query) (*ww.SearchResult, erro
 		if q.Total != ww.TotalNone {
 			res.Total = 0
 		}
+		st.method = "none (a clause can match nothing)"
 	case plan.goPath():
-		res, err = s.runGo(ctx, q, plan)
+		res, err = s.runGo(ctx, q, plan, st)
 	default:
-		res, err = s.runLua(ctx, q, plan)
+		res, err = s.runPaged(ctx, q, plan, st)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if q.Explain {
-		res.Plan = append(plan.explain, res.Plan...)
+		res.Plan = append(append(append([]string(nil), plan.explain...), st.describe(plan, s.lim)...), res.Plan...)
 	}
 	if len(q.Includes) > 0 && len(res.Resources) > 0 {
 		if err := s.includes(ctx, q, res); err != nil {
@@ -84,6 +114,70 @@ func (s *Store) Search(ctx context.Context, q *ww.Query) (*ww.SearchResult, erro
 		}
 	}
 	return res, nil
+}
+
+// runStats records what the scripts did, for __explain.
+type runStats struct {
+	mu      sync.Mutex
+	rounds  int
+	work    int
+	drivers map[int]int
+	est     map[int]int
+	how     map[string]int
+	method  string
+}
+
+func newRunStats() *runStats {
+	return &runStats{drivers: map[int]int{}, est: map[int]int{}, how: map[string]int{}}
+}
+
+func (st *runStats) note(sh int, r *shardReply) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if _, ok := st.drivers[sh]; !ok {
+		st.drivers[sh] = r.Drv
+		st.est[sh] = r.Est
+	}
+	if r.How != "" {
+		st.how[r.How]++
+	}
+}
+
+func (st *runStats) describe(p *qplan, l Limits) []string {
+	var out []string
+	if st.method != "" {
+		out = append(out, "method: "+st.method)
+	}
+	byDriver := map[string][]int{}
+	est := map[string]int{}
+	for sh, d := range st.drivers {
+		name := "_lastUpdated (every resource)"
+		if d >= 1 && d <= len(p.filters) {
+			name = p.filters[d-1].describe
+		}
+		byDriver[name] = append(byDriver[name], sh)
+		est[name] += st.est[sh]
+	}
+	names := make([]string, 0, len(byDriver))
+	for n := range byDriver {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		out = append(out, fmt.Sprintf("driving index: %s (about %d candidates over %d shards)", n, est[n], len(byDriver[n])))
+	}
+	if len(st.how) > 0 {
+		var hs []string
+		for h, n := range st.how {
+			hs = append(hs, fmt.Sprintf("%s×%d", h, n))
+		}
+		sort.Strings(hs)
+		out = append(out, "script steps: "+strings.Join(hs, ", "))
+	}
+	out = append(out, fmt.Sprintf("script calls: %d, %d elements read; budget %d elements per call, at most %d calls", st.rounds, st.work, l.ScriptBudget, l.MaxRounds))
+	out = append(out, fmt.Sprintf("caps: collect-and-sort up to %d candidates per shard, Go sort window %d, chain/_has %d ids, materialised lex filter %d ids, includes %d per page, %d :iterate rounds",
+		l.CollectMax, l.GoSortWindow, l.ChainCap, l.MaterialiseMax, l.IncludeCap, l.MaxIterate))
+	return out
 }
 
 // shardsFor returns the shards a plan must visit: only those holding the
@@ -110,53 +204,53 @@ func (s *Store) shardsFor(p *qplan) []int {
 	return out
 }
 
+// shardOpts selects what one shard's script run does.
+type shardOpts struct {
+	mode   string // page, collect, count
+	count  int
+	after  map[string]any
+	resume json.RawMessage
+}
+
 // shardJSON builds one shard's plan with its keys.
-func (s *Store) shardJSON(a *argv, p *qplan, sh int, count int, after *ww.Cursor, resume json.RawMessage, total bool, luaSort bool) map[string]any {
+func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts) map[string]any {
 	typ := p.typ
+	k := p.keys
 	fs := []any{}
 	for _, f := range p.filters {
-		if j := s.filterJSON(a, typ, sh, f); j != nil {
-			fs = append(fs, j)
-		}
+		fs = append(fs, s.filterJSON(a, p, sh, f))
 	}
-	m := map[string]any{"f": fs, "lu": a.keyN(s.keys.index(typ, sh, "_lastUpdated")), "count": count, "total": total, "collectmax": collectMax}
+	m := map[string]any{"f": fs, "lu": a.keyN(k.index(typ, sh, "_lastUpdated")), "mode": o.mode, "count": o.count,
+		"collectmax": s.lim.CollectMax, "matmax": s.lim.MaterialiseMax, "window": s.lim.GoSortWindow,
+		"multi": len(p.sort) > 1, "fence": a.keyN(k.readFence(typ, sh)), "gen": genMember('r', k.gen)}
 	srt := map[string]any{"t": "none"}
-	if luaSort && len(p.sort) == 1 {
-		k := p.sort[0]
-		srt["d"] = k.desc
+	if sk := p.sort[0]; sk.score && o.mode == "page" {
+		srt["t"], srt["d"] = "score", sk.desc
 		switch {
-		case k.code == "_id":
-			srt["t"] = "id"
-		case k.code == "distance":
-			srt["t"] = "geo"
-		case k.code == "_lastUpdated":
-			srt["t"], srt["k"] = "score", a.keyN(s.keys.index(typ, sh, "_lastUpdated"))
-		default:
-			srt["t"], srt["k"] = "score", a.keyN(s.keys.index(typ, sh, k.param.IndexName()))
-			if k.param.Type == conformance.TypeDate {
-				srt["x"] = a.keyN(s.keys.index(typ, sh, k.param.IndexName(), "x"))
-			}
+		case sk.code == "_lastUpdated":
+			srt["keys"], srt["lu"] = []int{a.keyN(k.index(typ, sh, "_lastUpdated"))}, true
+		case sk.param.Type == conformance.TypeDate:
+			name := sk.param.IndexName()
+			srt["keys"] = []int{a.keyN(k.index(typ, sh, name))}
+			srt["x"] = a.keyN(k.index(typ, sh, name, "x"))
+			srt["wk"] = a.keyN(k.index(typ, sh, name, "wk"))
+			srt["wpfx"] = k.index(typ, sh, name, "w")
 			for i, f := range p.filters {
 				if f == p.czSort {
-					srt["cz"] = i + 1
+					srt["czi"] = i + 1
 				}
 			}
+		default:
+			nk := a.keyN(k.index(typ, sh, sk.param.IndexName()))
+			srt["keys"], srt["nk"] = []int{nk}, nk
 		}
 	}
 	m["sort"] = srt
-	if after != nil && luaSort {
-		c := map[string]any{"id": after.ID, "v": nil}
-		if len(after.Keys) == 1 && after.Keys[0] != "" {
-			if v, err := strconv.ParseFloat(after.Keys[0], 64); err == nil {
-				c["v"] = v
-			} else {
-				c["v"] = after.Keys[0]
-			}
-		}
-		m["after"] = c
+	if o.after != nil {
+		m["after"] = o.after
 	}
-	if len(resume) > 0 && string(resume) != "null" {
-		m["resume"] = resume
+	if len(o.resume) > 0 && string(o.resume) != "null" {
+		m["resume"] = o.resume
 	}
 	return m
 }
@@ -166,7 +260,9 @@ func (a *argv) keyN(k string) int {
 	return n
 }
 
-func (s *Store) filterJSON(a *argv, typ string, sh int, f *filter) map[string]any {
+func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any {
+	typ, k := p.typ, p.keys
+	j := map[string]any{"d": f.describe}
 	switch f.kind {
 	case "set":
 		ks := []int{}
@@ -178,34 +274,33 @@ func (s *Store) filterJSON(a *argv, typ string, sh int, f *filter) map[string]an
 			case strings.HasPrefix(v, "@sys:"):
 				systems = append(systems, a.str(strings.TrimPrefix(v, "@sys:")))
 			default:
-				ks = append(ks, a.keyN(s.keys.index(typ, sh, f.index, v)))
+				ks = append(ks, a.keyN(k.index(typ, sh, f.index, v)))
 			}
 		}
 		for _, t := range f.texts {
 			r := prefixRange(t)
 			texts = append(texts, a.str(r[0]), a.str(r[1]))
 		}
-		j := map[string]any{"t": "set", "k": ks}
+		j["t"], j["k"] = "set", ks
 		if len(anyCodes) > 0 || len(systems) > 0 || len(texts) > 0 {
-			reg := s.keys.index(typ, sh, f.index, "~")
+			reg := k.index(typ, sh, f.index, "~")
 			a.key(reg)
 			j["pfx"] = strings.TrimSuffix(reg, "~")
 			j["any"], j["sys"], j["texts"] = anyCodes, systems, texts
 			if len(texts) > 0 {
-				j["treg"] = a.keyN(s.keys.index(typ, sh, f.index, "~text"))
+				j["treg"] = a.keyN(k.index(typ, sh, f.index, "~text"))
 			}
 		}
-		return j
 	case "lex":
-		key := s.keys.index(typ, sh, f.index)
+		key := k.index(typ, sh, f.index)
 		if f.sub != "" {
-			key = s.keys.index(typ, sh, f.index, f.sub)
+			key = k.index(typ, sh, f.index, f.sub)
 		}
 		rs := make([][2]int, len(f.ranges))
 		for i, r := range f.ranges {
 			rs[i] = [2]int{a.str(r[0]), a.str(r[1])}
 		}
-		j := map[string]any{"t": "lex", "k": a.keyN(key), "r": rs}
+		j["t"], j["k"], j["r"] = "lex", a.keyN(key), rs
 		if len(f.exact) > 0 {
 			xs := make([]int, len(f.exact))
 			for i, x := range f.exact {
@@ -213,52 +308,43 @@ func (s *Store) filterJSON(a *argv, typ string, sh int, f *filter) map[string]an
 			}
 			j["x"] = xs
 		}
-		return j
 	case "scan":
-		return map[string]any{"t": "scan", "k": a.keyN(s.keys.index(typ, sh, f.index)), "sub": a.str(f.scan)}
-	case "date":
-		j := map[string]any{"t": "date", "k": a.keyN(s.keys.index(typ, sh, f.index)), "w": f.width, "a": f.a, "b": f.b}
-		var cs [][]any
-		for _, c := range f.conds {
-			cs = append(cs, []any{c[0], c[1], c[2]})
+		subs := make([]int, len(f.scan))
+		for i, x := range f.scan {
+			subs[i] = a.str(x)
 		}
-		j["c"] = cs
+		j["t"], j["k"], j["subs"] = "scan", a.keyN(k.index(typ, sh, f.index)), subs
+	case "date":
+		j["t"], j["k"], j["w"], j["a"], j["b"] = "date", a.keyN(k.index(typ, sh, f.index)), f.width, f.a, f.b
+		j["c"] = f.conds
 		if f.index != "_lastUpdated" {
-			j["x"] = a.keyN(s.keys.index(typ, sh, f.index, "x"))
+			j["x"] = a.keyN(k.index(typ, sh, f.index, "x"))
 			if f.wide {
-				j["wl"] = a.keyN(s.keys.index(typ, sh, f.index, "wlo"))
-				j["wh"] = a.keyN(s.keys.index(typ, sh, f.index, "whi"))
+				j["wk"] = a.keyN(k.index(typ, sh, f.index, "wk"))
+				j["wpfx"] = k.index(typ, sh, f.index, "w")
+				j["win"] = f.wwin
 			}
 		}
-		return j
 	case "num":
-		key := s.keys.index(typ, sh, f.index)
+		key := k.index(typ, sh, f.index)
 		if f.sub != "" {
-			key = s.keys.index(typ, sh, f.index, f.sub)
+			key = k.index(typ, sh, f.index, f.sub)
 		}
-		var cs [][]any
-		for i, c := range f.conds {
-			v, _ := strconv.ParseFloat(f.ids[i], 64)
-			cs = append(cs, []any{c[0], c[1], c[2], v})
-		}
-		return map[string]any{"t": "num", "k": a.keyN(key), "c": cs}
+		j["t"], j["k"], j["c"], j["a"], j["b"] = "num", a.keyN(key), f.conds, f.a, f.b
 	case "ids":
-		var ids []string
+		ids := []string{}
 		for _, id := range f.ids {
 			if s.keys.shard(id) == sh {
 				ids = append(ids, id)
 			}
 		}
-		if ids == nil {
-			ids = []string{}
-		}
-		return map[string]any{"t": "ids", "ids": ids}
+		j["t"], j["ids"] = "ids", ids
 	case "geo":
-		return map[string]any{"t": "geo", "k": a.keyN(s.keys.index(typ, sh, f.index)), "lon": f.lon, "lat": f.lat, "r": f.km}
+		j["t"], j["k"], j["lon"], j["lat"], j["r"] = "geo", a.keyN(k.index(typ, sh, f.index)), f.lon, f.lat, f.km
 	case "cz":
 		var parts []any
 		for _, pt := range f.czParts {
-			reg := s.keys.index(typ, sh, pt.index, "~")
+			reg := k.index(typ, sh, pt.index, "~")
 			a.key(reg)
 			ex, an := []int{}, []int{}
 			for _, v := range pt.exact {
@@ -269,87 +355,83 @@ func (s *Store) filterJSON(a *argv, typ string, sh int, f *filter) map[string]an
 			}
 			parts = append(parts, map[string]any{"exact": ex, "any": an, "pfx": reg[:len(reg)-1]})
 		}
-		cpfx := s.keys.index(typ, sh, f.index, "")
-		return map[string]any{"t": "cz", "cpfx": cpfx, "parts": parts, "a": f.a, "b": f.b}
+		j["t"], j["cpfx"], j["parts"], j["a"], j["b"] = "cz", k.index(typ, sh, f.index, ""), parts, f.a, f.b
 	case "not":
-		return map[string]any{"t": "not", "f": s.filterJSON(a, typ, sh, f.not)}
+		j["t"], j["f"] = "not", s.filterJSON(a, p, sh, f.not)
+	case "or":
+		var fs []any
+		for _, x := range f.ors {
+			fs = append(fs, s.filterJSON(a, p, sh, x))
+		}
+		j["t"], j["fs"] = "or", fs
+	default:
+		panic("redisstore: filter kind " + f.kind)
 	}
-	return nil
+	return j
 }
 
 // runScripts runs the search script for shards (one call on standalone; one
 // per shard, in parallel, on a Cluster) and returns each shard's reply.
-func (s *Store) runScripts(ctx context.Context, build func(a *argv, sh int) map[string]any, shards []int) (map[int]*shardReply, error) {
+func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv, sh int) map[string]any, shards []int) (map[int]*shardReply, error) {
 	out := make(map[int]*shardReply, len(shards))
+	var mu sync.Mutex
 	call := func(group []int) error {
 		a := newArgv()
 		var plans []any
 		for _, sh := range group {
 			plans = append(plans, build(a, sh))
 		}
-		body, err := json.Marshal(map[string]any{"budget": scriptBudget, "shards": plans})
+		body, err := json.Marshal(map[string]any{"budget": s.lim.ScriptBudget, "shards": plans})
 		if err != nil {
-			return err
+			return ww.Wrap("redisstore.Search", ww.KindInternal, err, "search plan")
 		}
 		v, err := s.runScript(ctx, "search", s.scripts.search, a.keys, append([]any{string(body)}, a.args...))
 		if err != nil {
 			return redisErr("redisstore.Search", err)
 		}
 		str, _ := v.(string)
-		var replies []*shardReply
-		if err := json.Unmarshal([]byte(str), &replies); err != nil {
+		var reply searchReply
+		if err := json.Unmarshal([]byte(str), &reply); err != nil {
 			return ww.Wrap("redisstore.Search", ww.KindInternal, err, "unreadable search reply")
 		}
+		if reply.Stale {
+			return errStale
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		st.rounds++
+		work := 0
 		for i, sh := range group {
-			if i < len(replies) {
-				out[sh] = replies[i]
+			if i < len(reply.Shards) && reply.Shards[i] != nil {
+				out[sh] = reply.Shards[i]
+				st.note(sh, reply.Shards[i])
+				if w := reply.Shards[i].Work; w > work {
+					work = w
+				}
 			}
 		}
+		st.work += work
 		return nil
 	}
 	if s.cluster == nil {
 		return out, call(shards)
 	}
-	var mu sync.Mutex
 	var wg sync.WaitGroup
-	var firstErr error
-	for _, sh := range shards {
+	errs := make([]error, len(shards))
+	for i, sh := range shards {
 		wg.Add(1)
-		go func(sh int) {
+		go func(i, sh int) {
 			defer wg.Done()
-			local := map[int]*shardReply{}
-			err := func() error {
-				a := newArgv()
-				body, err := json.Marshal(map[string]any{"budget": scriptBudget, "shards": []any{build(a, sh)}})
-				if err != nil {
-					return err
-				}
-				v, err := s.runScript(ctx, "search", s.scripts.search, a.keys, append([]any{string(body)}, a.args...))
-				if err != nil {
-					return redisErr("redisstore.Search", err)
-				}
-				str, _ := v.(string)
-				var replies []*shardReply
-				if err := json.Unmarshal([]byte(str), &replies); err != nil {
-					return ww.Wrap("redisstore.Search", ww.KindInternal, err, "unreadable search reply")
-				}
-				if len(replies) > 0 {
-					local[sh] = replies[0]
-				}
-				return nil
-			}()
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil && firstErr == nil {
-				firstErr = err
-			}
-			for k, v := range local {
-				out[k] = v
-			}
-		}(sh)
+			errs[i] = call([]int{sh})
+		}(i, sh)
 	}
 	wg.Wait()
-	return out, firstErr
+	for _, err := range errs {
+		if errors.Is(err, errStale) {
+			return out, err
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // rows decodes the script's match list; cjson writes an empty Lua table as
@@ -369,72 +451,186 @@ func (r *rows) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+func numOf(v any) *float64 {
+	switch x := v.(type) {
+	case string:
+		if f, err := strconv.ParseFloat(strings.TrimPrefix(x, "+"), 64); err == nil {
+			return &f
+		}
+	case float64:
+		return &x
+	}
+	return nil
+}
+
 func toMatch(row []any) match {
 	m := match{}
 	if len(row) > 0 {
 		m.id, _ = row[0].(string)
 	}
 	if len(row) > 1 {
-		if f, ok := row[1].(float64); ok {
-			m.val = &f
-		}
+		m.val = numOf(row[1])
 	}
 	if len(row) > 2 {
-		if f, ok := row[2].(float64); ok {
-			m.dist = &f
-		}
+		m.dist = numOf(row[2])
+	}
+	if len(row) > 3 {
+		m.lu = numOf(row[3])
 	}
 	return m
 }
 
-func less(a, b match, desc bool, byID bool) bool {
-	if !byID {
-		switch {
-		case a.val == nil && b.val != nil:
-			return false
-		case a.val != nil && b.val == nil:
-			return true
-		case a.val != nil && b.val != nil && *a.val != *b.val:
-			if desc {
-				return *a.val > *b.val
+// cmpMatch orders hits as the script does: by sort value (missing last),
+// then id; hits without a value by lastUpdated, then id.
+func cmpMatch(a, b match, desc bool) int {
+	switch {
+	case a.val == nil && b.val == nil:
+		if c := cmpPtr(a.lu, b.lu); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	case a.val == nil:
+		return 1
+	case b.val == nil:
+		return -1
+	case *a.val != *b.val:
+		c := -1
+		if *a.val > *b.val {
+			c = 1
+		}
+		if desc {
+			c = -c
+		}
+		return c
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+func cmpPtr(a, b *float64) int {
+	x, y := 0.0, 0.0
+	if a != nil {
+		x = *a
+	}
+	if b != nil {
+		y = *b
+	}
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
+}
+
+func tooCostly(l Limits) error {
+	return ww.Errorf(ww.KindInvalid, "too-costly", "the search needs more than %d script calls of %d elements each; add a more selective parameter (an identifier, a reference, a bounded date range)", l.MaxRounds, l.ScriptBudget)
+}
+
+func overErr(what string, l Limits) error {
+	return ww.Errorf(ww.KindInvalid, "too-costly", "%s matches more than %d index entries, too many to check beside a more selective parameter; make it more specific", what, l.MaterialiseMax)
+}
+
+// cursorFor turns a page cursor into the script's: the primary sort value
+// (nil: the part without values, then lastUpdated) and the id; multi-key
+// sorts resume at the start of the cursor's run (whole).
+func cursorFor(c *ww.Cursor, multi bool) map[string]any {
+	if c == nil {
+		return nil
+	}
+	out := map[string]any{}
+	var v sortValue
+	if len(c.Keys) > 0 {
+		v = decodeSortValue(c.Keys[0])
+	} else {
+		v.missing = true
+	}
+	if !v.missing && v.isNum {
+		out["vs"] = strconv.FormatFloat(v.num, 'g', -1, 64)
+	}
+	if !multi {
+		out["id"] = c.ID
+		if v.missing {
+			if lu, ok := cursorLU(c); ok {
+				out["lu"] = strconv.FormatInt(lu, 10)
 			}
-			return *a.val < *b.val
 		}
 	}
-	if desc {
-		return a.id > b.id
+	return out
+}
+
+func cursorLU(c *ww.Cursor) (int64, bool) {
+	for _, k := range c.Keys {
+		if strings.HasPrefix(k, "lu:") {
+			n, err := strconv.ParseInt(k[3:], 10, 64)
+			return n, err == nil
+		}
 	}
-	return a.id < b.id
+	return 0, false
 }
 
-func tooCostly() error {
-	return ww.Errorf(ww.KindInvalid, "too-costly", "the search matches too many resources to evaluate in one request; add a more selective parameter (an identifier, a reference, a bounded date range) or sort by an indexed date")
-}
-
-// runLua runs a query whose filtering, sorting and paging happen in Redis.
-func (s *Store) runLua(ctx context.Context, q *ww.Query, p *qplan) (*ww.SearchResult, error) {
+// runPaged runs a query whose primary sort key has a score index: the
+// script pages it per shard in sort order (from the cursor), Go merges the
+// shards; further sort keys order each run of equal primary values in Go.
+func (s *Store) runPaged(ctx context.Context, q *ww.Query, p *qplan, st *runStats) (*ww.SearchResult, error) {
+	multi := len(p.sort) > 1
+	st.method = "paged in Redis by " + p.sort[0].code
+	if multi {
+		st.method += fmt.Sprintf(", runs of equal values ordered by %s in Go (window %d)", sortNames(p.sort[1:]), s.lim.GoSortWindow)
+	}
 	shards := s.shardsFor(p)
-	want := p.count + 1
-	state := map[int]json.RawMessage{}
+	res := &ww.SearchResult{Total: -1}
 	results := map[int][]match{}
-	done := map[int]bool{}
-	totalN, estimate := 0, 0
-	allCollected := true
-	pending := shards
-	sk := p.sort[0]
-	byID := sk.code == "_id"
-	if want > 1 || q.Total == ww.TotalAccurate {
-		for round := 0; len(pending) > 0; round++ {
-			if round > 200 {
-				return nil, tooCostly()
+	exact := map[int]bool{}
+	nsum, estimate := 0, 0
+	partial := false
+	desc := p.sort[0].desc
+	var primary *sortValue
+	if q.After != nil && len(q.After.Keys) > 0 {
+		v := decodeSortValue(q.After.Keys[0])
+		primary = &v
+	}
+	// strictly after the cursor's primary value (multi-key sorts fetch the
+	// cursor's whole run and count only what lies beyond it)
+	beyond := func(m match) bool {
+		if primary == nil {
+			return true
+		}
+		if primary.missing {
+			return false
+		}
+		if m.val == nil {
+			return true
+		}
+		if desc {
+			return *m.val < primary.num
+		}
+		return *m.val > primary.num
+	}
+	got := func(sh int) int {
+		if !multi {
+			return len(results[sh])
+		}
+		n := 0
+		for _, m := range results[sh] {
+			if beyond(m) {
+				n++
 			}
-			replies, err := s.runScripts(ctx, func(a *argv, sh int) map[string]any {
-				cnt := want - len(results[sh])
-				after := q.After
-				if ms := results[sh]; len(ms) > 0 {
-					after = nil
-				}
-				return s.shardJSON(a, p, sh, cnt, after, state[sh], q.Total == ww.TotalAccurate && round == 0, true)
+		}
+		return n
+	}
+	if p.count > 0 {
+		want := p.count + 1
+		state := map[int]json.RawMessage{}
+		seen := map[string]bool{}
+		after := cursorFor(q.After, multi)
+		pending := shards
+		for len(pending) > 0 {
+			if st.rounds >= s.lim.MaxRounds {
+				return nil, tooCostly(s.lim)
+			}
+			replies, err := s.runScripts(ctx, st, func(a *argv, sh int) map[string]any {
+				return s.shardJSON(a, p, sh, shardOpts{mode: "page", count: want - got(sh), after: after, resume: state[sh]})
 			}, pending)
 			if err != nil {
 				return nil, err
@@ -446,92 +642,165 @@ func (s *Store) runLua(ctx context.Context, q *ww.Query, p *qplan) (*ww.SearchRe
 					next = append(next, sh)
 					continue
 				}
-				if r.Over {
-					return nil, tooCostly()
+				if r.Over != "" {
+					return nil, overErr(r.Over, s.lim)
 				}
-				for _, row := range r.M {
-					results[sh] = append(results[sh], toMatch(row))
-				}
-				if round == 0 {
+				if _, ok := state[sh]; !ok {
 					estimate += r.Est
 				}
-				if len(r.Resume) > 0 && string(r.Resume) != "null" && !r.Done && len(results[sh]) < want {
+				for _, row := range r.M {
+					m := toMatch(row)
+					if !seen[m.id] {
+						seen[m.id] = true
+						results[sh] = append(results[sh], m)
+					}
+				}
+				switch {
+				case r.Done:
+					if r.How == "collect" && q.After == nil {
+						exact[sh] = true
+						nsum += r.N
+					}
+				case got(sh) < want:
+					if multi && primary != nil && primary.missing && len(results[sh]) > s.lim.GoSortWindow {
+						return nil, windowErr(p, s.lim)
+					}
 					state[sh] = r.Resume
+					if len(state[sh]) == 0 {
+						state[sh] = json.RawMessage("null")
+					}
 					next = append(next, sh)
-					allCollected = false
-					continue
+				default:
+					partial = true
 				}
-				if len(r.Resume) > 0 && string(r.Resume) != "null" {
-					allCollected = false
-				}
-				done[sh] = true
-				totalN += r.N
 			}
 			pending = next
 		}
 	}
-	var merged []match
-	for _, sh := range shards {
-		merged = append(merged, results[sh]...)
-	}
-	sort.Slice(merged, func(i, j int) bool { return less(merged[i], merged[j], sk.desc, byID) })
-	res := &ww.SearchResult{Total: -1}
+	allExact := len(exact) == len(shards) && p.count > 0
 	switch q.Total {
 	case ww.TotalAccurate:
-		if allCollected {
-			res.Total = totalN
+		if allExact {
+			res.Total = nsum
 		} else {
-			n, ok, err := s.countAll(ctx, p)
+			n, ok, est, err := s.countAll(ctx, p, st)
 			if err != nil {
 				return nil, err
 			}
 			if ok {
 				res.Total = n
 			} else {
-				res.Total = estimate
+				res.Total = est
 				res.Issues = append(res.Issues, ww.Issue{Severity: ww.SeverityWarning, Code: "too-costly", Diagnostics: "the total is an estimate: counting every match exactly would cost too much"})
 			}
 		}
 	case ww.TotalEstimate:
-		if allCollected {
-			res.Total = totalN
+		if allExact {
+			res.Total = nsum
 		} else {
 			res.Total = estimate
 		}
 	}
-	more := len(merged) > p.count
-	if more {
-		merged = merged[:p.count]
+	if p.count == 0 {
+		return res, nil
 	}
-	if err := s.fetchPage(ctx, q, merged, res); err != nil {
+	var merged []match
+	for _, sh := range shards {
+		merged = append(merged, results[sh]...)
+	}
+	sort.SliceStable(merged, func(i, j int) bool { return cmpMatch(merged[i], merged[j], desc) < 0 })
+	if !multi {
+		more := len(merged) > p.count
+		if more {
+			merged = merged[:p.count]
+		}
+		if err := s.fetchPage(ctx, q, merged, res); err != nil {
+			return nil, err
+		}
+		if more && len(merged) > 0 {
+			last := merged[len(merged)-1]
+			c := &ww.Cursor{ID: last.id}
+			if last.val != nil {
+				c.Keys = []string{sortValue{num: *last.val, isNum: true}.encode()}
+			} else {
+				c.Keys = []string{sortValue{missing: true}.encode()}
+				if last.lu != nil {
+					c.Keys = append(c.Keys, "lu:"+strconv.FormatInt(int64(*last.lu), 10))
+				}
+			}
+			res.Next = c
+		}
+		return res, nil
+	}
+	// Multi-key: keep the cursor's run and the runs up to the one holding
+	// the want-th entry beyond it; order them fully in Go.
+	keep := merged[:0:0]
+	n := 0
+	var horizon *match
+	for i, m := range merged {
+		if !beyond(m) {
+			keep = append(keep, m)
+			continue
+		}
+		if horizon != nil && cmpPrimary(m, *horizon, desc) != 0 {
+			partial = partial || i < len(merged)
+			break
+		}
+		keep = append(keep, m)
+		n++
+		if n == p.count+1 {
+			h := m
+			horizon = &h
+		}
+	}
+	if len(keep) > s.lim.GoSortWindow {
+		return nil, windowErr(p, s.lim)
+	}
+	entries, err := s.loadEntries(ctx, q, p, keep)
+	if err != nil {
 		return nil, err
 	}
-	if more && len(merged) > 0 {
-		last := merged[len(merged)-1]
-		c := &ww.Cursor{ID: last.id, Keys: []string{""}}
-		if last.val != nil {
-			c.Keys[0] = strconv.FormatFloat(*last.val, 'g', -1, 64)
-		}
-		res.Next = c
-	}
-	return res, nil
+	return s.pageEntries(q, p, entries, res, partial)
 }
 
-// countAll counts every match with collect-mode scripts; ok is false when
-// that would exceed the work budget.
-func (s *Store) countAll(ctx context.Context, p *qplan) (int, bool, error) {
+func cmpPrimary(a, b match, desc bool) int {
+	switch {
+	case a.val == nil && b.val == nil:
+		return 0
+	case a.val == nil:
+		return 1
+	case b.val == nil:
+		return -1
+	case *a.val == *b.val:
+		return 0
+	case (*a.val < *b.val) != desc:
+		return -1
+	}
+	return 1
+}
+
+func windowErr(p *qplan, l Limits) error {
+	return ww.Errorf(ww.KindInvalid, "too-costly", "more than %d matches share one value of %s, too many to order by %s; narrow the search", l.GoSortWindow, p.sort[0].code, sortNames(p.sort[1:])).At("_sort")
+}
+
+// countAll counts every match with count-mode scripts (continued by
+// cursor); ok is false when that would exceed MaxRounds calls, and est is
+// then the drivers' estimate.
+func (s *Store) countAll(ctx context.Context, p *qplan, st *runStats) (int, bool, int, error) {
 	shards := s.shardsFor(p)
-	n := 0
+	n, est := 0, 0
+	state := map[int]json.RawMessage{}
 	pending := shards
-	for round := 0; len(pending) > 0; round++ {
-		if round > 50 {
-			return 0, false, nil
+	start := st.rounds
+	for len(pending) > 0 {
+		if st.rounds-start >= s.lim.MaxRounds {
+			return 0, false, est, nil
 		}
-		replies, err := s.runScripts(ctx, func(a *argv, sh int) map[string]any {
-			return s.shardJSON(a, p, sh, 0, nil, nil, true, false)
+		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) map[string]any {
+			return s.shardJSON(a, p, sh, shardOpts{mode: "count", resume: state[sh]})
 		}, pending)
 		if err != nil {
-			return 0, false, err
+			return 0, false, 0, err
 		}
 		var next []int
 		for _, sh := range pending {
@@ -539,15 +808,70 @@ func (s *Store) countAll(ctx context.Context, p *qplan) (int, bool, error) {
 			switch {
 			case r == nil || r.Pending:
 				next = append(next, sh)
-			case r.Over:
-				return 0, false, nil
+			case r.Over != "":
+				return 0, false, est, nil
 			default:
+				if _, ok := state[sh]; !ok {
+					est += r.Est
+				}
 				n += r.N
+				if !r.Done {
+					state[sh] = r.Resume
+					next = append(next, sh)
+				}
 			}
 		}
 		pending = next
 	}
-	return n, true, nil
+	return n, true, est, nil
+}
+
+// collectAll runs collect-mode scripts until every shard is exhausted and
+// returns the distinct matches; more than limit is an error from tooMany.
+func (s *Store) collectAll(ctx context.Context, p *qplan, st *runStats, limit int, tooMany func() error) ([]match, error) {
+	shards := s.shardsFor(p)
+	state := map[int]json.RawMessage{}
+	seen := map[string]bool{}
+	var out []match
+	pending := shards
+	for len(pending) > 0 {
+		if st.rounds >= s.lim.MaxRounds {
+			return nil, tooCostly(s.lim)
+		}
+		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) map[string]any {
+			return s.shardJSON(a, p, sh, shardOpts{mode: "collect", resume: state[sh]})
+		}, pending)
+		if err != nil {
+			return nil, err
+		}
+		var next []int
+		for _, sh := range pending {
+			r := replies[sh]
+			switch {
+			case r == nil || r.Pending:
+				next = append(next, sh)
+			case r.Over != "":
+				return nil, overErr(r.Over, s.lim)
+			default:
+				for _, row := range r.M {
+					m := toMatch(row)
+					if !seen[m.id] {
+						seen[m.id] = true
+						out = append(out, m)
+					}
+				}
+				if len(out) > limit {
+					return nil, tooMany()
+				}
+				if !r.Done {
+					state[sh] = r.Resume
+					next = append(next, sh)
+				}
+			}
+		}
+		pending = next
+	}
+	return out, nil
 }
 
 // fetchPage loads the page's resources (one MGET on standalone) and the
@@ -567,7 +891,7 @@ func (s *Store) fetchPage(ctx context.Context, q *ww.Query, ms []match, res *ww.
 			continue
 		}
 		r := rec.resource(q.Type, ids[i])
-		if ok, err := s.policy.Visible(ctx, p, r); err != nil || !ok {
+		if !s.visible(ctx, p, r) {
 			continue
 		}
 		res.Resources = append(res.Resources, r)
@@ -581,6 +905,19 @@ func (s *Store) fetchPage(ctx context.Context, q *ww.Query, ms []match, res *ww.
 	return nil
 }
 
+// visible is the Policy's per-resource check on a search hit. The Policy's
+// Filter already restricted the index query (so pages and totals are
+// right); a hit Visible still rejects means the two disagree — it is
+// withheld and logged (type only, never values).
+func (s *Store) visible(ctx context.Context, p *ww.Principal, r *ww.Resource) bool {
+	ok, err := s.policy.Visible(ctx, p, r)
+	if err != nil || !ok {
+		s.log.Warn("policy: Visible rejects a search hit its Filter admitted; pages and totals may be short", "type", r.Type)
+		return false
+	}
+	return true
+}
+
 // matchIDs returns up to limit ids matching clauses (for chains); more is
 // an error naming the cap.
 func (s *Store) matchIDs(ctx context.Context, q *ww.Query, clauses []ww.Clause, depth, limit int) ([]string, error) {
@@ -591,40 +928,19 @@ func (s *Store) matchIDs(ctx context.Context, q *ww.Query, clauses []ww.Clause, 
 	if p.empty {
 		return nil, nil
 	}
-	p.sort = []sortKey{{code: "_id", lua: true}}
+	p.sort = []sortKey{{code: "_id"}}
 	p.residuals = nil
-	shards := s.shardsFor(p)
-	var ids []string
-	pending := shards
-	for round := 0; len(pending) > 0; round++ {
-		if round > 50 {
-			return nil, tooCostly()
-		}
-		replies, err := s.runScripts(ctx, func(a *argv, sh int) map[string]any {
-			return s.shardJSON(a, p, sh, limit+1, nil, nil, false, true)
-		}, pending)
-		if err != nil {
-			return nil, err
-		}
-		var next []int
-		for _, sh := range pending {
-			r := replies[sh]
-			switch {
-			case r == nil || r.Pending:
-				next = append(next, sh)
-			case r.Over:
-				return nil, tooCostly()
-			default:
-				for _, row := range r.M {
-					ids = append(ids, toMatch(row).id)
-				}
-			}
-		}
-		pending = next
+	ms, err := s.collectAll(ctx, p, newRunStats(), limit, func() error {
+		return ww.Errorf(ww.KindInvalid, "too-costly", "a chained or _has part of the search matches more than %d %s resources; make it more selective", limit, q.Type)
+	})
+	if err != nil {
+		return nil, err
 	}
-	if len(ids) > limit {
-		return nil, ww.Errorf(ww.KindInvalid, "too-costly", "a chained or _has part of the search matches more than %d %s resources; make it more selective", limit, q.Type)
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.id
 	}
+	sort.Strings(ids)
 	return ids, nil
 }
 
@@ -652,6 +968,7 @@ type goEntry struct {
 	res  *ww.Resource
 	keys []sortValue
 	dist *float64
+	lu   int64
 }
 
 // sortValue is one sort key's value: a number or a string; missing values
@@ -710,72 +1027,78 @@ func cmpSortValue(a, b sortValue, desc bool) int {
 	return c
 }
 
-// runGo collects every match (capped), then filters, sorts and pages in Go:
-// for sort keys without a score index, several sort keys, and conditions
-// only the resource can answer (:missing on value indexes).
-func (s *Store) runGo(ctx context.Context, q *ww.Query, p *qplan) (*ww.SearchResult, error) {
-	sorts := p.sort
-	p2 := *p
-	p2.sort = []sortKey{{code: "_id", lua: true}}
-	if p.hasGeo {
-		p2.sort = []sortKey{{code: "distance", lua: true}}
-	}
-	shards := s.shardsFor(&p2)
-	var ms []match
-	pending := shards
-	for round := 0; len(pending) > 0; round++ {
-		if round > 50 {
-			return nil, tooCostly()
+// cmpEntries is the total order of a search: the sort keys (missing values
+// last), then the id; entries missing every key by lastUpdated, then id.
+func cmpEntries(a, b goEntry, sorts []sortKey) int {
+	all := true
+	for i, sk := range sorts {
+		if c := cmpSortValue(a.keys[i], b.keys[i], sk.desc); c != 0 {
+			return c
 		}
-		replies, err := s.runScripts(ctx, func(a *argv, sh int) map[string]any {
-			m := s.shardJSON(a, &p2, sh, goSortCap+1, nil, nil, true, true)
-			m["collectmax"] = goSortCap + 1
-			return m
-		}, pending)
-		if err != nil {
-			return nil, err
+		if !a.keys[i].missing {
+			all = false
 		}
-		var next []int
-		for _, sh := range pending {
-			r := replies[sh]
-			switch {
-			case r == nil || r.Pending:
-				next = append(next, sh)
-			case r.Over:
-				return nil, tooCostly()
-			default:
-				for _, row := range r.M {
-					ms = append(ms, toMatch(row))
-				}
-			}
+	}
+	if all {
+		switch {
+		case a.lu < b.lu:
+			return -1
+		case a.lu > b.lu:
+			return 1
 		}
-		pending = next
 	}
-	if len(ms) > goSortCap {
-		return nil, ww.Errorf(ww.KindInvalid, "too-costly", "the search matches more than %d resources, too many to sort by %s or to check :missing on; narrow it", goSortCap, sortNames(sorts))
+	return strings.Compare(a.res.ID, b.res.ID)
+}
+
+// runGo collects every match (within GoSortWindow), then filters, sorts and
+// pages in Go: for primary sort keys without a score index (_id, distance,
+// tokens, strings, references) and conditions only the resource can answer
+// (:missing on value indexes).
+func (s *Store) runGo(ctx context.Context, q *ww.Query, p *qplan, st *runStats) (*ww.SearchResult, error) {
+	st.method = fmt.Sprintf("collected by the scripts, sorted by %s in Go (window %d)", sortNames(p.sort), s.lim.GoSortWindow)
+	ms, err := s.collectAll(ctx, p, st, s.lim.GoSortWindow, func() error {
+		return ww.Errorf(ww.KindInvalid, "too-costly", "the search matches more than %d resources, too many to sort by %s or to check :missing on in one request; narrow it, or sort by a date or _lastUpdated", s.lim.GoSortWindow, sortNames(p.sort))
+	})
+	if err != nil {
+		return nil, err
 	}
+	entries, err := s.loadEntries(ctx, q, p, ms)
+	if err != nil {
+		return nil, err
+	}
+	res := &ww.SearchResult{Total: -1}
+	if q.Total != ww.TotalNone {
+		res.Total = len(entries)
+	}
+	if p.count == 0 {
+		return res, nil
+	}
+	return s.pageEntries(q, p, entries, res, false)
+}
+
+// loadEntries loads the resources of ms, applies the residual conditions
+// and computes every sort key.
+func (s *Store) loadEntries(ctx context.Context, q *ww.Query, p *qplan, ms []match) ([]goEntry, error) {
 	ids := make([]string, len(ms))
-	dist := map[string]*float64{}
 	for i, m := range ms {
 		ids[i] = m.id
-		dist[m.id] = m.dist
 	}
 	recs, err := s.readRecords(ctx, q.Type, ids)
 	if err != nil {
 		return nil, err
 	}
 	pr := ww.PrincipalFrom(ctx)
-	var entries []goEntry
+	entries := make([]goEntry, 0, len(ms))
 	for i, rec := range recs {
 		if rec == nil || rec.deleted || rec.vid == 0 {
 			continue
 		}
 		r := rec.resource(q.Type, ids[i])
-		if ok, err := s.policy.Visible(ctx, pr, r); err != nil || !ok {
+		if !s.visible(ctx, pr, r) {
 			continue
 		}
 		var tree *fhirjson.Value
-		if len(p.residuals) > 0 || needsTree(sorts) {
+		if len(p.residuals) > 0 || needsTree(p.sort) {
 			if tree, err = parseStored(r.JSON); err != nil {
 				continue
 			}
@@ -783,35 +1106,43 @@ func (s *Store) runGo(ctx context.Context, q *ww.Query, p *qplan) (*ww.SearchRes
 		if !residualsHold(p.residuals, tree) {
 			continue
 		}
-		e := goEntry{res: r, dist: dist[r.ID]}
-		for _, sk := range sorts {
+		e := goEntry{res: r, dist: ms[i].dist, lu: r.LastUpdated.UnixMilli()}
+		for ki, sk := range p.sort {
+			if ki == 0 && sk.score && !p.goPath() {
+				// the paged primary key: the value the index holds
+				if ms[i].val != nil {
+					e.keys = append(e.keys, sortValue{num: *ms[i].val, isNum: true})
+				} else {
+					e.keys = append(e.keys, sortValue{missing: true})
+				}
+				continue
+			}
 			e.keys = append(e.keys, sortValueOf(sk, r, tree, e.dist))
 		}
 		entries = append(entries, e)
 	}
-	cmp := func(a, b goEntry) int {
-		for i, sk := range sorts {
-			if c := cmpSortValue(a.keys[i], b.keys[i], sk.desc); c != 0 {
-				return c
-			}
-		}
-		return strings.Compare(a.res.ID, b.res.ID)
-	}
-	sort.SliceStable(entries, func(i, j int) bool { return cmp(entries[i], entries[j]) < 0 })
-	res := &ww.SearchResult{Total: -1}
-	if q.Total != ww.TotalNone {
-		res.Total = len(entries)
-	}
+	return entries, nil
+}
+
+// pageEntries sorts entries, takes the page after the cursor and sets the
+// next cursor; more forces a next link (matches beyond the entries given).
+func (s *Store) pageEntries(q *ww.Query, p *qplan, entries []goEntry, res *ww.SearchResult, more bool) (*ww.SearchResult, error) {
+	sorts := p.sort
+	sort.SliceStable(entries, func(i, j int) bool { return cmpEntries(entries[i], entries[j], sorts) < 0 })
 	start := 0
 	if q.After != nil {
 		cur := goEntry{res: &ww.Resource{ID: q.After.ID}}
 		for _, k := range q.After.Keys {
+			if strings.HasPrefix(k, "lu:") {
+				cur.lu, _ = strconv.ParseInt(k[3:], 10, 64)
+				continue
+			}
 			cur.keys = append(cur.keys, decodeSortValue(k))
 		}
 		for len(cur.keys) < len(sorts) {
 			cur.keys = append(cur.keys, sortValue{missing: true})
 		}
-		start = sort.Search(len(entries), func(i int) bool { return cmp(entries[i], cur) > 0 })
+		start = sort.Search(len(entries), func(i int) bool { return cmpEntries(entries[i], cur, sorts) > 0 })
 	}
 	end := start + p.count
 	if end > len(entries) {
@@ -826,12 +1157,13 @@ func (s *Store) runGo(ctx context.Context, q *ww.Query, p *qplan) (*ww.SearchRes
 			res.Facts[e.res.ID] = map[string]string{"distance": strconv.FormatFloat(*e.dist, 'f', 3, 64)}
 		}
 	}
-	if end < len(entries) && end > start {
+	if (end < len(entries) || more) && end > start {
 		last := entries[end-1]
 		c := &ww.Cursor{ID: last.res.ID}
 		for _, k := range last.keys {
 			c.Keys = append(c.Keys, k.encode())
 		}
+		c.Keys = append(c.Keys, "lu:"+strconv.FormatInt(last.lu, 10))
 		res.Next = c
 	}
 	return res, nil
@@ -866,7 +1198,7 @@ func residualsHold(rs []residual, tree *fhirjson.Value) bool {
 
 // sortValueOf extracts a sort key's value from a resource: the lowest value
 // ascending, the highest descending; a date sorts by the start of its range
-// either way (as the script does).
+// either way (as the script does), an open start is no value.
 func sortValueOf(sk sortKey, r *ww.Resource, tree *fhirjson.Value, dist *float64) sortValue {
 	switch sk.code {
 	case "_id":
@@ -915,6 +1247,3 @@ func sortValueOf(sk sortKey, r *ww.Resource, tree *fhirjson.Value, dist *float64
 	}
 	return best
 }
-
-var _ = math.Inf
-var _ = redis.Nil

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -41,6 +42,8 @@ type Options struct {
 	TxTimeout time.Duration
 	// Observe, when set, receives the duration of each script run.
 	Observe func(script string, d time.Duration, err error)
+	// Limits bound the work of one search (zero fields: DefaultLimits).
+	Limits Limits
 }
 
 // Store is the Redis implementation of wachtwijzer.Store.
@@ -56,6 +59,12 @@ type Store struct {
 	dkey      []byte
 	txTimeout time.Duration
 	observe   func(string, time.Duration, error)
+	lim       Limits
+	// gen is the index generation searches read (refreshed when a search
+	// script reports its fence moved); fences caches each fence key's
+	// expected members (see generation.go).
+	gen    atomic.Int64
+	fences sync.Map
 
 	closeOnce sync.Once
 }
@@ -96,7 +105,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{
 		rdb: o.Client, keys: keys{prefix: o.Prefix, shards: o.Shards, gen: 1},
 		clock: o.Clock, policy: o.Policy, reg: o.Registry, log: o.Logger,
-		scripts: loadScripts(!o.InProcess), txTimeout: o.TxTimeout, observe: o.Observe,
+		scripts: loadScripts(!o.InProcess), txTimeout: o.TxTimeout, observe: o.Observe, lim: o.Limits.withDefaults(),
 	}
 	if cc, ok := o.Client.(*redis.ClusterClient); ok {
 		s.cluster = cc
@@ -108,6 +117,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.loadScripts(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.initFences(ctx); err != nil {
 		return nil, err
 	}
 	if s.cluster != nil {
@@ -173,6 +185,7 @@ func (s *Store) initLayout(ctx context.Context) error {
 	if g, err := strconv.Atoi(l["gen"]); err == nil && g > 0 {
 		s.keys.gen = g
 	}
+	s.gen.Store(int64(s.keys.gen))
 	dk, err := base64.StdEncoding.DecodeString(l["dkey"])
 	if err != nil || len(dk) < 16 {
 		return fmt.Errorf("redisstore: open: %s has a corrupt deployment key", lk)

@@ -1,39 +1,79 @@
 -- search.lua evaluates a search over one or more shards of one resource
 -- type (on standalone Redis all shards in one call; on a Cluster one shard
--- per call, since a script may only touch one slot).
+-- per call, since a script may only touch one slot). It never decodes a
+-- resource: every condition is answered from index keys.
 --
--- KEYS: every index key the plan names; the plan refers to them by index.
--- ARGV[1]: the plan, JSON: {budget, shards: [shard…]}, each shard
---   {f: [filter…], lu: key of the _lastUpdated zset, sort: {t, k, d, w, x},
---    count, after: {v, id} | null, total: bool, resume: …}.
--- Filters (all ANDed):
---   {t:"set", k:[…]}                        member of any of the sets
---   {t:"lex", k, r:[[min,max]…], x:[prefix…]}
---                                            a lex range; x lists exact member
---                                            prefixes (prefix..id) for O(1) checks
---   {t:"scan", k, sub}                       string :contains, a scan of the lex index
--- Strings that may hold any byte (range bounds, prefixes, codes) are not in
--- the JSON: the plan holds their ARGV index.
---   {t:"date", k, x, wl, wh, w, c:[[op,lo,hi]…], a, b}
---                                            narrow zset k (score = lower bound,
---                                            width w unless the exceptions hash x
---                                            says otherwise), wide zsets wl/wh;
---                                            scan window [a, b] on the narrow index
---   {t:"num", k, c:[[op,lo,hi,v]…]}          a number zset
---   {t:"ids", ids:[…]}                       explicit ids
---   {t:"geo", k, lon, lat, r}                within r km (records the distance)
---   {t:"not", f}                             the negation of f
--- Sort {t:"score"|"id"|"geo"|"none", k, d}: "score" reads a zset score (a date
--- sort reads the narrow index and exceptions), d = descending.
--- Reply (JSON): per shard {m: [[id, sortvalue, distance]…] in order, n: matches
--- counted (when total), done: bool, resume: …, est: estimate, work}.
+-- KEYS: every key the plan names; the plan refers to them by index.
+-- ARGV[1]: the plan, JSON: {budget, shards: [shard…]}. Strings that may
+--   hold any byte (range bounds, prefixes, codes, substrings) are not in the
+--   JSON: the plan holds their ARGV index.
+-- A shard: {f: [filter…], lu: key of the _lastUpdated zset, fence: key of
+--   the shard's read-generation set, gen: the generation the plan's keys
+--   belong to, mode: "page"|"collect"|"count", count, multi, window, collectmax,
+--   matmax, sort: {t, keys, x, nk, d, czi}, after: {vs, id, lu} | null,
+--   resume: the state a previous call returned}.
+-- Filters (all ANDed; alternatives inside one filter are ORed):
+--   {t:"set", k:[…], any, sys, texts, pfx, treg}   member of any of the sets
+--   {t:"lex", k, r:[[min,max]…], x:[prefix…]}     a lex range; x lists exact
+--                                                  member prefixes (prefix..id)
+--   {t:"scan", k, subs:[…]}                       :contains, a scan of the lex index
+--   {t:"date", k, x, w, c:[[[op,lo,hi]…]…], a, b, wk, wpfx, win}
+--       narrow zset k (score = lower bound, width w unless the exceptions
+--       hash x says otherwise); c is an AND of ORs of conditions; [a, b]
+--       bounds the narrow scan. Wide values live in zsets wpfx..kind for the
+--       kinds the registry set wk lists (width classes b<k>, open end oe,
+--       open start os, both all), each scanned within win[kind].
+--   {t:"num", k, c:[[[op,lo,hi,v]…]…], a, b}      a number zset (members id, id|k)
+--   {t:"ids", ids:[…]}                            explicit ids
+--   {t:"geo", k, lon, lat, r}                     within r km (records the distance)
+--   {t:"cz", cpfx, parts, a, b}                   compound index
+--   {t:"not", f}                                  the negation of f
+-- Sort {t: "score"|"none", keys: zsets walked in order (a date's narrow
+--   index, a number zset, _lastUpdated), wk/wpfx: a date's wide classes
+--   (walked too, by lower bound), x: date exceptions hash, nk: number zset,
+--   lu: sort by _lastUpdated, d: descending, czi: compound filter}.
+--   A resource sorts by its lowest value ascending, its highest descending
+--   (a date by the lower bound of its range); ties by id (bytewise); those
+--   without a value last, in _lastUpdated then id order.
+-- Modes: "page" returns the shard's first `count` matches after the cursor
+--   in sort order (whole runs of equal sort values, so a caller sorting by
+--   further keys can finish the order); "collect" returns every match, in
+--   driver order, as far as the budget allows; "count" counts them.
+-- Work is counted in elements read (every reply element and every call);
+--   past `budget` a shard stops at a consistent point and returns `resume`,
+--   which the next call continues from. Every range read is chunked.
+-- Reply (JSON): {stale: true} when a shard's fence does not hold the plan's
+--   generation (the caller re-reads the generation and plans again), else
+--   {shards: [{m: [[id, sortvalue|null, distance|null, lastUpdated|null]…],
+--   n, done, resume, est, drv, how, over, work}…]}; sort values, distances
+--   and lastUpdated are strings (exact decimals).
 local plan = cjson.decode(ARGV[1])
 local work = 0
-local budget = tonumber(plan.budget) or 8000
+local budget = tonumber(plan.budget) or 10000
+local CH = 128
+local NULL = cjson.null
 
 local function call(...)
   work = work + 1
   return redis.call(...)
+end
+
+-- rd is a range read: it costs its reply's length.
+local function rd(...)
+  local r = redis.call(...)
+  work = work + 1 + #r
+  return r
+end
+
+-- bless compares bytewise (Lua's < follows the server's collation locale).
+local function bless(a, b)
+  if a == b then return false end
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
 end
 
 -- shortv mirrors keys.go shortValue: long key-name parts are hashed.
@@ -42,32 +82,37 @@ local function shortv(v)
   return '#' .. string.sub(redis.sha1hex(v), 1, 24)
 end
 
+local function idof(m)
+  return string.match(m, '^([^|]*)')
+end
+
+local function lexid(m)
+  return string.match(m, '([^%z]*)$')
+end
+
 -- setkeys resolves a set filter's keys: the given ones, plus for "any
--- system" codes (any) every system seen ("~" registry) and for "any code of
--- a system" (sys) every code seen in it ("~:system" registry).
+-- system" codes (any) every system seen ("~" registry), for "any code of a
+-- system" (sys) every code seen in it, and for :text the codes whose display
+-- starts with the text.
 local function setkeys(f)
   if f.resolved then return f.resolved end
   local out = {}
   for _, k in ipairs(f.k or {}) do out[#out + 1] = KEYS[k] end
-  if f.any or f.sys or f.texts then
-    if f.any and #f.any > 0 then
-      for _, system in ipairs(call('SMEMBERS', f.pfx .. '~')) do
-        for _, ci in ipairs(f.any) do out[#out + 1] = f.pfx .. shortv(system .. '|' .. ARGV[ci]) end
-      end
+  if f.any and #f.any > 0 then
+    for _, system in ipairs(rd('SMEMBERS', f.pfx .. '~')) do
+      for _, ci in ipairs(f.any) do out[#out + 1] = f.pfx .. shortv(system .. '|' .. ARGV[ci]) end
     end
-    for _, si in ipairs(f.sys or {}) do
-      local system = ARGV[si]
-      for _, code in ipairs(call('SMEMBERS', f.pfx .. shortv('~:' .. system))) do
-        out[#out + 1] = f.pfx .. shortv(system .. '|' .. code)
-      end
+  end
+  for _, si in ipairs(f.sys or {}) do
+    local system = ARGV[si]
+    for _, code in ipairs(rd('SMEMBERS', f.pfx .. shortv('~:' .. system))) do
+      out[#out + 1] = f.pfx .. shortv(system .. '|' .. code)
     end
-    -- :text: display prefixes → the codes they display → their value sets
-    local texts = f.texts or {}
-    for i = 1, #texts, 2 do
-      for _, m in ipairs(call('ZRANGEBYLEX', KEYS[f.treg], ARGV[texts[i]], ARGV[texts[i + 1]])) do
-        local value = string.match(m, '%z(.*)$')
-        out[#out + 1] = f.pfx .. shortv(value)
-      end
+  end
+  local texts = f.texts or {}
+  for i = 1, #texts, 2 do
+    for _, m in ipairs(rd('ZRANGEBYLEX', KEYS[f.treg], ARGV[texts[i]], ARGV[texts[i + 1]])) do
+      out[#out + 1] = f.pfx .. shortv(string.match(m, '%z(.*)$'))
     end
   end
   f.resolved = out
@@ -79,11 +124,11 @@ end
 local function czkeys(f)
   if f.resolved then return f.resolved end
   local combos = {''}
-  for pi, part in ipairs(f.parts) do
+  for _, part in ipairs(f.parts) do
     local vals = {}
     for _, vi in ipairs(part.exact) do vals[#vals + 1] = ARGV[vi] end
     if #part.any > 0 then
-      for _, system in ipairs(call('SMEMBERS', part.pfx .. '~')) do
+      for _, system in ipairs(rd('SMEMBERS', part.pfx .. '~')) do
         for _, ci in ipairs(part.any) do vals[#vals + 1] = system .. '|' .. ARGV[ci] end
       end
     end
@@ -99,33 +144,31 @@ local function czkeys(f)
   return out
 end
 
-local function idof(m)
-  return string.match(m, '^([^|]*)')
+local function num(s)
+  if s == '-inf' then return -1 / 0 end
+  if s == 'inf' or s == '+inf' then return 1 / 0 end
+  return tonumber(s)
 end
 
-local function lexid(m)
-  return string.match(m, '([^%z]*)$')
-end
-
--- date ranges of one id in a date filter: a list of {lo, hi}
-local function dranges(f, id)
-  if f.x then
-    local ex = call('HGET', KEYS[f.x], id)
+-- dranges lists an id's date ranges {lo, hi} in a date index.
+local function dranges(k, x, w, id)
+  if x then
+    local ex = call('HGET', KEYS[x], id)
     if ex then
       local out = {}
       for lo, hi in string.gmatch(ex, '([^:,]+):([^,]+)') do
-        out[#out + 1] = {tonumber(lo) or -1/0, tonumber(hi) or 1/0}
+        out[#out + 1] = {num(lo) or -1 / 0, num(hi) or 1 / 0}
       end
       return out
     end
   end
-  local s = call('ZSCORE', KEYS[f.k], id)
+  local s = call('ZSCORE', KEYS[k], id)
   if not s then return {} end
   s = tonumber(s)
-  return {{s, s + f.w}}
+  return {{s, s + w}}
 end
 
--- date condition: op with search range [slo, shi] against target [lo, hi]
+-- dmatch: op with search range [slo, shi] against target [lo, hi].
 local function dmatch(op, slo, shi, lo, hi)
   if op == 'eq' or op == 'ap' then return lo >= slo and hi <= shi end
   if op == 'ne' then return not (lo >= slo and hi <= shi) end
@@ -142,53 +185,84 @@ end
 local function nmatch(op, slo, shi, v, t)
   if op == 'eq' or op == 'ap' then return t >= slo and t < shi end
   if op == 'ne' then return not (t >= slo and t < shi) end
-  if op == 'gt' then return t > v end
-  if op == 'lt' then return t < v end
+  if op == 'gt' or op == 'sa' then return t > v end
+  if op == 'lt' or op == 'eb' then return t < v end
   if op == 'ge' then return t >= v end
   if op == 'le' then return t <= v end
-  if op == 'sa' then return t > v end
-  if op == 'eb' then return t < v end
   return false
 end
 
--- every condition of a date filter must hold for some value of the id
-local function datecheck(f, id)
-  local rs = dranges(f, id)
-  if #rs == 0 then return false end
-  for _, c in ipairs(f.c) do
+-- numvals lists an id's values in a number zset (members id, id|1 … id|15).
+local function numvals(key, id)
+  local ms = {id}
+  for k = 1, 15 do ms[#ms + 1] = id .. '|' .. k end
+  local out = {}
+  for _, v in ipairs(call('ZMSCORE', key, unpack(ms))) do
+    if v then out[#out + 1] = tonumber(v) end
+  end
+  return out
+end
+
+-- holds evaluates an AND of ORs of conditions against a list of values.
+local function holds(c, vals, match)
+  if #vals == 0 then return false end
+  for _, alts in ipairs(c) do
     local ok = false
-    for _, r in ipairs(rs) do
-      if dmatch(c[1], c[2], c[3], r[1], r[2]) then ok = true break end
+    for _, a in ipairs(alts) do
+      for _, v in ipairs(vals) do
+        if match(a, v) then ok = true break end
+      end
+      if ok then break end
     end
     if not ok then return false end
   end
   return true
 end
 
+local function dmatcher(a, r) return dmatch(a[1], a[2], a[3], r[1], r[2]) end
+local function nmatcher(a, t) return nmatch(a[1], a[2], a[3], a[4], t) end
+
+local over = nil
 local matcache = {}
--- materialise a filter's ids into a table (for lex ranges without exact
--- prefixes and for geo)
-local function materialise(f, fi)
+-- materialise loads a non-driving lex, scan or geo filter's ids into a
+-- table, up to matmax elements (beyond that the shard reports `over`).
+local function materialise(sh, f, fi)
   if matcache[fi] then return matcache[fi] end
   local t = {}
-  if f.t == 'lex' then
-    for _, r in ipairs(f.r) do
-      for _, m in ipairs(call('ZRANGEBYLEX', KEYS[f.k], ARGV[r[1]], ARGV[r[2]])) do t[lexid(m)] = true end
+  local n = 0
+  local matmax = tonumber(sh.matmax) or 20000
+  if f.t == 'lex' or f.t == 'scan' then
+    local ranges = f.r
+    if f.t == 'scan' then ranges = {{'-', '+'}} end
+    for _, r in ipairs(ranges) do
+      local min, max = r[1], r[2]
+      if f.t == 'lex' then min, max = ARGV[r[1]], ARGV[r[2]] end
+      while true do
+        local chunk = rd('ZRANGEBYLEX', KEYS[f.k], min, max, 'LIMIT', 0, 512)
+        for _, m in ipairs(chunk) do
+          local keep = true
+          if f.t == 'scan' then
+            keep = false
+            local norm = string.match(m, '^([^%z]*)')
+            for _, si in ipairs(f.subs) do
+              if string.find(norm, ARGV[si], 1, true) then keep = true break end
+            end
+          end
+          if keep then t[lexid(m)] = true end
+        end
+        n = n + #chunk
+        if n > matmax then
+          over = f.d or 'a lex filter'
+          matcache[fi] = t
+          return t
+        end
+        if #chunk < 512 then break end
+        min = '(' .. chunk[#chunk]
+      end
     end
   elseif f.t == 'geo' then
-    for _, e in ipairs(call('GEOSEARCH', KEYS[f.k], 'FROMLONLAT', f.lon, f.lat, 'BYRADIUS', f.r, 'km', 'WITHDIST')) do
-      t[e[1]] = tonumber(e[2])
-    end
-  elseif f.t == 'scan' then
-    local start = '-'
-    while true do
-      local chunk = call('ZRANGEBYLEX', KEYS[f.k], start, '+', 'LIMIT', 0, 500)
-      for _, m in ipairs(chunk) do
-        local norm = string.match(m, '^([^%z]*)')
-        if string.find(norm, ARGV[f.sub], 1, true) then t[lexid(m)] = true end
-      end
-      if #chunk < 500 then break end
-      start = '(' .. chunk[#chunk]
+    for _, e in ipairs(rd('GEOSEARCH', KEYS[f.k], 'FROMLONLAT', f.lon, f.lat, 'BYRADIUS', f.r, 'km', 'WITHDIST')) do
+      t[e[1]] = e[2]
     end
   end
   matcache[fi] = t
@@ -196,7 +270,7 @@ local function materialise(f, fi)
 end
 
 local check
-check = function(f, fi, id)
+check = function(sh, f, fi, id)
   local t = f.t
   if t == 'set' then
     for _, k in ipairs(setkeys(f)) do
@@ -210,19 +284,13 @@ check = function(f, fi, id)
       end
       return false
     end
-    return materialise(f, fi)[id] ~= nil
+    return materialise(sh, f, fi)[id] ~= nil
   elseif t == 'scan' or t == 'geo' then
-    return materialise(f, fi)[id] ~= nil
+    return materialise(sh, f, fi)[id] ~= nil
   elseif t == 'date' then
-    return datecheck(f, id)
+    return holds(f.c, dranges(f.k, f.x, f.w, id), dmatcher)
   elseif t == 'num' then
-    local s = call('ZSCORE', KEYS[f.k], id)
-    if not s then return false end
-    s = tonumber(s)
-    for _, c in ipairs(f.c) do
-      if not nmatch(c[1], c[2], c[3], c[4], s) then return false end
-    end
-    return true
+    return holds(f.c, numvals(KEYS[f.k], id), nmatcher)
   elseif t == 'ids' then
     if not f.set then
       f.set = {}
@@ -230,7 +298,12 @@ check = function(f, fi, id)
     end
     return f.set[id] == true
   elseif t == 'not' then
-    return not check(f.f, fi .. 'n', id)
+    return not check(sh, f.f, fi .. 'n', id)
+  elseif t == 'or' then
+    for i, g in ipairs(f.fs) do
+      if check(sh, g, fi .. 'o' .. i, id) then return true end
+    end
+    return false
   elseif t == 'cz' then
     for _, k in ipairs(czkeys(f)) do
       if call('ZSCORE', k, id) then return true end
@@ -240,10 +313,35 @@ check = function(f, fi, id)
   return false
 end
 
--- cardinality estimate of a filter (nil: cannot drive)
-local function card(f, fi)
+-- card estimates a filter's candidates (nil: it cannot drive). A date
+-- filter picks the smaller of its wide windows here (f.wsel).
+-- widekeys lists a date filter's wide indexes in use (the ":wk" registry)
+-- with their windows: {key, min, max}; empty windows are left out.
+local function widekeys(f)
+  if f.wresolved then return f.wresolved end
+  local out = {}
+  if f.wk then
+    for _, kind in ipairs(rd('SMEMBERS', KEYS[f.wk])) do
+      local w = f.win[kind]
+      if w and not (w[1] == '1' and w[2] == '0') then out[#out + 1] = {f.wpfx .. kind, w[1], w[2]} end
+    end
+  end
+  f.wresolved = out
+  return out
+end
+
+local card
+card = function(sh, f, fi)
   local t = f.t
-  if t == 'set' then
+  if t == 'or' then
+    local n = 0
+    for i, g in ipairs(f.fs) do
+      local c = card(sh, g, fi .. 'o' .. i)
+      if c == nil then return nil end
+      n = n + c
+    end
+    return n
+  elseif t == 'set' then
     local n = 0
     for _, k in ipairs(setkeys(f)) do n = n + call('SCARD', k) end
     return n
@@ -251,12 +349,14 @@ local function card(f, fi)
     local n = 0
     for _, r in ipairs(f.r) do n = n + call('ZLEXCOUNT', KEYS[f.k], ARGV[r[1]], ARGV[r[2]]) end
     return n
+  elseif t == 'scan' then
+    return call('ZCARD', KEYS[f.k])
   elseif t == 'date' then
     local n = call('ZCOUNT', KEYS[f.k], f.a, f.b)
-    if f.wl then n = n + call('ZCARD', KEYS[f.wl]) end
+    for _, w in ipairs(widekeys(f)) do n = n + call('ZCOUNT', w[1], w[2], w[3]) end
     return n
   elseif t == 'num' then
-    return call('ZCOUNT', KEYS[f.k], f.a or '-inf', f.b or '+inf')
+    return call('ZCOUNT', KEYS[f.k], f.a, f.b)
   elseif t == 'ids' then
     return #f.ids
   elseif t == 'cz' then
@@ -265,230 +365,510 @@ local function card(f, fi)
     return n
   elseif t == 'geo' then
     local n = 0
-    for _ in pairs(materialise(f, fi)) do n = n + 1 end
+    for _ in pairs(materialise(sh, f, fi)) do n = n + 1 end
     return n
   end
   return nil
 end
 
--- iterate the candidates of a driving filter
-local function drive(f, fi, fn)
-  local t = f.t
-  if t == 'set' then
-    for _, k in ipairs(setkeys(f)) do
-      for _, id in ipairs(call('SMEMBERS', k)) do fn(id) end
+-- sources lists the resumable ranges a driving filter's candidates come
+-- from: S (a set, by SSCAN), L (a lex range), Z (a score range), I (ids),
+-- G (geo, at once), C (:contains scan).
+local fsources
+local function sources(sh, fi)
+  if fi == 0 then return {{k = 'Z', key = KEYS[sh.lu], min = '-inf', max = '+inf'}} end
+  return fsources(sh, sh.f[fi], fi)
+end
+fsources = function(sh, f, fi)
+  local out = {}
+  if f.t == 'or' then
+    for i, g in ipairs(f.fs) do
+      for _, src in ipairs(fsources(sh, g, fi .. 'o' .. i)) do out[#out + 1] = src end
     end
-  elseif t == 'lex' then
-    for _, r in ipairs(f.r) do
-      for _, m in ipairs(call('ZRANGEBYLEX', KEYS[f.k], ARGV[r[1]], ARGV[r[2]])) do fn(lexid(m)) end
-    end
-  elseif t == 'date' then
-    for _, m in ipairs(call('ZRANGEBYSCORE', KEYS[f.k], f.a, f.b)) do fn(idof(m)) end
-    if f.wl then
-      for _, m in ipairs(call('ZRANGE', KEYS[f.wl], 0, -1)) do fn(idof(m)) end
-    end
-  elseif t == 'num' then
-    for _, m in ipairs(call('ZRANGEBYSCORE', KEYS[f.k], f.a or '-inf', f.b or '+inf')) do fn(idof(m)) end
-  elseif t == 'ids' then
-    for _, id in ipairs(f.ids) do fn(id) end
-  elseif t == 'geo' or t == 'scan' then
-    for id in pairs(materialise(f, fi)) do fn(id) end
-  elseif t == 'cz' then
-    for _, k in ipairs(czkeys(f)) do
-      for _, id in ipairs(call('ZRANGEBYSCORE', k, f.a, f.b)) do fn(id) end
-    end
+  elseif f.t == 'set' then
+    for _, k in ipairs(setkeys(f)) do out[#out + 1] = {k = 'S', key = k} end
+  elseif f.t == 'lex' then
+    for _, r in ipairs(f.r) do out[#out + 1] = {k = 'L', key = KEYS[f.k], min = ARGV[r[1]], max = ARGV[r[2]]} end
+  elseif f.t == 'scan' then
+    out[1] = {k = 'C', key = KEYS[f.k], min = '-', max = '+', subs = f.subs}
+  elseif f.t == 'date' then
+    out[1] = {k = 'Z', key = KEYS[f.k], min = f.a, max = f.b}
+    for _, w in ipairs(widekeys(f)) do out[#out + 1] = {k = 'Z', key = w[1], min = w[2], max = w[3]} end
+  elseif f.t == 'num' then
+    out[1] = {k = 'Z', key = KEYS[f.k], min = f.a, max = f.b}
+  elseif f.t == 'ids' then
+    out[1] = {k = 'I', ids = f.ids}
+  elseif f.t == 'geo' then
+    out[1] = {k = 'G', f = f, fi = fi}
+  elseif f.t == 'not' then
+    return {}
+  elseif f.t == 'cz' then
+    for _, k in ipairs(czkeys(f)) do out[#out + 1] = {k = 'Z', key = k, min = f.a, max = f.b} end
   end
+  return out
 end
 
--- the sort value of an id
-local function sortval(sh, id, geo)
-  local s = sh.sort
-  if s.t == 'id' or s.t == 'none' then return id end
-  if s.t == 'geo' then return geo[id] end
-  if s.x then
-    local ex = call('HGET', KEYS[s.x], id)
-    if ex then
-      local best = nil
-      for lo, hi in string.gmatch(ex, '([^:,]+):([^,]+)') do
-        local v = tonumber(lo)
-        if v and (best == nil or (s.d and v > best) or (not s.d and v < best)) then best = v end
+-- nextchunk reads the next ids of a source from pos; it returns the ids,
+-- the new position and whether the source is exhausted.
+local function nextchunk(sh, src, pos)
+  if src.k == 'S' then
+    local r = redis.call('SSCAN', src.key, pos or '0', 'COUNT', CH)
+    work = work + 1 + #r[2]
+    return r[2], r[1], r[1] == '0'
+  elseif src.k == 'L' or src.k == 'C' then
+    local r = rd('ZRANGEBYLEX', src.key, pos or src.min, src.max, 'LIMIT', 0, CH)
+    local ids = {}
+    for _, m in ipairs(r) do
+      if src.k == 'L' then
+        ids[#ids + 1] = lexid(m)
+      else
+        local norm = string.match(m, '^([^%z]*)')
+        for _, si in ipairs(src.subs) do
+          if string.find(norm, ARGV[si], 1, true) then ids[#ids + 1] = lexid(m) break end
+        end
       end
-      return best
     end
+    if #r < CH then return ids, nil, true end
+    return ids, '(' .. r[#r], false
+  elseif src.k == 'Z' then
+    local min, skip, off = src.min, nil, 0
+    if pos then min, skip = pos.s, pos end
+    while true do
+      local r = rd('ZRANGEBYSCORE', src.key, min, src.max, 'WITHSCORES', 'LIMIT', off, CH)
+      local ids, last = {}, nil
+      for i = 1, #r, 2 do
+        local m, sc = r[i], r[i + 1]
+        last = {s = sc, m = m}
+        if not (skip and sc == skip.s and not bless(skip.m, m)) then ids[#ids + 1] = idof(m) end
+      end
+      if #r < 2 * CH then return ids, nil, true end
+      if #ids > 0 or work > budget then return ids, last, false end
+      off = off + CH
+    end
+  elseif src.k == 'I' then
+    local i = pos or 1
+    local ids = {}
+    while i <= #src.ids and #ids < CH do
+      ids[#ids + 1] = src.ids[i]
+      i = i + 1
+    end
+    work = work + #ids
+    return ids, i, i > #src.ids
+  elseif src.k == 'G' then
+    local ids = {}
+    for id in pairs(materialise(sh, src.f, src.fi)) do ids[#ids + 1] = id end
+    return ids, nil, true
   end
-  local v = call('ZSCORE', KEYS[s.k], id)
-  if v then return tonumber(v) end
-  return nil
-end
-
--- order: ascending (value, id) or descending (value, id); missing values last
-local function before(sh, a, b)
-  local av, bv = a[2], b[2]
-  if av == bv then
-    if sh.sort.d then return a[1] > b[1] end
-    return a[1] < b[1]
-  end
-  if av == nil then return false end
-  if bv == nil then return true end
-  if sh.sort.d then return av > bv end
-  return av < bv
-end
-
-local function afterCursor(sh, e)
-  local c = sh.after
-  if not c then return true end
-  local cv = c.v
-  if cv == cjson.null then cv = nil end
-  local probe = {c.id, cv}
-  return before(sh, probe, e)
+  return {}, nil, true
 end
 
 local function allchecks(sh, skip, id)
   for fi, f in ipairs(sh.f) do
-    if fi ~= skip and not check(f, fi, id) then return false end
+    if fi ~= skip and not check(sh, f, fi, id) then return false end
   end
   return true
 end
 
+-- exactdriver: membership in the driver implies the driver's filter holds.
+local exactkind
+exactkind = function(f)
+  if f.t == 'or' then
+    for _, g in ipairs(f.fs) do
+      if not exactkind(g) then return false end
+    end
+    return true
+  end
+  return f.t == 'set' or f.t == 'lex' or f.t == 'ids' or f.t == 'geo' or f.t == 'scan' or f.t == 'cz'
+end
+
+local function exactdriver(sh, d)
+  local f = sh.f[d]
+  if f and exactkind(f) then return d end
+  return -1
+end
+
 local function geotable(sh)
   for fi, f in ipairs(sh.f) do
-    if f.t == 'geo' then return materialise(f, fi) end
+    if f.t == 'geo' then return materialise(sh, f, fi) end
   end
   return {}
 end
 
--- collect: drive from the most selective filter, check the others, sort.
-local function collect(sh, driver, limit)
-  local seen, out, n = {}, {}, 0
-  local df = sh.f[driver]
-  local exactDriver = -1
-  if df and (df.t == 'set' or df.t == 'lex' or df.t == 'ids' or df.t == 'geo' or df.t == 'scan' or df.t == 'cz') then exactDriver = driver end
-  local idsDriver = df and df.t == 'ids' 
-  local geo = geotable(sh)
-  local over = false
-  local function visit(id)
-    if over or seen[id] then return end
-    seen[id] = true
-    if work > budget then over = true return end
-    if not allchecks(sh, exactDriver, id) then return end
-    if idsDriver and not call('ZSCORE', KEYS[sh.lu], id) then return end
-    local e = {id, sortval(sh, id, geo), geo[id]}
-    if afterCursor(sh, e) then
-      n = n + 1
-      out[#out + 1] = e
+-- sortval is an id's sort value (a number, nil when it has none) and its
+-- string form.
+local function sortval(sh, id)
+  local s = sh.sort
+  if s.t ~= 'score' then return nil end
+  if s.lu then
+    local v = call('ZSCORE', KEYS[sh.lu], id)
+    if not v then return nil, nil end
+    return tonumber(v), v
+  end
+  local best, bs = nil, nil
+  if s.nk then
+    local ms = {id}
+    for k = 1, 15 do ms[#ms + 1] = id .. '|' .. k end
+    for _, v in ipairs(call('ZMSCORE', KEYS[s.nk], unpack(ms))) do
+      if v then
+        local n = tonumber(v)
+        if best == nil or (s.d and n > best) or (not s.d and n < best) then best, bs = n, v end
+      end
+    end
+    return best, bs
+  end
+  if s.x then
+    local ex = call('HGET', KEYS[s.x], id)
+    if ex then
+      for lo in string.gmatch(ex, '([^:,]+):[^,]+') do
+        local n = num(lo)
+        if n and n ~= -1 / 0 and (best == nil or (s.d and n > best) or (not s.d and n < best)) then best, bs = n, lo end
+      end
+      return best, bs
     end
   end
-  if driver == 0 then
-    for _, id in ipairs(call('ZRANGE', KEYS[sh.lu], 0, -1)) do visit(id) end
-  else
-    drive(sh.f[driver], driver, visit)
-  end
-  if over then return nil end
-  table.sort(out, function(a, b) return before(sh, a, b) end)
-  local page = {}
-  for i = 1, math.min(limit, #out) do page[i] = out[i] end
-  return page, n
+  local v = call('ZSCORE', KEYS[s.keys[1]], id)
+  if not v then return nil, nil end
+  return tonumber(v), v
 end
 
--- stream: walk the sort index in order from the cursor, check every filter,
--- stop at count matches or when the budget is spent (resume later).
-local function stream(sh, limit)
-  local s = sh.sort
-  local key = KEYS[s.k]
-  if s.cz then
-    local ks = czkeys(sh.f[s.cz])
-    if #ks == 1 then key = ks[1] end
+-- before orders entries {id, v, dist, lu, vn, lun}: by value (missing
+-- last), then id; those without a value by lastUpdated, then id.
+local function before(sh, a, b)
+  local av, bv = a[5], b[5]
+  if av == nil and bv == nil then
+    if a[6] ~= b[6] then return (a[6] or 0) < (b[6] or 0) end
+    return bless(a[1], b[1])
   end
-  local out = {}
-  local geo = geotable(sh)
-  local lo, hi = '-inf', '+inf'
-  local pos = sh.resume
-  if pos then
-    if s.d then hi = pos.v else lo = pos.v end
-  elseif sh.after and sh.after.v ~= cjson.null then
-    if s.d then hi = sh.after.v else lo = sh.after.v end
+  if av == nil then return false end
+  if bv == nil then return true end
+  if av ~= bv then
+    if sh.sort.d then return av > bv end
+    return av < bv
   end
-  local skipUntil = (pos and pos.m) or (sh.after and sh.after.id)
+  return bless(a[1], b[1])
+end
+
+-- aftercur reports whether entry e lies after the page cursor.
+local function aftercur(sh, e)
+  local c = sh.after
+  if not c or c == NULL then return true end
+  local cv = c.vs
+  if cv == NULL then cv = nil end
+  local probe = {c.id, NULL, NULL, NULL, cv and num(cv), (c.lu ~= NULL and c.lu) and num(c.lu) or nil}
+  if c.id == nil or c.id == NULL then
+    -- a whole-run cursor (further sort keys are finished by the caller)
+    if cv == nil then return e[5] == nil end
+    if e[5] == nil then return true end
+    if sh.sort.d then return e[5] <= probe[5] end
+    return e[5] >= probe[5]
+  end
+  return before(sh, probe, e)
+end
+
+local function entry(id, vs, dist, lus)
+  -- a nil reply is false in Lua
+  if not vs then vs = nil end
+  if not dist then dist = nil end
+  if not lus then lus = nil end
+  return {id, vs or NULL, dist or NULL, lus or NULL, vs and num(vs), lus and num(lus)}
+end
+
+-- drivewalk iterates the driver's candidates from st (resumable) and calls
+-- fn(id) for each match; it returns true when the driver is exhausted.
+local function drivewalk(sh, st, fn)
+  local srcs = sources(sh, st.d)
+  local exact = exactdriver(sh, st.d)
+  local idsDriver = sh.f[st.d] and sh.f[st.d].t == 'ids'
+  st.si = st.si or 1
   local seen = {}
-  while true do
-    local chunk
-    if s.d then
-      chunk = call('ZREVRANGEBYSCORE', key, hi, lo, 'WITHSCORES', 'LIMIT', 0, 200)
-    else
-      chunk = call('ZRANGEBYSCORE', key, lo, hi, 'WITHSCORES', 'LIMIT', 0, 200)
-    end
-    local last, lastScore = nil, nil
-    for i = 1, #chunk, 2 do
-      local m, sc = chunk[i], chunk[i + 1]
-      last, lastScore = m, sc
-      local id = idof(m)
-      local boundary = (s.d and sc == hi) or (not s.d and sc == lo)
-      local skip = false
-      if skipUntil and boundary then
-        if s.d then skip = id >= skipUntil else skip = id <= skipUntil end
-      end
-      if not skip and not seen[id] then
+  while st.si <= #srcs do
+    if work > budget or over then return false end
+    local ids, pos, done = nextchunk(sh, srcs[st.si], st.pos)
+    for _, id in ipairs(ids) do
+      if not seen[id] then
         seen[id] = true
-        if allchecks(sh, -1, id) then
-          out[#out + 1] = {id, tonumber(sc), geo[id]}
-          if #out >= limit then
-            return out, {v = sc, m = m}, false
+        if allchecks(sh, exact, id) and (not idsDriver or call('ZSCORE', KEYS[sh.lu], id)) then fn(id) end
+      end
+    end
+    if done then
+      st.si, st.pos = st.si + 1, nil
+    else
+      st.pos = pos
+    end
+  end
+  return true
+end
+
+-- collectall gathers every match of a small driver in one call, sorted;
+-- nil when the budget ran out first.
+local function collectall(sh, d, geo, missingOnly)
+  local st = {d = d}
+  local all = {}
+  local done = drivewalk(sh, st, function(id)
+    local v, vs = sortval(sh, id)
+    if missingOnly and v ~= nil then return end
+    local lus = nil
+    if v == nil then lus = call('ZSCORE', KEYS[sh.lu], id) end
+    all[#all + 1] = entry(id, vs, geo[id], lus)
+  end)
+  if not done then return nil end
+  table.sort(all, function(a, b) return before(sh, a, b) end)
+  return all
+end
+
+-- walk streams the sort index (or, for the part without values, the
+-- _lastUpdated index) in order from st.b, run by run (a run is every member
+-- with one score), emitting the matches after the cursor; it returns true
+-- when the index is exhausted.
+local function walk(sh, st, keys, missing, limit, out, geo)
+  local asc = missing or not sh.sort.d
+  local bound = st.b
+  if not bound then
+    local c = sh.after
+    if c and c ~= NULL then
+      if missing and c.lu and c.lu ~= NULL then bound = c.lu end
+      if not missing and c.vs and c.vs ~= NULL then bound = c.vs end
+    end
+  end
+  bound = bound or (asc and '(-inf' or '(+inf')
+  while true do
+    if work > budget or over then st.b = bound return false end
+    local all, cut, cuts = {}, nil, nil
+    for _, key in ipairs(keys) do
+      local r
+      if asc then
+        r = rd('ZRANGEBYSCORE', key, bound, '+inf', 'WITHSCORES', 'LIMIT', 0, CH)
+      else
+        r = rd('ZREVRANGEBYSCORE', key, bound, '-inf', 'WITHSCORES', 'LIMIT', 0, CH)
+      end
+      for i = 1, #r, 2 do all[#all + 1] = {r[i], num(r[i + 1]), r[i + 1]} end
+      if #r >= 2 * CH then
+        local last = num(r[#r])
+        if cut == nil or (asc and last < cut) or (not asc and last > cut) then cut, cuts = last, r[#r] end
+      end
+    end
+    if #all == 0 then return true end
+    table.sort(all, function(a, b)
+      if a[2] ~= b[2] then
+        if asc then return a[2] < b[2] end
+        return a[2] > b[2]
+      end
+      return bless(a[1], b[1])
+    end)
+    local more = cut ~= nil
+    if cut ~= nil and all[1][2] == cut then
+      -- one run fills a whole chunk: read that run entirely
+      all = {}
+      for _, key in ipairs(keys) do
+        for _, m in ipairs(rd('ZRANGEBYSCORE', key, cuts, cuts)) do all[#all + 1] = {m, cut, cuts} end
+      end
+      cut = nil
+    end
+    local i = 1
+    while i <= #all do
+      local sc, ss = all[i][2], all[i][3]
+      if cut ~= nil and sc == cut then break end
+      local ids, inrun = {}, {}
+      local j = i
+      while j <= #all and all[j][2] == sc do
+        local id = idof(all[j][1])
+        if not inrun[id] then
+          inrun[id] = true
+          ids[#ids + 1] = id
+        end
+        j = j + 1
+      end
+      table.sort(ids, bless)
+      for _, id in ipairs(ids) do
+        if sc ~= -1 / 0 then
+          local e
+          if missing then
+            e = entry(id, nil, geo[id], ss)
+          else
+            e = entry(id, ss, geo[id], nil)
+          end
+          if aftercur(sh, e) then
+            local canonical
+            if missing then
+              canonical = sortval(sh, id) == nil
+            elseif sh.sort.lu then
+              canonical = true
+            else
+              canonical = sortval(sh, id) == sc
+            end
+            if canonical and allchecks(sh, -1, id) then out[#out + 1] = e end
           end
         end
       end
-      if work > budget then
-        return out, {v = sc, m = m}, true
+      bound = '(' .. ss
+      i = j
+      if #out >= limit or work > budget or over then
+        st.b = bound
+        return false
       end
     end
-    if #chunk < 400 then return out, nil, false end
-    if s.d then hi = lastScore else lo = lastScore end
-    skipUntil = idof(last)
+    if not more then return true end
   end
 end
 
-local function estimate(sh, driverCard)
-  return driverCard
+local function clean(rows)
+  local out = {}
+  for i, e in ipairs(rows) do out[i] = {e[1], e[2], e[3], e[4]} end
+  return out
+end
+
+local function pagemode(sh, r, geo, best, startwork)
+  local limit = tonumber(sh.count)
+  local st = sh.resume
+  if st == nil or st == NULL then st = {} end
+  local c = sh.after
+  local cursorMissing = c and c ~= NULL and (c.vs == nil or c.vs == NULL)
+  local s = sh.sort
+  local haveMissing = not s.lu
+  local out = {}
+  if not st.ph then
+    -- a small driver: collect every match and sort (exact totals too)
+    if best <= tonumber(sh.collectmax) then
+      local all = collectall(sh, st.d, geo, false)
+      if all then
+        for _, e in ipairs(all) do
+          if aftercur(sh, e) then
+            local last = out[#out]
+            if #out < limit then
+              out[#out + 1] = e
+            elseif sh.multi and e[5] ~= nil and last[5] ~= nil and e[5] == last[5] then
+              out[#out + 1] = e -- finish the run for the caller's further sort keys
+            elseif sh.multi and e[5] == nil and last[5] == nil then
+              out[#out + 1] = e -- every entry without a value, likewise
+            else
+              break
+            end
+          end
+        end
+        r.m, r.n, r.done, r.how = clean(out), #all, true, 'collect'
+        return
+      end
+      if over then return end
+      if startwork > budget / 4 then
+        -- other shards used this call's budget: try again next call
+        r.pending = true
+        return
+      end
+    end
+    st.ph = 'v'
+    if cursorMissing or s.t ~= 'score' then st.ph = 'm' end
+  end
+  if st.ph == 'v' then
+    local keys = {}
+    for _, ki in ipairs(s.keys) do keys[#keys + 1] = KEYS[ki] end
+    if s.wk then
+      -- wide values sort by their lower bound too: finite classes and open ends
+      for _, kind in ipairs(rd('SMEMBERS', KEYS[s.wk])) do
+        if kind ~= 'os' and kind ~= 'all' then keys[#keys + 1] = s.wpfx .. kind end
+      end
+    end
+    if s.czi then
+      local ks = czkeys(sh.f[s.czi])
+      if #ks == 1 then keys = {ks[1]} end
+    end
+    local done = walk(sh, st, keys, false, limit, out, geo)
+    r.how = 'walk'
+    if not done then
+      r.m, r.resume, r.done = clean(out), st, false
+      return
+    end
+    if not haveMissing then
+      r.m, r.done = clean(out), true
+      return
+    end
+    st.ph, st.b = 'm', nil
+    limit = limit - #out
+  end
+  -- the part without a sort value, in _lastUpdated, id order
+  if sh.multi then limit = tonumber(sh.window) + 1 end
+  if not st.mm then
+    st.mm = 'w'
+    if best <= tonumber(sh.collectmax) then st.mm = 'c' end
+  end
+  if st.mm == 'c' then
+    local w0 = work
+    local all = collectall(sh, st.d, geo, true)
+    if all then
+      local n = 0
+      for _, e in ipairs(all) do
+        if n < limit and aftercur(sh, e) then
+          out[#out + 1] = e
+          n = n + 1
+        end
+      end
+      r.m, r.how = clean(out), (r.how or '') .. '+missing-collect'
+      r.done = n < limit
+      -- when full the caller has enough from this shard for this page
+      if not r.done then r.resume = st end
+      return
+    end
+    if over then return end
+    if w0 > budget / 4 then
+      r.m, r.resume, r.done = clean(out), st, false
+      return
+    end
+    st.mm = 'w'
+  end
+  local done = walk(sh, st, {KEYS[sh.lu]}, true, limit, out, geo)
+  r.how = (r.how or '') .. '+missing-walk'
+  r.m, r.done = clean(out), done
+  if not done then r.resume = st end
 end
 
 local replies = {}
 for si, sh in ipairs(plan.shards) do
   matcache = {}
-  local r = {}
+  over = nil
+  local r = {work = 0}
+  if sh.fence and redis.call('SISMEMBER', KEYS[sh.fence], sh.gen) == 0 then
+    return cjson.encode({stale = true})
+  end
   if work > budget then
     r.pending = true
   else
-    local limit = tonumber(sh.count)
-    -- choose a driver: the filter with the smallest cardinality
-    local driver, best = 0, nil
-    for fi, f in ipairs(sh.f) do
-      if f.t ~= 'not' then
-        local c = card(f, fi)
-      if c and (best == nil or c < best) then driver, best = fi, c end
-      end
-    end
-    if best == nil then best = call('ZCARD', KEYS[sh.lu]) end
-    r.est = best
-    local streamable = sh.sort.t == 'score' and sh.sort.k ~= nil
-    local useStream = streamable and not sh.total and (best > sh.collectmax or sh.resume)
-    if not useStream then
-      local page, n = collect(sh, driver, limit)
-      if page == nil then
-        if streamable then
-          useStream = true
-        else
-          r.over = true
+    local startwork = work
+    local st = sh.resume
+    if st == nil or st == NULL then st = {} end
+    -- the driver: the filter with the fewest candidates (kept across calls)
+    local best = st.est
+    if st.d == nil then
+      local driver, b = 0, nil
+      for fi, f in ipairs(sh.f) do
+        if f.t ~= 'not' then
+          local c = card(sh, f, fi)
+          if c and (b == nil or c < b) then driver, b = fi, c end
         end
-      else
-        r.m, r.n, r.done = page, n, true
       end
+      if b == nil then b = call('ZCARD', KEYS[sh.lu]) end
+      st.d, st.est, best = driver, b, b
     end
-    if useStream then
-      local page, pos, partial = stream(sh, limit)
-      r.m, r.resume, r.done = page, pos, not partial
-      r.streamed = true
+    sh.resume = st
+    r.est = best
+    r.drv = st.d
+    local geo = geotable(sh)
+    if over then
+      r.over = over
+    elseif sh.mode == 'page' then
+      pagemode(sh, r, geo, best, startwork)
+    else
+      local out, n = {}, 0
+      local done = drivewalk(sh, st, function(id)
+        n = n + 1
+        if sh.mode == 'collect' then
+          out[#out + 1] = {id, NULL, geo[id] or NULL, call('ZSCORE', KEYS[sh.lu], id) or NULL}
+        end
+      end)
+      r.m, r.n, r.done, r.how = out, n, done, sh.mode
+      if not done then r.resume = st end
     end
+    if over then r.over = over end
   end
   r.work = work
   replies[si] = r
 end
-return cjson.encode(replies)
+return cjson.encode({shards = replies})
