@@ -39,7 +39,7 @@ func main() {
 	flag.StringVar(&c.out, "out", "bench/out", "output directory")
 	flag.DurationVar(&c.duration, "duration", 0, "duration of each workload (default 20s; 8s with --quick)")
 	flag.IntVar(&c.clients, "clients", 16, "concurrent clients for throughput workloads")
-	flag.StringVar(&only, "only", "", "comma-separated workload names to run (default all)")
+	flag.StringVar(&only, "only", "", "comma-separated workloads to run, each a prefix of the workload's slug (e.g. read,search-b,hl7; default all)")
 	flag.Int64Var(&c.seed, "seed", 1, "world seed")
 	flag.BoolVar(&c.keepWorld, "keep-world", false, "reuse the generated world files in --out when present")
 	flag.BoolVar(&c.profile, "profile", false, "take a CPU profile of the gateway during each 16-client run and of the import (profile-*.pb.gz and profile-*.txt in --out)")
@@ -90,7 +90,7 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	for _, w := range workloads {
-		if c.only != nil && !c.only[w.Name] {
+		if c.only != nil && !c.selected(w.Name) {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -115,4 +115,16 @@ func logf(format string, args ...any) {
 
 func describe(c config) map[string]any {
 	return map[string]any{"quick": c.quick, "cluster": c.cluster, "appointments": c.appointments, "duration": c.duration.String(), "clients": c.clients, "seed": c.seed}
+}
+
+// selected reports whether --only names the workload: a token is a prefix
+// of its slug ("search-b" selects "search (b) free Slots …").
+func (c config) selected(name string) bool {
+	s := slug(name)
+	for tok := range c.only {
+		if tok != "" && strings.HasPrefix(s, slug(tok)) {
+			return true
+		}
+	}
+	return false
 }
