@@ -48,6 +48,10 @@ const DefaultShards = 16
 //	P:tx:<txid>                      hash    Cluster transaction record: state, deadline, writes
 //	P:txopen                         zset    open Cluster transactions: deadline ms → txid
 //	P:{T.cond}:lk:<hash>             string  Cluster conditional-create lock (SET NX PX)
+//	P:{pull.<src>}:cursor            hash    pull cursors of source src: resource type → lastUpdated ms
+//	P:{pull.<src>}:held:<T>          set     ids of T held from source src (what reconciliation compares)
+//	P:lease:<name>                   string  a lease (the pull scheduler's leader lock): holder, PX expiry
+//	P:state:<kind>:<name>            string  an adapter's status document (JSON): a source's status, an import job
 //
 // A version record's header is
 // "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>";
@@ -98,6 +102,13 @@ func (k keys) txOpen() string        { return k.prefix + ":txopen" }
 func (k keys) condLock(typ, criteria string) string {
 	return fmt.Sprintf("%s:{%s.cond}:lk:%s", k.prefix, typ, shortValue("#"+criteria))
 }
+
+func (k keys) pullCursor(src string) string { return k.prefix + ":{pull." + src + "}:cursor" }
+func (k keys) pullHeld(src, typ string) string {
+	return k.prefix + ":{pull." + src + "}:held:" + typ
+}
+func (k keys) lease(name string) string       { return k.prefix + ":lease:" + name }
+func (k keys) state(kind, name string) string { return k.prefix + ":state:" + kind + ":" + name }
 
 var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
