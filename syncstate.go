@@ -2,6 +2,7 @@ package wachtwijzer
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -25,6 +26,8 @@ type SyncState interface {
 	ResetCursor(ctx context.Context, source, typ string, t time.Time) error
 	// Held lists the ids held from (source, typ).
 	Held(ctx context.Context, source, typ string) ([]string, error)
+	// HeldCount is the number of ids held from (source, typ).
+	HeldCount(ctx context.Context, source, typ string) (int64, error)
 	// Forget removes ids from the held set of (source, typ) (after they
 	// were tombstoned).
 	Forget(ctx context.Context, source, typ string, ids []string) error
@@ -46,4 +49,19 @@ type SyncState interface {
 // in one round trip; absent ids give nil entries.
 type BatchReader interface {
 	ReadMany(ctx context.Context, typ string, ids []string) ([]*Resource, error)
+}
+
+// ValidStateName reports whether s can name a pull source, a lease or a
+// state document: 1-64 letters, digits and -_. (it becomes part of Redis
+// key names: no braces, colons or spaces).
+func ValidStateName(s string) error {
+	if s == "" || len(s) > 64 {
+		return fmt.Errorf("name %q must be 1-64 characters", s)
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("name %q may hold only letters, digits and -_.", s)
+		}
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -358,7 +359,7 @@ func (c *Client) do(ctx context.Context, method, url string, body []byte, header
 	}
 	if err != nil {
 		c.o.Logger.Warn("source request failed", "source", c.o.Source, "attempts", attempts, "status", status, "err", errText(err))
-		return nil, &Error{Source: c.o.Source, Status: status, Attempts: attempts, Err: err}
+		return nil, &Error{Source: c.o.Source, Status: status, Attempts: attempts, Err: redact(err)}
 	}
 	if out == nil {
 		// Retries ran out on a retryable status (the body was never read).
@@ -372,6 +373,21 @@ func (c *Client) do(ctx context.Context, method, url string, body []byte, header
 		return out, &Error{Source: c.o.Source, Status: out.Status, Attempts: attempts, Permanent: perm, Err: fmt.Errorf("%s", statusText(out))}
 	}
 	return out, nil
+}
+
+// redact removes the query from the URL net/http puts in its errors (a
+// query can hold patient data).
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		u, perr := url.Parse(ue.URL)
+		if perr == nil {
+			u.RawQuery, u.User, u.Fragment = "", nil, ""
+			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+		}
+		return &url.Error{Op: ue.Op, URL: "(url)", Err: ue.Err}
+	}
+	return err
 }
 
 // errText describes an error without the URL Go's net/http puts in it.

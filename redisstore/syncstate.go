@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -20,22 +19,10 @@ var (
 
 var _ ww.SyncState = (*Store)(nil)
 
-// validName reports whether a source, lease, kind or state name can go into
-// a key: 1-64 letters, digits and -_. (no braces, colons or spaces).
-func validName(s string) error {
-	if s == "" || len(s) > 64 {
-		return fmt.Errorf("name %q must be 1-64 characters", s)
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("name %q may hold only letters, digits and -_.", s)
-		}
-	}
-	return nil
-}
+func validName(s string) error { return ww.ValidStateName(s) }
 
 // ValidName reports whether s can name a pull source, a lease or a state
-// document (1-64 letters, digits and -_.).
+// document (wachtwijzer.ValidStateName).
 func ValidName(s string) error { return validName(s) }
 
 func checkNames(op string, names ...string) error {
@@ -115,6 +102,16 @@ func (s *Store) Held(ctx context.Context, source, typ string) ([]string, error) 
 		return nil, redisErr(op, err)
 	}
 	return ids, nil
+}
+
+// HeldCount counts the ids held from a source's type.
+func (s *Store) HeldCount(ctx context.Context, source, typ string) (int64, error) {
+	const op = "redisstore.HeldCount"
+	if err := checkNames(op, source, typ); err != nil {
+		return 0, err
+	}
+	n, err := s.rdb.SCard(ctx, s.keys.pullHeld(source, typ)).Result()
+	return n, redisErr(op, err)
 }
 
 // Forget removes ids from a held set.
