@@ -101,7 +101,7 @@ func runImport(ctx context.Context, env Env, args []string) error {
 			total += n
 		}
 	}
-	job := &ImportJob{Store: store, Key: store.DeploymentKey(), Channel: ww.ChannelImport, Workers: *workers, Batch: *batch}
+	job := &ImportJob{Store: store, Key: store.DeploymentKey(), Channel: ww.ChannelImport, Workers: *workers, Batch: *batch, Log: log}
 	prog := newProgress(env.Stderr, log, "importing", total)
 	job.Progress = prog.add
 	start := time.Now()
@@ -145,6 +145,8 @@ func formatList() string {
 
 func guessFormat(path string) string {
 	switch {
+	case strings.HasSuffix(path, "$bulk-publish"):
+		return "bulk-publish"
 	case strings.HasSuffix(path, ".ndjson"):
 		return "ndjson"
 	case strings.HasSuffix(path, ".json"):

@@ -29,6 +29,7 @@ type serveConfig struct {
 	maxBody         int64
 	baseURL         string
 	debugAddr       string
+	ingest          ingestFlags
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -44,6 +45,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.Int64Var(&cfg.maxBody, "max-body-bytes", 10<<20, "largest accepted request body; larger → 413")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public base URL of the FHIR API (e.g. https://gw.example.nl/fhir); default: from each request")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "optional loopback HOST:PORT serving Go's /debug/pprof profiles (for benchmarks; empty: off)")
+	cfg.ingest.register(fs)
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(env.Stdout, "serve", "Run the FHIR gateway.", fs)
@@ -92,9 +94,14 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		log.Info("demo data loaded", "written", n)
 	}
+	ingest, stopPull, err := cfg.ingest.start(ctx, store, log)
+	if err != nil {
+		return err
+	}
+	defer stopPull()
 	gw, err := gateway.New(gateway.Options{
 		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
-		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg,
+		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Ingest: ingest,
 	})
 	if err != nil {
 		return err

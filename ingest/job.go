@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"sync"
 
@@ -31,6 +32,8 @@ type Job struct {
 	// Progress, when set, receives the number of records handled (written
 	// or rejected) as they are.
 	Progress func(n int)
+	// Log is for importers that report more than records (nil: discard).
+	Log *slog.Logger
 	// Prepare, when set, replaces the default preparation of a record
 	// (parse, type and id checks, validation).
 	Prepare func(ctx context.Context, rec Record) (ww.Write, error)
@@ -74,6 +77,14 @@ func (j *Job) wroteTypes(ws []ww.Write) {
 	}
 	j.mu.Unlock()
 	j.Wrote(len(ws))
+}
+
+// Logger returns Log, or a logger that discards.
+func (j *Job) Logger() *slog.Logger {
+	if j.Log != nil {
+		return j.Log
+	}
+	return slog.New(slog.DiscardHandler)
 }
 
 // Counts returns the written records per type.
