@@ -11,8 +11,8 @@ import (
 	"time"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
-	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	csvmap "github.com/wachtwijzer/wachtwijzer/mappings/csv"
 )
 
