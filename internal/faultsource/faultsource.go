@@ -67,6 +67,8 @@ type Server struct {
 	Requests map[string]int
 	// Pages counts good pages answered.
 	Pages int
+	// Queries records the query of every search, in order.
+	Queries []url.Values
 }
 
 // New returns an empty source.
@@ -237,6 +239,7 @@ func (s *Server) search(r *http.Request, typ string) map[string]any {
 	q := r.URL.Query()
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.Queries = append(s.Queries, q)
 	var ge time.Time
 	if v := q.Get("_lastUpdated"); strings.HasPrefix(v, "ge") {
 		ge, _ = time.Parse(time.RFC3339Nano, v[2:])
@@ -373,4 +376,18 @@ func (s *Server) Count(kind string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.Requests[kind]
+}
+
+// SearchQueries returns the queries of the searches so far.
+func (s *Server) SearchQueries() []url.Values {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]url.Values(nil), s.Queries...)
+}
+
+// PagesServed returns the good pages answered so far.
+func (s *Server) PagesServed() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.Pages
 }
