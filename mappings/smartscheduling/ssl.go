@@ -95,7 +95,7 @@ func ParseManifest(b []byte, base string) (*Manifest, error) {
 	m := &Manifest{TransactionTime: tt, Request: raw.Request, Errors: len(raw.Error)}
 	for i, o := range raw.Output {
 		u, err := bu.Parse(o.URL)
-		if err != nil || o.URL == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		if err != nil || o.URL == "" || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, errf("output[%d].url %q is not an http(s) URL", i, o.URL)
 		}
 		out := Output{Type: o.Type, URL: u.String()}
