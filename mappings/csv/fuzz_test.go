@@ -47,3 +47,18 @@ func decodeOK(t *testing.T, b []byte) {
 		t.Fatalf("not a resource: %s", b)
 	}
 }
+
+// FuzzLoadMapping: a mapping file of any bytes is read or refused, never a
+// panic; an accepted one can parse an export.
+func FuzzLoadMapping(f *testing.F) {
+	f.Add([]byte(messyMapping))
+	f.Add([]byte(`{"sender":{"agb":"06011234"},"dialect":{"header":false,"separator":"\t"},"columns":{"patientNumber":"#1","orderNumber":"#2","referralDate":"#3","specialism":"#4"}}`))
+	f.Add([]byte(`{"sender":{"agb":"06011234"},"timeZone":"Mars/Olympus","columns":{}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := LoadMapping(b)
+		if err != nil {
+			return
+		}
+		Parse([]byte("a;b;c;d\n1;2;3;4\n"), m, key)
+	})
+}
