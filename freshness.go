@@ -52,3 +52,36 @@ func PullSource(p Provenance) string {
 	id, _, _ := strings.Cut(p.Source, ":")
 	return id
 }
+
+type freshnessKey struct{}
+
+// WithFreshness returns a context carrying f (the gateway puts the pull
+// adapter's in every operation's context).
+func WithFreshness(ctx context.Context, f Freshness) context.Context {
+	if f == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, freshnessKey{}, f)
+}
+
+// FreshnessFrom returns the context's Freshness; without one (no pull
+// sources configured) NoFreshness, which knows no source.
+func FreshnessFrom(ctx context.Context) Freshness {
+	if f, ok := ctx.Value(freshnessKey{}).(Freshness); ok {
+		return f
+	}
+	return NoFreshness{}
+}
+
+// NoFreshness is the Freshness of a gateway without pull sources: no
+// version came from a pulled source, so nothing is known to be stale.
+type NoFreshness struct{}
+
+// Of reports ok=false.
+func (NoFreshness) Of(context.Context, *Resource) (Staleness, bool) { return Staleness{}, false }
+
+// Source reports ok=false.
+func (NoFreshness) Source(context.Context, string) (Staleness, bool) { return Staleness{}, false }
+
+// Any reports nothing stale.
+func (NoFreshness) Any(context.Context) []Staleness { return nil }

@@ -64,7 +64,7 @@ func (f *ingestFlags) start(ctx context.Context, store interface {
 	if err != nil {
 		return opts, nil, usagef("--pull-sources: %v", err)
 	}
-	opts.Status, opts.Annotate = s.Board, s.Board
+	opts.Status, opts.Annotate, opts.Freshness = s.Board, s.Board, s.Board
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {

@@ -42,6 +42,9 @@ type IngestOptions struct {
 	Fetcher Fetcher
 	// PublishOff turns GET $bulk-publish off.
 	PublishOff bool
+	// Freshness tells operations whether pulled data may be stale
+	// (OperationRequest.Freshness); nil: nothing is pulled.
+	Freshness ww.Freshness
 }
 
 func init() {
@@ -96,3 +99,14 @@ func (g *Gateway) annotated(r *request, resp *response) *response {
 	}
 	return resp
 }
+
+// withIngest puts the Freshness into an operation's context.
+func (g *Gateway) withIngest(ctx context.Context) context.Context {
+	return ww.WithFreshness(ctx, g.o.Ingest.Freshness)
+}
+
+// Freshness tells an operation ($long-waits, $availability) whether data
+// from a pulled source may be stale: Of(resource) per stored version,
+// Source(id) per source, Any() for a warning on the whole answer. Without
+// pull sources it knows no source (wachtwijzer.NoFreshness).
+func (r *OperationRequest) Freshness() ww.Freshness { return ww.FreshnessFrom(r.ctx) }
