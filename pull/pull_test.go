@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -439,5 +440,102 @@ func TestSourcesFileYAMLAndErrors(t *testing.T) {
 		if _, err := Parse([]byte(bad)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
+	}
+}
+
+// publisher is a SMART Scheduling Links publisher for tests: a manifest and
+// one NDJSON file per type; it records the _since it was asked for.
+type publisher struct {
+	mu     sync.Mutex
+	files  map[string][]string
+	sinces []string
+	tt     time.Time
+}
+
+func (p *publisher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	base := "http://" + r.Host + "/pub"
+	if strings.HasSuffix(r.URL.Path, "$bulk-publish") {
+		p.sinces = append(p.sinces, r.URL.Query().Get("_since"))
+		var outs []string
+		for _, t := range []string{"Location", "Schedule", "Slot"} {
+			outs = append(outs, `{"type":"`+t+`","url":"`+base+"/"+t+`.ndjson"}`)
+		}
+		fmt.Fprintf(w, `{"transactionTime":%q,"request":%q,"output":[%s],"error":[]}`, p.tt.Format(time.RFC3339), base+"/$bulk-publish", strings.Join(outs, ","))
+		return
+	}
+	typ := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/pub/"), ".ndjson")
+	w.Header().Set("Content-Type", "application/fhir+ndjson")
+	w.Write([]byte(strings.Join(p.files[typ], "\n") + "\n"))
+}
+
+func TestBulkPublishSourceIncrementsAndReconciles(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	slotLine := func(id, status string, h int) string {
+		return fmt.Sprintf(`{"resourceType":"Slot","id":%q,"schedule":{"reference":"Schedule/sch"},"status":%q,"start":"2026-12-0%dT09:00:00+01:00","end":"2026-12-0%dT09:20:00+01:00","extension":[{"url":"http://fhir-registry.smarthealthit.org/StructureDefinition/booking-phone","valueString":"+31 50 000 0000"}]}`, id, status, h, h)
+	}
+	pub := &publisher{tt: r.clock.Now(), files: map[string][]string{
+		"Location": {`{"resourceType":"Location","id":"loc","name":"ZBC"}`},
+		"Schedule": {`{"resourceType":"Schedule","id":"sch","actor":[{"reference":"Location/loc"}]}`},
+		"Slot":     {slotLine("a", "free", 1), slotLine("b", "busy", 2), slotLine("c", "free", 3), `{"resourceType":"Slot","id":"bad","status":"free"}`},
+	}}
+	hs := httptest.NewServer(pub)
+	defer hs.Close()
+	cfg := `{"sources":[{"id":"zbc","kind":"bulk-publish","baseUrl":"` + hs.URL + `/pub/$bulk-publish","interval":"5m","reconcileEvery":"1h","resources":[{"type":"Location"},{"type":"Schedule"},{"type":"Slot"}]}]}`
+	f, err := Parse([]byte(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Options{Sources: f.Sources, Store: r.store, State: r.store, Key: r.store.DeploymentKey(), Clock: r.clock, Client: ClientOptions{Sleeper: r.sleep}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ns := hs.URL + "/pub"
+	id := func(typ, sid string) string { return ww.DeriveID(r.store.DeploymentKey(), typ, ns, sid) }
+	slotA, err := r.store.Read(ctx, "Slot", id("Slot", "a"))
+	if err != nil || !strings.Contains(string(slotA.JSON), "Schedule/"+id("Schedule", "sch")) || !strings.Contains(string(slotA.JSON), "booking-phone") {
+		t.Fatalf("slot a: %v %s", err, slotA.JSON)
+	}
+	st, _ := s.Board.Statuses(ctx)
+	if st[0].Records != 5 || st[0].Rejected != 1 || st[0].LastSuccess.IsZero() {
+		t.Fatalf("status %+v", st[0])
+	}
+	// An increment: asked with _since the last transactionTime; unchanged
+	// lines write nothing.
+	r.clock.Advance(6 * time.Minute)
+	pub.mu.Lock()
+	pub.files["Slot"][1] = slotLine("b", "free", 2)
+	pub.tt = r.clock.Now()
+	pub.mu.Unlock()
+	if err := s.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pub.sinces[0] != "" || pub.sinces[1] == "" {
+		t.Fatalf("_since asked: %q", pub.sinces)
+	}
+	if a, _ := r.store.Read(ctx, "Slot", id("Slot", "a")); a.VersionID != 1 {
+		t.Fatal("an unchanged slot was written again")
+	}
+	if b, _ := r.store.Read(ctx, "Slot", id("Slot", "b")); b.VersionID != 2 || !strings.Contains(string(b.JSON), `"free"`) {
+		t.Fatalf("the changed slot: %s", b.JSON)
+	}
+	// A full import after reconcileEvery tombstones the slot that left.
+	pub.mu.Lock()
+	pub.files["Slot"] = pub.files["Slot"][1:]
+	pub.mu.Unlock()
+	r.clock.Advance(61 * time.Minute)
+	if err := s.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pub.sinces[2] != "" {
+		t.Fatalf("the reconciling run asked _since %q", pub.sinces[2])
+	}
+	if _, err := r.store.Read(ctx, "Slot", id("Slot", "a")); !ww.IsKind(err, ww.KindGone) {
+		t.Fatalf("the slot that left the publication: %v", err)
 	}
 }
