@@ -1,26 +1,24 @@
 package app
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
-	"github.com/wachtwijzer/wachtwijzer/conformance"
-	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	"github.com/wachtwijzer/wachtwijzer/gateway"
+	"github.com/wachtwijzer/wachtwijzer/ingest"
 )
 
 // Importer is a file format the import command reads; formats registered
@@ -34,140 +32,20 @@ var importers = map[string]Importer{}
 func RegisterImporter(format string, imp Importer) { importers[format] = imp }
 
 // ImportJob is the running import: the store, a report of rejected records
-// and the progress counter.
-type ImportJob struct {
-	Store   ww.Store
-	Key     []byte
-	Channel ww.Channel
-	Workers int
-	Batch   int
-	prog    *progress
-	mu      sync.Mutex
-	// Rejected lists the records that could not be imported, with why.
-	Rejected []string
-	Written  int
-}
-
-// Reject records a rejected record.
-func (j *ImportJob) Reject(where string, err error) {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	if len(j.Rejected) < 10000 {
-		j.Rejected = append(j.Rejected, where+": "+err.Error())
-	}
-}
-
-// Wrote counts written records.
-func (j *ImportJob) Wrote(n int) {
-	j.mu.Lock()
-	j.Written += n
-	j.mu.Unlock()
-	if j.prog != nil {
-		j.prog.add(n)
-	}
-}
+// and the progress counter (the write pipeline lives in package ingest, so
+// that POST /fhir/$import and the pull adapter share it).
+type ImportJob = ingest.Job
 
 // Record is one resource to import.
-type Record struct {
-	Where string // file:line, for the report
-	JSON  []byte
-}
+type Record = ingest.Record
 
-// WriteRecords validates records and writes them (as updates by id) in
-// batches with parallel workers; invalid ones are rejected individually,
-// and a batch that fails is retried one by one so one bad record never
-// sinks its neighbours.
-func (j *ImportJob) WriteRecords(ctx context.Context, in <-chan Record) error {
-	workers := j.Workers
-	if workers <= 0 {
-		workers = 4
-	}
-	batch := j.Batch
-	if batch <= 0 {
-		batch = 100
-	}
-	var wg sync.WaitGroup
-	var firstErr error
-	var errMu sync.Mutex
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var writes []ww.Write
-			var wheres []string
-			flush := func() {
-				if len(writes) == 0 {
-					return
-				}
-				if err := j.commit(ctx, writes, wheres); err != nil {
-					errMu.Lock()
-					if firstErr == nil {
-						firstErr = err
-					}
-					errMu.Unlock()
-				}
-				writes, wheres = writes[:0], wheres[:0]
-			}
-			for rec := range in {
-				w, err := j.prepare(ctx, rec)
-				if err != nil {
-					j.Reject(rec.Where, err)
-					j.Wrote(0)
-					continue
-				}
-				writes = append(writes, w)
-				wheres = append(wheres, rec.Where)
-				if len(writes) >= batch {
-					flush()
-				}
-			}
-			flush()
-		}()
-	}
-	wg.Wait()
-	return firstErr
-}
+// importFlags are the flags of the import command that importers read
+// (--mapping, --close-missing, …); importers register their own with
+// RegisterImportFlags.
+var importFlagSets []func(fs *flag.FlagSet)
 
-func (j *ImportJob) prepare(ctx context.Context, rec Record) (ww.Write, error) {
-	tree, err := fhirjson.Parse(rec.JSON, fhirjson.Limits{MaxDepth: 100})
-	if err != nil {
-		return ww.Write{}, err
-	}
-	typ := tree.GetStr("resourceType")
-	id := tree.GetStr("id")
-	if !conformance.Supported(typ) {
-		return ww.Write{}, fmt.Errorf("resource type %q is not supported", typ)
-	}
-	if !ww.ValidID(id) {
-		return ww.Write{}, fmt.Errorf("%s has no valid id", typ)
-	}
-	if err := conformance.Validate(ctx, typ, tree); err != nil {
-		return ww.Write{}, err
-	}
-	return ww.Write{Op: ww.OpUpdate, Type: typ, ID: id, JSON: rec.JSON, Provenance: ww.Provenance{Channel: j.Channel, Source: rec.Where}}, nil
-}
-
-func (j *ImportJob) commit(ctx context.Context, writes []ww.Write, wheres []string) error {
-	_, err := j.Store.Commit(ctx, &ww.Commit{Writes: writes})
-	if err == nil {
-		j.Wrote(len(writes))
-		return nil
-	}
-	if ww.IsKind(err, ww.KindUnavailable) || errors.Is(err, context.Canceled) {
-		return err
-	}
-	for i := range writes {
-		if _, err := j.Store.Commit(ctx, &ww.Commit{Writes: writes[i : i+1]}); err != nil {
-			if ww.IsKind(err, ww.KindUnavailable) {
-				return err
-			}
-			j.Reject(wheres[i], err)
-			continue
-		}
-		j.Wrote(1)
-	}
-	return nil
-}
+// RegisterImportFlags adds flags to the import command (call from init).
+func RegisterImportFlags(fn func(fs *flag.FlagSet)) { importFlagSets = append(importFlagSets, fn) }
 
 func init() {
 	RegisterImporter("ndjson", importNDJSON)
@@ -184,6 +62,9 @@ func runImport(ctx context.Context, env Env, args []string) error {
 	batch := fs.Int("batch", 100, "resources per atomic commit")
 	logFormat := fs.String("log-format", "text", "log format: json or text")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile of the import to this file (for benchmarks)")
+	for _, fn := range importFlagSets {
+		fn(fs)
+	}
 	if err := parseFlagsAndArgs(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(env.Stdout, "import [flags] FILE…", "Import files through the store (validation and indexes included).", fs)
@@ -220,27 +101,30 @@ func runImport(ctx context.Context, env Env, args []string) error {
 			total += n
 		}
 	}
-	job := &ImportJob{Store: store, Key: store.DeploymentKey(), Channel: ww.ChannelImport, Workers: *workers, Batch: *batch}
-	job.prog = newProgress(env.Stderr, log, "importing", total)
+	job := &ImportJob{Store: store, Key: store.DeploymentKey(), Channel: ww.ChannelImport, Workers: *workers, Batch: *batch, Log: log}
+	prog := newProgress(env.Stderr, log, "importing", total)
+	job.Progress = prog.add
 	start := time.Now()
 	for _, f := range files {
+		fileStart, before := time.Now(), job.Counts()
 		fm := *format
 		if fm == "" {
 			fm = guessFormat(f)
 		}
 		imp, ok := importers[fm]
 		if !ok {
-			job.prog.finish()
+			prog.finish()
 			return usagef("unknown --format %q for %s; use %s", fm, f, formatList())
 		}
 		if err := imp(ctx, job, f); err != nil {
-			job.prog.finish()
+			prog.finish()
 			return fmt.Errorf("import %s: %w", f, err)
 		}
+		logFileDone(log, f, fm, time.Since(fileStart), before, job.Counts())
 	}
-	job.prog.finish()
+	prog.finish()
 	el := time.Since(start)
-	log.Info("import finished", "written", job.Written, "rejected", len(job.Rejected), "seconds", el.Seconds(), "per_second", int(float64(job.Written)/el.Seconds()))
+	log.Info("import finished", "written", job.Written, "rejected", job.Errors(), "seconds", el.Seconds(), "per_second", int(float64(job.Written)/el.Seconds()), "per_type", job.Counts())
 	for _, r := range job.Rejected {
 		fmt.Fprintln(env.Stderr, "rejected:", r)
 	}
@@ -261,6 +145,8 @@ func formatList() string {
 
 func guessFormat(path string) string {
 	switch {
+	case strings.HasSuffix(path, "$bulk-publish"):
+		return "bulk-publish"
 	case strings.HasSuffix(path, ".ndjson"):
 		return "ndjson"
 	case strings.HasSuffix(path, ".json"):
@@ -300,32 +186,25 @@ func importNDJSON(ctx context.Context, job *ImportJob, path string) error {
 		return err
 	}
 	defer f.Close()
-	ch := make(chan Record, 256)
-	errc := make(chan error, 1)
-	go func() { errc <- job.WriteRecords(ctx, ch) }()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	line := 0
-	base := filepath.Base(path)
-	for sc.Scan() {
-		line++
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
-			continue
-		}
-		select {
-		case ch <- Record{Where: fmt.Sprintf("%s:%d", base, line), JSON: append([]byte(nil), b...)}:
-		case <-ctx.Done():
-			close(ch)
-			<-errc
-			return ctx.Err()
+	return job.ReadNDJSON(ctx, f, filepath.Base(path))
+}
+
+// logFileDone logs one file's written records per type and its rate (the
+// benchmark harness reads these lines for per-type figures).
+func logFileDone(log *slog.Logger, path, format string, el time.Duration, before, after map[string]int) {
+	per := map[string]int{}
+	n := 0
+	for t, c := range after {
+		if d := c - before[t]; d > 0 {
+			per[t] = d
+			n += d
 		}
 	}
-	close(ch)
-	if err := <-errc; err != nil {
-		return err
+	rate := 0
+	if el > 0 {
+		rate = int(float64(n) / el.Seconds())
 	}
-	return sc.Err()
+	log.Info("import file finished", "file", filepath.Base(path), "format", format, "written", n, "seconds", el.Seconds(), "per_second", rate, "per_type", per)
 }
 
 // importBundle posts a batch or transaction Bundle to an in-process gateway,

@@ -30,6 +30,7 @@ type serveConfig struct {
 	baseURL         string
 	debugAddr       string
 	hl7             hl7Flags
+	ingest          ingestFlags
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -46,6 +47,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public base URL of the FHIR API (e.g. https://gw.example.nl/fhir); default: from each request")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "optional loopback HOST:PORT serving Go's /debug/pprof profiles (for benchmarks; empty: off)")
 	cfg.hl7.register(fs)
+	cfg.ingest.register(fs)
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(env.Stdout, "serve", "Run the FHIR gateway.", fs)
@@ -97,9 +99,14 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		log.Info("demo data loaded", "written", n)
 	}
+	ingest, stopPull, err := cfg.ingest.start(ctx, store, log)
+	if err != nil {
+		return err
+	}
+	defer stopPull()
 	gw, err := gateway.New(gateway.Options{
 		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
-		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg,
+		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Ingest: ingest,
 	})
 	if err != nil {
 		return err

@@ -41,6 +41,9 @@ type Options struct {
 	Limits fhirjson.Limits
 	// Security is reported in the CapabilityStatement (nil: none).
 	Security *conformance.Security
+	// Ingest configures /status, the freshness tags, $import and
+	// $bulk-publish (ingest.go).
+	Ingest IngestOptions
 }
 
 // Gateway is the HTTP API.
@@ -54,6 +57,7 @@ type Gateway struct {
 	started time.Time
 	// capabilities caches the CapabilityStatement per base URL.
 	capabilities capabilityCache
+	imports      *imports
 }
 
 // New builds the gateway and its routes.
@@ -119,6 +123,7 @@ func New(o Options) (*Gateway, error) {
 	f.GET("/:type/:id/_history", g.handle(g.history))
 	f.GET("/:type/:id/_history/:vid", g.handle(g.vread))
 	f.GET("/:type/:id/:op", g.handle(g.instanceOperation))
+	g.ingestRoutes(e, f)
 	f.POST("/:type/:id/:op", g.handle(g.instanceOperation))
 	g.engine = e
 	return g, nil

@@ -51,6 +51,7 @@ func (g *Gateway) operation(r *request, typ, name, id string) *response {
 		}
 		return errResponse(ww.Errorf(ww.KindNotFound, "not-supported", "operation %s is not supported %s; see /fhir/metadata", name, where))
 	}
+	r.ctx = g.withIngest(r.ctx)
 	status, body, err := h(&OperationRequest{request: r, Type: typ, ID: id})
 	if err != nil {
 		return errResponse(err)

@@ -36,7 +36,7 @@ func (g *Gateway) read(r *request) *response {
 			return &response{status: http.StatusNotModified, etag: etag(res.VersionID), lastModified: res.LastUpdated}
 		}
 	}
-	return resourceResponse(http.StatusOK, res, r.query)
+	return g.annotated(r, resourceResponse(http.StatusOK, res, r.query))
 }
 
 // vread serves GET [base]/[type]/[id]/_history/[vid].
@@ -57,7 +57,7 @@ func (g *Gateway) vread(r *request) *response {
 		resp.etag, resp.lastModified = etag(res.VersionID), res.LastUpdated
 		return resp
 	}
-	return resourceResponse(http.StatusOK, res, r.query)
+	return g.annotated(r, resourceResponse(http.StatusOK, res, r.query))
 }
 
 // resourceResponse serves a stored version with its ETag and Last-Modified,

@@ -359,7 +359,7 @@ func (g *Gateway) searchBundle(r *request, ps *parsedSearch, res *ww.SearchResul
 	}
 	sub := subsetter(params)
 	for _, x := range res.Resources {
-		body := x.JSON
+		body := g.annotate(r.ctx, x, x.JSON)
 		if sub != nil {
 			body = sub(body)
 		}
@@ -369,7 +369,7 @@ func (g *Gateway) searchBundle(r *request, ps *parsedSearch, res *ww.SearchResul
 		}
 	}
 	for _, x := range res.Included {
-		body := x.JSON
+		body := g.annotate(r.ctx, x, x.JSON)
 		if sub != nil {
 			body = sub(body)
 		}

@@ -2,6 +2,8 @@ package hl7ingest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,8 +28,8 @@ type Store interface {
 	DeleteDeadLetter(ctx context.Context, kind, id string) (bool, error)
 	GetDeadLetter(ctx context.Context, kind, id string) (*redisstore.DeadLetter, error)
 	DeadLetters(ctx context.Context, kind string, before int64, count int) ([]*redisstore.DeadLetter, int64, error)
-	AcquireLease(ctx context.Context, kind, key string, ttl time.Duration) (string, bool, error)
-	ReleaseLease(ctx context.Context, kind, key, token string) error
+	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 }
 
 var _ Store = (*redisstore.Store)(nil)
@@ -395,14 +397,15 @@ const leasePoll = 10 * time.Millisecond
 // delivery of the same message holds it (until ctx ends).
 func (st *state) hold(ctx context.Context) (func(), error) {
 	p := st.p
+	name, holder := leaseName(st.key), ww.NewID()
 	for {
-		token, ok, err := p.o.Store.AcquireLease(ctx, kindLease, st.key, p.o.WriteTimeout+leaseMargin)
+		ok, err := p.o.Store.Lease(ctx, name, holder, p.o.WriteTimeout+leaseMargin)
 		if err != nil {
 			return nil, err
 		}
 		if ok {
 			return func() {
-				if err := p.o.Store.ReleaseLease(context.WithoutCancel(ctx), kindLease, st.key, token); err != nil {
+				if err := p.o.Store.ReleaseLease(context.WithoutCancel(ctx), name, holder); err != nil {
 					p.log.Warn("hl7 could not release a delivery lease; it lapses by itself", "err", err)
 				}
 			}, nil
@@ -415,6 +418,13 @@ func (st *state) hold(ctx context.Context) (func(), error) {
 		case <-t.C:
 		}
 	}
+}
+
+// leaseName is the lease of one message's deliveries: the dedup key hashed
+// (control ids may hold any character; lease names sit in key names).
+func leaseName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return kindLease + "." + hex.EncodeToString(sum[:12])
 }
 
 func (st *state) storeFailed(ctx context.Context, err error) *Result {

@@ -56,7 +56,10 @@ const DefaultShards = 16
 //	P:tx:<txid>                      hash    Cluster transaction record: state, deadline, writes
 //	P:txopen                         zset    open Cluster transactions: deadline ms → txid
 //	P:{T.cond}:lk:<hash>             string  Cluster conditional-create lock (SET NX PX)
-//	P:ls:<kind>:<key>                string  lease (SET NX PX): the token of the one holder working on key (lease.go)
+//	P:{pull.<src>}:cursor            hash    pull cursors of source src: resource type → lastUpdated ms
+//	P:{pull.<src>}:held:<T>          set     ids of T held from source src (what reconciliation compares)
+//	P:lease:<name>                   string  a lease (the pull scheduler's leader lock): holder, PX expiry
+//	P:state:<kind>:<name>            string  an adapter's status document (JSON): a source's status, an import job
 //	P:rc:<kind>:<key>                string  receipt written atomically with a commit (ww.Receipt), with its TTL;
 //	                                         kind hl7: key "<MSH-10>|<MSH-3>|<MSH-4>", the deduplication and trace record
 //	P:{dl.<kind>}:z                  zset    dead letters of an ingest channel: received ms → id
@@ -169,9 +172,6 @@ func (k keys) receiptPattern(kind, keyPrefix string) string {
 	return globEscape(k.prefix+":rc:"+kind+":"+keyPrefix) + "*"
 }
 
-// lease is the key of a lease on key in kind.
-func (k keys) lease(kind, key string) string { return k.prefix + ":ls:" + kind + ":" + shortValue(key) }
-
 func (k keys) deadLetters(kind string) string { return k.prefix + ":{dl." + kind + "}:z" }
 func (k keys) deadLetter(kind, id string) string {
 	return k.prefix + ":{dl." + kind + "}:r:" + id
@@ -201,6 +201,12 @@ func validReceiptKind(k string) bool {
 	}
 	return true
 }
+func (k keys) pullCursor(src string) string { return k.prefix + ":{pull." + src + "}:cursor" }
+func (k keys) pullHeld(src, typ string) string {
+	return k.prefix + ":{pull." + src + "}:held:" + typ
+}
+func (k keys) lease(name string) string       { return k.prefix + ":lease:" + name }
+func (k keys) state(kind, name string) string { return k.prefix + ":state:" + kind + ":" + name }
 
 var b32 = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 

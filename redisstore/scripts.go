@@ -11,7 +11,7 @@ import (
 var scriptFS embed.FS
 
 type scripts struct {
-	commit, prepare, apply, abort, txstate, search, deadletter, reindex, release *redis.Script
+	commit, prepare, apply, abort, txstate, search, deadletter, reindex *redis.Script
 }
 
 // loadScripts builds the scripts: common.lua is prepended to each that uses
@@ -47,7 +47,6 @@ func loadScripts(shebang bool) *scripts {
 		reindex: build("reindex.lua", true),
 
 		deadletter: build("deadletter.lua", false),
-		release:    build("release.lua", false),
 	}
 }
 
@@ -60,5 +59,5 @@ func mustRead(name string) string {
 }
 
 func (s *scripts) all() []*redis.Script {
-	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex, s.release}
+	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex}
 }

@@ -38,6 +38,9 @@ type ingest struct {
 	JSONBytes        int64            `json:"json_bytes"`
 	RedisBytes       int64            `json:"redis_bytes"`
 	BytesPerResource float64          `json:"bytes_per_resource"`
+	// PerTypeRate is resources/s per type, from the import's per-file log
+	// lines (one file per type).
+	PerTypeRate map[string]float64 `json:"per_type_per_s,omitempty"`
 }
 
 type memory struct {
@@ -105,6 +108,10 @@ func (r *report) markdown() string {
 		sort.Strings(types)
 		var parts []string
 		for _, t := range types {
+			if rate, ok := r.Ingest.PerTypeRate[t]; ok {
+				parts = append(parts, fmt.Sprintf("%s %d at %.0f/s", t, r.Ingest.PerType[t], rate))
+				continue
+			}
 			parts = append(parts, fmt.Sprintf("%s %d", t, r.Ingest.PerType[t]))
 		}
 		fmt.Fprintf(&b, "\nWorld: %d resources (%s); NDJSON %.0f MB; Redis used_memory grew %.0f MB = %.0f bytes per resource.\n",

@@ -71,16 +71,39 @@ func (e *env) loadWorld(ctx context.Context, rep *report) error {
 	}
 	after := e.usedMemory(ctx)
 	rps := float64(total) / el
-	rep.Ingest = &ingest{Resources: total, PerType: counts, Seconds: el, PerSecond: rps, RatioSet: rps / b.Set, Baseline: b,
+	rep.Ingest = &ingest{Resources: total, PerType: counts, PerTypeRate: perTypeRates(out), Seconds: el, PerSecond: rps, RatioSet: rps / b.Set, Baseline: b,
 		JSONBytes: jsonBytes, RedisBytes: after - before, BytesPerResource: float64(after-before) / float64(total)}
 	rep.Results = append(rep.Results, result{Name: "ingest (import NDJSON, 4 workers)", Issue: "4/8", Clients: 4, PerSecond: rps, Ratio: rps / b.Set, RatioOf: "SET", Baseline: b,
 		Note: fmt.Sprintf("%d resources in %.1fs", total, el)})
 	logf("imported %d resources in %.1fs: %.0f/s (%.1f%% of raw SET %.0f/s)", total, el, rps, 100*rps/b.Set, b.Set)
+	for t, r := range rep.Ingest.PerTypeRate {
+		logf("  %s: %.0f/s", t, r)
+	}
 	if err := e.memory(ctx, rep, jsonBytes); err != nil {
 		logf("memory report: %v", err)
 	}
 	e.sample, err = drawSample(e.world, 3000)
 	return err
+}
+
+// perTypeRates reads the import's "import file finished" JSON log lines:
+// per file (one type each) the resources written per second.
+func perTypeRates(out []byte) map[string]float64 {
+	rates := map[string]float64{}
+	for _, line := range strings.Split(string(out), "\n") {
+		var l struct {
+			Msg       string         `json:"msg"`
+			PerSecond float64        `json:"per_second"`
+			PerType   map[string]int `json:"per_type"`
+		}
+		if json.Unmarshal([]byte(line), &l) != nil || l.Msg != "import file finished" || len(l.PerType) != 1 {
+			continue
+		}
+		for t := range l.PerType {
+			rates[t] = l.PerSecond
+		}
+	}
+	return rates
 }
 
 func tail(s string) string {

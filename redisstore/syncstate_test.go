@@ -1,0 +1,102 @@
+package redisstore
+
+import (
+	"context"
+	"sort"
+	"testing"
+	"time"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+)
+
+func TestPullCursorNeverMovesBackAndHeldGrows(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if c, err := s.Cursor(ctx, "zkh-noord", "Slot"); err != nil || !c.IsZero() {
+			t.Fatalf("fresh cursor = %v, %v; want zero", c, err)
+		}
+		t1 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+		if err := s.Advance(ctx, "zkh-noord", "Slot", t1, []string{"a", "b"}); err != nil {
+			t.Fatal(err)
+		}
+		// An earlier cursor (an out-of-order page) never moves it back.
+		if err := s.Advance(ctx, "zkh-noord", "Slot", t1.Add(-time.Hour), []string{"c"}); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.Cursor(ctx, "zkh-noord", "Slot"); !c.Equal(t1) {
+			t.Fatalf("cursor = %v, want %v", c, t1)
+		}
+		held, _ := s.Held(ctx, "zkh-noord", "Slot")
+		sort.Strings(held)
+		if len(held) != 3 || held[0] != "a" || held[2] != "c" {
+			t.Fatalf("held = %v", held)
+		}
+		if err := s.Forget(ctx, "zkh-noord", "Slot", []string{"b"}); err != nil {
+			t.Fatal(err)
+		}
+		if held, _ := s.Held(ctx, "zkh-noord", "Slot"); len(held) != 2 {
+			t.Fatalf("held after forget = %v", held)
+		}
+		if err := s.ResetCursor(ctx, "zkh-noord", "Slot", time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := s.Cursor(ctx, "zkh-noord", "Slot"); !c.IsZero() {
+			t.Fatalf("reset cursor = %v", c)
+		}
+		if err := s.Advance(ctx, "bad{name}", "Slot", t1, nil); !ww.IsKind(err, ww.KindInvalid) {
+			t.Fatalf("a source name with braces: %v, want invalid", err)
+		}
+	})
+}
+
+func TestLeaseOneHolderRenewRelease(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		ok, err := s.Lease(ctx, "pull-leader", "gw-a", time.Minute)
+		if err != nil || !ok {
+			t.Fatalf("gw-a acquires: %v %v", ok, err)
+		}
+		if ok, _ := s.Lease(ctx, "pull-leader", "gw-b", time.Minute); ok {
+			t.Fatal("gw-b acquired a held lease")
+		}
+		if ok, _ := s.Lease(ctx, "pull-leader", "gw-a", time.Minute); !ok {
+			t.Fatal("gw-a could not renew its lease")
+		}
+		if h, _ := s.LeaseHolder(ctx, "pull-leader"); h != "gw-a" {
+			t.Fatalf("holder = %q", h)
+		}
+		if err := s.ReleaseLease(ctx, "pull-leader", "gw-b"); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := s.LeaseHolder(ctx, "pull-leader"); h != "gw-a" {
+			t.Fatal("a release by a non-holder freed the lease")
+		}
+		s.ReleaseLease(ctx, "pull-leader", "gw-a")
+		if ok, _ := s.Lease(ctx, "pull-leader", "gw-b", 50*time.Millisecond); !ok {
+			t.Fatal("gw-b cannot take a released lease")
+		}
+	})
+}
+
+func TestStateDocumentsAndReadMany(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if b, err := s.GetState(ctx, "source", "x"); err != nil || b != nil {
+			t.Fatalf("absent state = %q %v", b, err)
+		}
+		if err := s.PutState(ctx, "source", "x", []byte(`{"ok":true}`), 0); err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := s.GetState(ctx, "source", "x"); string(b) != `{"ok":true}` {
+			t.Fatalf("state = %s", b)
+		}
+		write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "rm1", JSON: patient("rm1", "999911120", "A"), Provenance: ww.Provenance{Channel: ww.ChannelPull, Source: "src:Patient/1/_history/3"}})
+		got, err := s.ReadMany(ctx, "Patient", []string{"rm1", "rm-missing"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] == nil || got[0].Provenance.Source != "src:Patient/1/_history/3" || got[1] != nil {
+			t.Fatalf("ReadMany = %+v", got)
+		}
+	})
+}
