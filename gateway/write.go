@@ -285,6 +285,12 @@ func (g *Gateway) resultResponse(r *request, res ww.WriteResult) *response {
 		return g.writeResponse(r, http.StatusCreated, res.Resource, true)
 	case ww.Updated:
 		return g.writeResponse(r, http.StatusOK, res.Resource, true)
+	case ww.Unchanged:
+		if r.method != http.MethodDelete && res.Resource != nil {
+			// An update that changes nothing: the stored version stands.
+			return g.writeResponse(r, http.StatusOK, res.Resource, false)
+		}
+		return g.deleteResponse(r, res.Resource)
 	default:
 		return g.deleteResponse(r, res.Resource)
 	}
@@ -299,9 +305,12 @@ func (g *Gateway) writeResponse(r *request, status int, res *ww.Resource, writte
 	case "minimal":
 	case "OperationOutcome":
 		msg := res.Type + "/" + res.ID + " version " + strconv.FormatInt(res.VersionID, 10)
-		if written {
+		switch {
+		case written:
 			msg += " was written"
-		} else {
+		case r.method == http.MethodPut:
+			msg += " already has this content; nothing was written"
+		default:
 			msg += " already matches the If-None-Exist criteria; nothing was written"
 		}
 		resp.body = info(msg)

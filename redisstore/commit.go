@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sort"
@@ -246,12 +247,13 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		return nil
 	}
 	var oldIx []ixop
+	var oldTree *fhirjson.Value
 	if live {
-		tree, err := fhirjson.Parse(old.json, fhirjson.Limits{MaxDepth: 200})
-		if err != nil {
+		var err error
+		if oldTree, err = fhirjson.Parse(old.json, fhirjson.Limits{MaxDepth: 200}); err != nil {
 			return ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")
 		}
-		oldIx = s.entries(w.Type, w.ID, tree, old)
+		oldIx = s.entries(w.Type, w.ID, oldTree, old)
 	}
 	ms := now
 	if old != nil && ms <= old.ms {
@@ -280,6 +282,13 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		rec.vid = old.vid + 1
 	}
 	stampMeta(tree, w.Type, w.ID, rec)
+	if live && w.Op == ww.OpUpdate && w.IfMatch == 0 && !w.IfMissing && old.prov.Owner == w.Provenance.Owner && bytes.Equal(content(oldTree), content(tree)) {
+		// Nothing changes: no new version. The script only checks that
+		// the stored version is still the one compared with. (An If-Match
+		// update always writes: each one that wins makes a version.)
+		pl.result = ww.WriteResult{Outcome: ww.Unchanged, Resource: old.resource(w.Type, w.ID)}
+		return nil
+	}
 	rec.json = tree.Bytes()
 	pl.write = true
 	pl.rec = rec

@@ -321,3 +321,34 @@ func TestCreateOfATakenOrDeletedID(t *testing.T) {
 		}
 	})
 }
+
+// An update that changes nothing but the stamps (a feed resending the same
+// Organization with every message) writes no new version; any real change,
+// and an If-Match update, does.
+func TestUnchangedUpdateWritesNoVersion(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		org := func(name, source string) []byte {
+			return []byte(fmt.Sprintf(`{"resourceType":"Organization","id":"same","meta":{"source":%q,"versionId":"9"},"name":%q}`, source, name))
+		}
+		prov := ww.Provenance{Owner: "06011234", Channel: ww.ChannelHL7}
+		write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Organization", ID: "same", JSON: org("Noord", "urn:hl7v2:A#1"), Provenance: prov})
+		r := write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Organization", ID: "same", JSON: org("Noord", "urn:hl7v2:A#2"), Provenance: prov})
+		if r.Outcome != ww.Unchanged || r.Resource == nil || r.Resource.VersionID != 1 {
+			t.Fatalf("an unchanged update: %+v, want Unchanged at version 1", r)
+		}
+		if cur, _ := s.Read(ctx, "Organization", "same"); cur.VersionID != 1 || !strings.Contains(string(cur.JSON), "urn:hl7v2:A#1") {
+			t.Fatalf("the stored version changed: %d %s", cur.VersionID, cur.JSON)
+		}
+		if r := write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Organization", ID: "same", JSON: org("Noord-Oost", "urn:hl7v2:A#3"), Provenance: prov}); r.Outcome != ww.Updated || r.Resource.VersionID != 2 {
+			t.Fatalf("a real change: %+v, want version 2", r)
+		}
+		if r := write(t, s, ww.Write{Op: ww.OpUpdate, IfMatch: 2, Type: "Organization", ID: "same", JSON: org("Noord-Oost", "urn:hl7v2:A#4"), Provenance: prov}); r.Outcome != ww.Updated || r.Resource.VersionID != 3 {
+			t.Fatalf("an If-Match update: %+v, want version 3", r)
+		}
+		other := ww.Provenance{Owner: "22000001", Channel: ww.ChannelREST}
+		if r := write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Organization", ID: "same", JSON: org("Noord-Oost", "urn:hl7v2:A#4"), Provenance: other}); r.Outcome != ww.Updated {
+			t.Fatalf("the same content from another owner: %+v, want a new version (the owner index changes)", r)
+		}
+	})
+}

@@ -360,3 +360,20 @@ func TestHealthReadinessMetricsAndAccessLog(t *testing.T) {
 	}
 	_ = http.StatusOK
 }
+
+// A PUT that changes nothing answers 200 with the stored version and writes
+// no new one (history stays as it was).
+func TestUnchangedPutKeepsTheVersion(t *testing.T) {
+	g := StartGateway(t, GatewayOptions{})
+	body := patientJSON("same1", "999911120", "Gelijk")
+	expect(t, g.Do(t, "PUT", "/fhir/Patient/same1", body), 201)
+	r := expect(t, g.Do(t, "PUT", "/fhir/Patient/same1", body), 200)
+	if r.Header.Get("ETag") != `W/"1"` {
+		t.Fatalf("an unchanged PUT: ETag %s, want W/\"1\"", r.Header.Get("ETag"))
+	}
+	h := expect(t, g.Do(t, "GET", "/fhir/Patient/same1/_history", nil), 200).JSON(t)
+	if n := len(asSlice(h["entry"])); n != 1 {
+		t.Fatalf("history has %d versions after an unchanged PUT, want 1", n)
+	}
+	outcome(t, g.Do(t, "PUT", "/fhir/Patient/same1", body, "Prefer: return=OperationOutcome"), 200, "informational", "already has this content")
+}

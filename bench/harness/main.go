@@ -28,6 +28,7 @@ type config struct {
 	seed         int64
 	keepWorld    bool
 	profile      bool
+	noWorld      bool
 }
 
 func main() {
@@ -42,6 +43,7 @@ func main() {
 	flag.StringVar(&only, "only", "", "comma-separated workloads to run, each a prefix of the workload's slug (e.g. read,search-b,hl7; default all)")
 	flag.Int64Var(&c.seed, "seed", 1, "world seed")
 	flag.BoolVar(&c.keepWorld, "keep-world", false, "reuse the generated world files in --out when present")
+	flag.BoolVar(&c.noWorld, "no-world", false, "skip generating and importing the world (for workloads that bring their own data, e.g. --only hl7)")
 	flag.BoolVar(&c.profile, "profile", false, "take a CPU profile of the gateway during each 16-client run and of the import (profile-*.pb.gz and profile-*.txt in --out)")
 	flag.Parse()
 	if c.appointments == 0 {
@@ -83,8 +85,10 @@ func run(ctx context.Context, c config) error {
 	}
 	defer env.close()
 	rep := &report{Config: describe(c), Machine: machine(), Started: started.UTC().Format(time.RFC3339)}
-	if err := env.loadWorld(ctx, rep); err != nil {
-		return err
+	if !c.noWorld {
+		if err := env.loadWorld(ctx, rep); err != nil {
+			return err
+		}
 	}
 	if err := env.startGateway(ctx); err != nil {
 		return err

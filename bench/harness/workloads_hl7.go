@@ -67,6 +67,15 @@ func runHL7Workload(ctx context.Context, e *env, b baseline) ([]result, error) {
 	// A gateway of its own with the MLLP listener, on a fresh key prefix.
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--mllp-addr", "127.0.0.1:0", "--log-format", "json",
 		"--key-prefix", fmt.Sprintf("hl7b%d", time.Now().Unix()), "--hl7-senders", sendersFile}, e.redisFlags()...)
+	debugAddr := ""
+	if e.c.profile {
+		port, err := freePort(false)
+		if err != nil {
+			return nil, err
+		}
+		debugAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		args = append(args, "--debug-addr", debugAddr)
+	}
 	cmd := exec.Command(e.bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	glog, err := os.Create(filepath.Join(dir, "gateway.log"))
@@ -107,7 +116,14 @@ func runHL7Workload(ctx context.Context, e *env, b baseline) ([]result, error) {
 		}
 		for _, conns := range []int{1, 8} {
 			run++
+			stop := func() {}
+			if conns == 8 && fsync == "everysec" && debugAddr != "" {
+				prof := *e
+				prof.debugAddr = debugAddr
+				stop = prof.profileGateway(ctx, "hl7 SIU over MLLP, 8 connections")
+			}
 			l, err := sendSIU(ctx, addr, sius, conns, e.c.duration, run)
+			stop()
 			if err != nil {
 				return nil, err
 			}
