@@ -112,6 +112,7 @@ func newProcessor(store *redisstore.Store, h *hl7Flags, log *slog.Logger, reg pr
 // hl7Feed is the running MLLP side of serve.
 type hl7Feed struct {
 	srv  *mllp.Server
+	proc *hl7ingest.Processor
 	done chan error
 }
 
@@ -151,7 +152,7 @@ func startHL7(ctx context.Context, env Env, h *hl7Flags, store *redisstore.Store
 	if err != nil {
 		return nil, err
 	}
-	f := &hl7Feed{srv: srv, done: make(chan error, 1)}
+	f := &hl7Feed{srv: srv, proc: p, done: make(chan error, 1)}
 	// Handlers run on a context that outlives SIGTERM: Shutdown drains them.
 	go func() { f.done <- srv.Serve(context.WithoutCancel(ctx), hl7ingest.Handler{P: p}) }()
 	suffix := ""
@@ -174,5 +175,6 @@ func (f *hl7Feed) shutdown(ctx context.Context) error {
 	if serr := <-f.done; serr != nil && !errors.Is(serr, mllp.ErrServerClosed) && err == nil {
 		err = serr
 	}
+	f.proc.Wait()
 	return err
 }

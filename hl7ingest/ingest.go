@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
@@ -66,7 +67,24 @@ type Processor struct {
 	o   Options
 	log *slog.Logger
 	m   *Metrics
+	// after tracks the clean-up that runs once a message's ACK is decided
+	// (releasing its lease, clearing a resolved dead letter), off the
+	// path to the ACK; Wait waits for it.
+	after sync.WaitGroup
 }
+
+// later runs fn after the ACK is decided, without holding the ACK back.
+func (p *Processor) later(fn func()) {
+	p.after.Add(1)
+	go func() {
+		defer p.after.Done()
+		fn()
+	}()
+}
+
+// Wait waits for the clean-up of every processed message (call it when the
+// listener has drained, before the store closes).
+func (p *Processor) Wait() { p.after.Wait() }
 
 // New builds a Processor.
 func New(o Options) (*Processor, error) {
@@ -210,7 +228,7 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	if err != nil {
 		return st.storeFailed(ctx, err)
 	}
-	defer release()
+	defer func() { p.later(release) }()
 	if !st.po.Force {
 		prev, err := p.o.Store.Receipt(sctx, kindAccepted, st.key)
 		if err != nil {
@@ -278,8 +296,16 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	// A message accepted now has no business in the dead-letter store any
 	// more (an earlier rejection of the same bytes, since fixed by a
 	// configuration change).
-	if _, err := p.o.Store.DeleteDeadLetter(context.WithoutCancel(sctx), kindDead, deadLetterID(st.key, st.sum)); err != nil {
-		p.log.Warn("hl7 could not clear a resolved dead letter", "err", err)
+	dctx, id := context.WithoutCancel(sctx), deadLetterID(st.key, st.sum)
+	clear := func() {
+		if _, err := p.o.Store.DeleteDeadLetter(dctx, kindDead, id); err != nil {
+			p.log.Warn("hl7 could not clear a resolved dead letter", "err", err)
+		}
+	}
+	if st.po.Replay {
+		clear() // a replay reports on the dead letter it resolves
+	} else {
+		p.later(clear)
 	}
 	return out
 }
