@@ -32,5 +32,7 @@ func benchValidate(b *testing.B, typ, file string) {
 
 // BenchmarkValidate measures the write-path validation of realistic
 // resources (already parsed, as on every write path).
-func BenchmarkValidateAppointment(b *testing.B) { benchValidate(b, "Appointment", "testdata/appointment.json") }
-func BenchmarkValidatePatient(b *testing.B)     { benchValidate(b, "Patient", "testdata/patient.json") }
+func BenchmarkValidateAppointment(b *testing.B) {
+	benchValidate(b, "Appointment", "testdata/appointment.json")
+}
+func BenchmarkValidatePatient(b *testing.B) { benchValidate(b, "Patient", "testdata/patient.json") }
