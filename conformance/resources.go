@@ -13,7 +13,7 @@ import (
 )
 
 // The conformance resource registry: the project's StructureDefinitions,
-// OperationDefinitions, CodeSystems, ValueSets, NamingSystems and Measures
+// OperationDefinitions, CodeSystems, ValueSets and Measures
 // are JSON files under conformance/resources/ (one resource a file, named
 // <Type>-<id>.json), embedded in the binary and served read-only under
 // /fhir/<Type>/<id>. Adding one is dropping a file there: an Extension
@@ -28,7 +28,7 @@ var resourceFiles embed.FS
 // conformanceTypes are the types served from the registry, read-only.
 var conformanceTypes = map[string]bool{
 	"StructureDefinition": true, "OperationDefinition": true, "SearchParameter": true,
-	"CodeSystem": true, "ValueSet": true, "NamingSystem": true, "Measure": true,
+	"CodeSystem": true, "ValueSet": true, "Measure": true,
 }
 
 // IsConformanceType reports whether typ is served read-only from the

@@ -190,7 +190,12 @@ func (g *Gateway) handle(fn func(*request) *response) gin.HandlerFunc {
 			}
 			req.body = body
 		}
-		resp := fn(req)
+		var resp *response
+		if conformance.IsConformanceType(req.typ) {
+			resp = g.conformanceRequest(req, c.FullPath())
+		} else {
+			resp = fn(req)
+		}
 		g.write(c, ct, resp)
 	}
 }
