@@ -173,5 +173,3 @@ func (g *Gateway) conformanceSearch(r *request, form bool) *response {
 	}
 	return &response{status: http.StatusOK, body: bb.bytes()}
 }
-
-
