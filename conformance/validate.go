@@ -52,16 +52,16 @@ func Validate(ctx context.Context, typ string, res *fhirjson.Value) error {
 // a read-only conformance type.
 func Check(ctx context.Context, typ string, res *fhirjson.Value, o Options) ([]ww.Issue, ww.Kind) {
 	if IsConformanceType(typ) {
-		e := ww.Errorf(ww.KindNotAllowed, "not-supported", "%s resources are served read-only from the gateway's conformance registry; they cannot be written", typ)
+		e := ww.Errorf(ww.KindNotAllowed, "not-supported", "%s resources are served read-only from the gateway's conformance registry; they cannot be written", typ).At(typ)
 		return e.Issues, e.Kind
 	}
 	td, ok := spec.types[typ]
 	if _, served := types[typ]; !served || !ok {
-		e := ww.Errorf(ww.KindNotFound, "not-supported", "resource type %q is not supported by this server; see /fhir/metadata", typ)
+		e := ww.Errorf(ww.KindNotFound, "not-supported", "resource type %q is not supported by this server; see /fhir/metadata", typ).At(typ)
 		return e.Issues, e.Kind
 	}
 	if res == nil || res.Kind != fhirjson.Object {
-		e := ww.Errorf(ww.KindInvalid, "structure", "a %s resource must be a JSON object", typ)
+		e := ww.Errorf(ww.KindInvalid, "structure", "%s resource must be a JSON object", article(typ)).At(typ)
 		return e.Issues, e.Kind
 	}
 	w := &walker{rootType: typ}
