@@ -162,3 +162,14 @@ func TestResponseValidatorRejectsInvalidFHIR(t *testing.T) {
 		t.Fatalf("unexpected report:\n%s", s)
 	}
 }
+
+// TestFHIRKitClient drives the gateway with fhir-kit-client 2.x.
+func TestFHIRKitClient(t *testing.T) {
+	requireNode(t)
+	g := StartGateway(t, GatewayOptions{})
+	out := runNode(t, "fhirkit.mjs", g.Base)
+	if !strings.Contains(out, "checks passed") {
+		t.Fatalf("fhir-kit-client script: %s", out)
+	}
+	t.Log(strings.TrimSpace(out))
+}
