@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/wachtwijzer/wachtwijzer/conformance"
 )
 
 // The third-party FHIR tools from npm (tests/package.json, pinned in
@@ -171,5 +173,42 @@ func TestFHIRKitClient(t *testing.T) {
 	if !strings.Contains(out, "checks passed") {
 		t.Fatalf("fhir-kit-client script: %s", out)
 	}
+	t.Log(strings.TrimSpace(out))
+}
+
+// TestFHIRPathAgreesWithSearch: an independent FHIRPath implementation
+// (the fhirpath npm package) evaluates the registry's expressions on the
+// demo data; the gateway's search must return exactly the resources whose
+// values match. Derived parameters (computed by the gateway, not by the
+// expression) and the store's own _id/_lastUpdated are left out, and so
+// are date, number and quantity parameters, whose matching is ranges and
+// precision rather than equality.
+func TestFHIRPathAgreesWithSearch(t *testing.T) {
+	requireNode(t)
+	g := StartGateway(t, GatewayOptions{Args: []string{"--demo"}})
+	type param struct {
+		Type       string `json:"type"`
+		Code       string `json:"code"`
+		PType      string `json:"ptype"`
+		Expression string `json:"expression"`
+	}
+	var ps []param
+	for _, typ := range conformance.TypeNames() {
+		for _, p := range conformance.Params().ForType(typ) {
+			switch p.Type {
+			case conformance.TypeToken, conformance.TypeReference, conformance.TypeString, conformance.TypeURI:
+			default:
+				continue
+			}
+			if p.Derive != "" || p.Compiled() == nil || p.Code == "_id" || p.Code == "_lastUpdated" || p.Expression == "" {
+				continue
+			}
+			ps = append(ps, param{typ, p.Code, string(p.Type), p.Expression})
+		}
+	}
+	f := filepath.Join(t.TempDir(), "params.json")
+	b, _ := json.Marshal(ps)
+	os.WriteFile(f, b, 0o644)
+	out := runNode(t, "fhirpath-search.cjs", g.Base, f)
 	t.Log(strings.TrimSpace(out))
 }
