@@ -16,7 +16,13 @@ import (
 // never repeated in a diagnostic. These are rule findings (422): the
 // resource is valid R4 but breaks the Dutch identifier rules.
 func (w *walker) identifier(v *fhirjson.Value) {
-	sys, _ := v.Get("system").Str()
+	sysB := memberBytes(v, "system")
+	switch string(sysB) {
+	case nlid.SystemBSN, nlid.SystemAGB, nlid.SystemURA, nlid.SystemUZOVI:
+	default:
+		return
+	}
+	sys := string(sysB)
 	vv := v.Get("value")
 	if vv == nil {
 		return
@@ -110,22 +116,27 @@ func LookupProfile(url string) (*Profile, bool) {
 // always fine; an unknown profile is a warning (the resource is still
 // checked against R4).
 func (w *walker) checkProfiles(typ string, res *fhirjson.Value, extra []string) {
-	type claim struct{ url, expr string }
-	var claims []claim
+	var items []*fhirjson.Value
 	if ps := res.Get("meta").Get("profile"); ps != nil && ps.Kind == fhirjson.Array {
-		for i, pv := range ps.Items {
-			if url, ok := pv.Str(); ok {
-				claims = append(claims, claim{url, ".meta.profile[" + strconv.Itoa(i) + "]"})
-			}
-		}
-	}
-	for _, url := range extra {
-		claims = append(claims, claim{url, ""})
+		items = ps.Items
 	}
 	base := len(w.path)
-	for _, c := range claims {
-		url := strings.SplitN(c.url, "|", 2)[0]
-		w.path = append(w.path[:base], c.expr...)
+	for i := 0; i < len(items)+len(extra); i++ {
+		var url string
+		w.path = w.path[:base]
+		if i < len(items) {
+			b, ok := strBytes(items[i])
+			if !ok {
+				continue
+			}
+			url = string(b)
+			w.path = append(w.path, ".meta.profile["...)
+			w.path = strconv.AppendInt(w.path, int64(i), 10)
+			w.path = append(w.path, ']')
+		} else {
+			url = extra[i-len(items)]
+		}
+		url, _, _ = strings.Cut(url, "|")
 		if url == "http://hl7.org/fhir/StructureDefinition/"+typ {
 			continue
 		}

@@ -22,6 +22,17 @@ func strBytes(v *fhirjson.Value) ([]byte, bool) {
 	return []byte(s), ok
 }
 
+// memberBytes returns the string member key of an object without copying
+// (nil when absent or not a string).
+func memberBytes(v *fhirjson.Value, key string) []byte {
+	m := v.Get(key)
+	if m == nil {
+		return nil
+	}
+	b, _ := strBytes(m)
+	return b
+}
+
 // checkPrimitive checks a primitive value's JSON kind and lexical form. It
 // returns "" when the value is fine, otherwise what is wrong and what is
 // expected, phrased to complete "<path> ...".

@@ -8,7 +8,7 @@ import (
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 )
 
-func benchValidate(b *testing.B, typ, file string) {
+func benchTree(b *testing.B, file string) *fhirjson.Value {
 	src, err := os.ReadFile(file)
 	if err != nil {
 		b.Fatal(err)
@@ -17,10 +17,15 @@ func benchValidate(b *testing.B, typ, file string) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.SetBytes(int64(len(src)))
+	return tree
+}
+
+func benchValidate(b *testing.B, typ, file string) {
+	tree := benchTree(b, file)
 	if err := Validate(context.Background(), typ, tree); err != nil {
 		b.Fatalf("the benchmark resource must be valid: %v", err)
 	}
-	b.SetBytes(int64(len(src)))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -98,6 +98,11 @@ func (w *walker) pushIndex(i int) int {
 	return n
 }
 
+type choiceSeen struct {
+	index int
+	key   string
+}
+
 // presence records which elements of a complex value were seen.
 type presence struct {
 	bits [4]uint64
@@ -139,7 +144,7 @@ func (w *walker) complex(v *fhirjson.Value, cd *complexDef, typeName string) {
 	}
 	w.frames = append(w.frames, frame{typ: typeName, pathLen: len(w.path)})
 	var seen presence
-	var choiceKey map[int]string
+	var choices []choiceSeen
 	for i := range v.Members {
 		m := &v.Members[i]
 		key := m.Key
@@ -166,13 +171,12 @@ func (w *walker) complex(v *fhirjson.Value, cd *complexDef, typeName string) {
 			}
 			el := match.el
 			if el.choice {
-				if prev, dup := choiceKey[el.index]; dup && prev != key {
-					w.errAt("structure", "cannot appear together with %s: %s takes one type only", prev, el.name)
+				for _, c := range choices {
+					if c.index == el.index && c.key != key {
+						w.errAt("structure", "cannot appear together with %s: %s takes one type only", c.key, el.name)
+					}
 				}
-				if choiceKey == nil {
-					choiceKey = map[int]string{}
-				}
-				choiceKey[el.index] = key
+				choices = append(choices, choiceSeen{el.index, key})
 			}
 			seen.set(el.index)
 			if cd.resource && key == "id" {
@@ -563,43 +567,55 @@ func (w *walker) reference(v *fhirjson.Value, el *elemDef) {
 			return
 		}
 		// The last Type/id of an absolute URL names the type.
-		parts := strings.Split(ref, "/")
-		if n := len(parts); n >= 2 {
-			if h := n - 4; h >= 0 && parts[n-2] == "_history" {
-				w.checkTarget(parts[h], el, v)
-			} else if spec.resourceTypes[parts[n-2]] {
-				w.checkTarget(parts[n-2], el, v)
+		rest := ref
+		if i := strings.Index(rest, "/_history/"); i >= 0 {
+			rest = rest[:i]
+		}
+		if i := strings.LastIndexByte(rest, '/'); i > 0 {
+			if j := strings.LastIndexByte(rest[:i], '/'); j >= 0 && spec.resourceTypes[rest[j+1:i]] {
+				w.checkTarget(rest[j+1:i], el, v)
 			}
 		}
 		return
-	case strings.Contains(ref, "?"):
+	case strings.IndexByte(ref, '?') >= 0:
 		typ, _, _ := strings.Cut(ref, "?")
 		w.errAt("value", "is a conditional reference (%s?…); those are resolved only inside a transaction Bundle, so refer to %s/[id] here", typ, typ)
 		return
 	}
-	parts := strings.Split(ref, "/")
-	if !(len(parts) == 2 || len(parts) == 4 && parts[2] == "_history") {
+	typ, rest, ok := strings.Cut(ref, "/")
+	id, hist, versioned := strings.Cut(rest, "/")
+	vid := ""
+	if versioned {
+		var ok2 bool
+		vid, ok2 = strings.CutPrefix(hist, "_history/")
+		if !ok2 || vid == "" || strings.IndexByte(vid, '/') >= 0 {
+			ok = false
+		}
+	}
+	if !ok {
 		w.errAt("value", "is %q; a reference must be Type/id (e.g. Patient/123), Type/id/_history/version, an absolute URL, urn:uuid:… or #id of a contained resource", ref)
 		return
 	}
-	if !spec.resourceTypes[parts[0]] {
-		w.errAt("value", "refers to %q, which is not an R4 resource type; a relative reference is Type/id, e.g. Patient/123", parts[0])
+	if !spec.resourceTypes[typ] {
+		w.errAt("value", "refers to %q, which is not an R4 resource type; a relative reference is Type/id, e.g. Patient/123", typ)
 		return
 	}
-	if !ww.ValidID(parts[1]) {
-		w.errAt("value", "has id %q, which is not a valid id (1-64 characters of A-Z, a-z, 0-9, '-' and '.')", parts[1])
+	if !ww.ValidID(id) {
+		w.errAt("value", "has id %q, which is not a valid id (1-64 characters of A-Z, a-z, 0-9, '-' and '.')", id)
 		return
 	}
-	if len(parts) == 4 && !allDigits([]byte(parts[3])) {
-		w.errAt("value", "has version %q; a version id is a number", parts[3])
+	if versioned && !allDigits([]byte(vid)) {
+		w.errAt("value", "has version %q; a version id is a number", vid)
 		return
 	}
-	w.checkTarget(parts[0], el, v)
+	w.checkTarget(typ, el, v)
 }
 
 func (w *walker) checkTarget(typ string, el *elemDef, ref *fhirjson.Value) {
-	if t, ok := ref.Get("type").Str(); ok && t != typ && !strings.HasSuffix(t, "/"+typ) {
-		w.errAt("value", "refers to a %s, but Reference.type says %s", typ, t)
+	if tv := ref.Get("type"); tv != nil {
+		if t, ok := tv.Str(); ok && t != typ && !strings.HasSuffix(t, "/"+typ) {
+			w.errAt("value", "refers to a %s, but Reference.type says %s", typ, t)
+		}
 	}
 	if len(el.targets) == 0 {
 		return
