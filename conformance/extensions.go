@@ -34,6 +34,9 @@ type ExtensionDef struct {
 	// definition is an error; a core extension used out of its context is
 	// a warning.
 	Project bool
+	// ValueSet is the required binding of a code or Coding value: the
+	// canonical URL of a ValueSet in the conformance registry.
+	ValueSet string
 }
 
 var (
@@ -130,6 +133,7 @@ func ExtensionFromStructureDefinition(sd *fhirjson.Value) (*ExtensionDef, bool) 
 		if id == "Extension.value[x]" {
 			if el.GetStr("max") != "0" {
 				d.Types = types()
+				d.ValueSet = requiredBinding(el)
 			}
 			continue
 		}
@@ -160,10 +164,109 @@ func ExtensionFromStructureDefinition(sd *fhirjson.Value) (*ExtensionDef, bool) 
 			}
 		case "value[x]":
 			sub.Types = types()
+			sub.ValueSet = requiredBinding(el)
 		}
 	}
 	d.Project = true
 	return d, true
+}
+
+func requiredBinding(el *fhirjson.Value) string {
+	b := el.Get("binding")
+	if b.GetStr("strength") != "required" {
+		return ""
+	}
+	vs, _, _ := strings.Cut(b.GetStr("valueSet"), "|")
+	return vs
+}
+
+// registryCodes returns the codes by system of a ValueSet in the
+// conformance registry whose compose includes whole CodeSystems of the
+// registry or lists concepts; false when it cannot be expanded here.
+func registryCodes(url string) (map[string]map[string]bool, bool) {
+	if c, ok := vsCache.Load(url); ok {
+		m := c.(map[string]map[string]bool)
+		return m, m != nil
+	}
+	reg := ConformanceResources()
+	var out map[string]map[string]bool
+	if vs, ok := reg.ByURL("ValueSet", url); ok {
+		out = map[string]map[string]bool{}
+		inc := vs.Tree.Get("compose").Get("include")
+		for _, in := range inc.Items {
+			sys := in.GetStr("system")
+			if out[sys] == nil {
+				out[sys] = map[string]bool{}
+			}
+			if cs := in.Get("concept"); cs != nil {
+				for _, c := range cs.Items {
+					out[sys][c.GetStr("code")] = true
+				}
+				continue
+			}
+			cs, ok := reg.ByURL("CodeSystem", sys)
+			if !ok || in.Get("filter") != nil {
+				out = nil
+				break
+			}
+			var walk func(*fhirjson.Value)
+			walk = func(list *fhirjson.Value) {
+				for _, c := range list.Items {
+					out[sys][c.GetStr("code")] = true
+					if sub := c.Get("concept"); sub != nil {
+						walk(sub)
+					}
+				}
+			}
+			if cl := cs.Tree.Get("concept"); cl != nil {
+				walk(cl)
+			}
+		}
+	}
+	vsCache.Store(url, out)
+	return out, out != nil
+}
+
+var vsCache sync.Map
+
+// checkBinding checks a code or Coding value against a definition's
+// required value set.
+func (w *walker) checkBinding(v *fhirjson.Value, def *ExtensionDef, vkey string) {
+	if def.ValueSet == "" || vkey == "" {
+		return
+	}
+	codes, ok := registryCodes(def.ValueSet)
+	if !ok {
+		return
+	}
+	val := v.Get(vkey)
+	var code string
+	switch vkey {
+	case "valueCode":
+		code, _ = val.Str()
+		for _, set := range codes {
+			if set[code] {
+				return
+			}
+		}
+	case "valueCoding":
+		code = val.GetStr("code")
+		if codes[val.GetStr("system")][code] {
+			return
+		}
+	default:
+		return
+	}
+	var all []string
+	for _, set := range codes {
+		for c := range set {
+			all = append(all, c)
+		}
+	}
+	sort.Strings(all)
+	mark := w.push(vkey)
+	w.ruleAt(ww.SeverityError, "code-invalid", "is %q, which is not in the required value set %s of %s; use one of %s", code, def.ValueSet, def.URL, strings.Join(all, ", "))
+	w.path = w.path[:mark]
 }
 
 // valueKey returns the value[x] member of an extension and its type name.
@@ -242,6 +345,8 @@ func (w *walker) checkExtensionContent(v *fhirjson.Value, def *ExtensionDef, vke
 		w.ruleAt(ww.SeverityError, "structure", "has %s, but extension %s takes a value of type %s", vkey, def.URL, strings.Join(def.Types, " or "))
 	case vkey == "" && len(def.Types) > 0 && def.Sub == nil:
 		w.ruleAt(ww.SeverityError, "required", "has no value; extension %s takes value%s", def.URL, upperFirst(def.Types[0]))
+	default:
+		w.checkBinding(v, def, vkey)
 	}
 	if def.Sub == nil {
 		return

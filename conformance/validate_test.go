@@ -150,6 +150,8 @@ func TestValidationFindings(t *testing.T) {
 			"HealthcareService.extension[0].extension[1]", []string{`"weeks"`, "days, kind, measuredOn, source"}},
 		{"a project extension without a required part", "HealthcareService", `{"resourceType":"HealthcareService","extension":[{"url":"https://wachtwijzer.nl/fhir/StructureDefinition/published-waiting-time","extension":[{"url":"days","valueInteger":3}]}]}`, ww.KindUnprocessable,
 			"HealthcareService.extension[0]", []string{`"kind"`}},
+		{"a project extension's code outside its value set", "HealthcareService", `{"resourceType":"HealthcareService","extension":[{"url":"https://wachtwijzer.nl/fhir/StructureDefinition/published-waiting-time","extension":[{"url":"kind","valueCode":"polikliniek"}]}]}`, ww.KindUnprocessable,
+			"HealthcareService.extension[0].extension[0].valueCode", []string{`"polikliniek"`, "outpatient", "wait-kind"}},
 		{"a project extension used out of its context", "Patient", `{"resourceType":"Patient","extension":[{"url":"https://wachtwijzer.nl/fhir/StructureDefinition/published-waiting-time","extension":[{"url":"kind","valueCode":"outpatient"}]}]}`, ww.KindUnprocessable,
 			"Patient.extension[0]", []string{"only on HealthcareService"}},
 
