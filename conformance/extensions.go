@@ -61,7 +61,7 @@ func LookupExtension(url string) (*ExtensionDef, bool) {
 	if ok {
 		return d, true
 	}
-	if c, ok := spec.coreExts[url]; ok {
+	if c, ok := loadSpec().coreExts[url]; ok {
 		return coreDef(url, c), true
 	}
 	return nil, false

@@ -300,7 +300,7 @@ func canonicalID(url string) string {
 // ValidateConformanceResource checks a registry resource against the R4
 // structure (the registry's own files must be valid FHIR).
 func ValidateConformanceResource(c *ConfResource) []ww.Issue {
-	td := spec.types[c.Type]
+	td := loadSpec().types[c.Type]
 	w := &walker{rootType: c.Type}
 	w.path = append(w.path, c.Type...)
 	w.resource(c.Tree, td)

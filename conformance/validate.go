@@ -55,7 +55,7 @@ func Check(ctx context.Context, typ string, res *fhirjson.Value, o Options) ([]w
 		e := ww.Errorf(ww.KindNotAllowed, "not-supported", "%s resources are served read-only from the gateway's conformance registry; they cannot be written", typ).At(typ)
 		return e.Issues, e.Kind
 	}
-	td, ok := spec.types[typ]
+	td, ok := loadSpec().types[typ]
 	if _, served := types[typ]; !served || !ok {
 		e := ww.Errorf(ww.KindNotFound, "not-supported", "resource type %q is not supported by this server; see /fhir/metadata", typ).At(typ)
 		return e.Issues, e.Kind

@@ -241,6 +241,7 @@ func TestValidateKinds(t *testing.T) {
 // Every served type has a structure definition, and every R4 type an
 // element names is in the table.
 func TestEveryServedTypeIsInTheTable(t *testing.T) {
+	loadSpec()
 	for _, n := range TypeNames() {
 		td, ok := spec.types[n]
 		if !ok || !td.resource || td.complex == nil {

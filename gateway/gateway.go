@@ -76,6 +76,7 @@ func New(o Options) (*Gateway, error) {
 	if o.Version == "" {
 		o.Version = "dev"
 	}
+	conformance.Warm()
 	tok, err := newPageTokens(o.DeploymentKey)
 	if err != nil {
 		return nil, err
