@@ -212,3 +212,11 @@ func TestFHIRPathAgreesWithSearch(t *testing.T) {
 	out := runNode(t, "fhirpath-search.cjs", g.Base, f)
 	t.Log(strings.TrimSpace(out))
 }
+
+// TestValidatorAgreesWithTheR4Schema: the gateway rejects everything the
+// official R4 JSON schema rejects, and is stricter only where it says so.
+func TestValidatorAgreesWithTheR4Schema(t *testing.T) {
+	requireNode(t)
+	g := StartGateway(t, GatewayOptions{})
+	t.Log(strings.TrimSpace(runNode(t, "validate-agreement.cjs", g.Base)))
+}
