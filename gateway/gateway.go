@@ -296,6 +296,9 @@ func (g *Gateway) instanceOperation(r *request) *response {
 
 // checkType verifies a served type in the URL.
 func checkType(typ string) error {
+	if conformance.IsConformanceType(typ) {
+		return ww.Errorf(ww.KindNotAllowed, "not-supported", "%s resources are served read-only from the conformance registry; read them with GET /fhir/%s/[id], not in a Bundle", typ, typ)
+	}
 	if !conformance.Supported(typ) {
 		return ww.Errorf(ww.KindNotFound, "not-supported", "resource type %q is not supported by this server; see /fhir/metadata", typ)
 	}
