@@ -72,6 +72,8 @@ type complexDef struct {
 	required []*elemDef
 	modExt   bool
 	resource bool
+	// invs are the R4 invariants of this model (invariants.go).
+	invs []invariant
 }
 
 type keyMatch struct {
@@ -241,7 +243,7 @@ func loadStructure(data []byte) (*structure, error) {
 // extension members every element has (and modifierExtension for
 // backbones); resources list theirs.
 func (s *structure) buildComplex(path string, els map[string]*rawElem, resource, modExt bool, fixes *[]refFix) (*complexDef, error) {
-	cd := &complexDef{path: path, byKey: map[string]keyMatch{}, resource: resource, modExt: modExt}
+	cd := &complexDef{path: path, byKey: map[string]keyMatch{}, resource: resource, modExt: modExt, invs: invariants[path]}
 	names := make([]string, 0, len(els))
 	for n := range els {
 		names = append(names, n)

@@ -206,6 +206,16 @@ func (w *walker) complex(v *fhirjson.Value, cd *complexDef, typeName string) {
 			w.errAt("required", "has no %s; %s needs %s (cardinality %d..%s)", name, cd.path, card, el.min, maxString(el.max))
 		}
 	}
+	for _, inv := range cd.invs {
+		if inv.ok(v) {
+			continue
+		}
+		if inv.warn {
+			w.add(classStructure, ww.SeverityWarning, "invariant", string(w.path), string(w.path)+" "+inv.text+" ("+inv.key+", reported as a warning for now)")
+		} else {
+			w.errAt("invariant", "%s (%s)", inv.text, inv.key)
+		}
+	}
 	w.frames = w.frames[:len(w.frames)-1]
 }
 
