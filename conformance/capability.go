@@ -198,6 +198,9 @@ func CapabilityStatement(info ServerInfo) []byte {
 			}}
 		}
 		rest.Security = sec
+	} else {
+		rest.Security = &capSecurity{Description: "No authentication is enabled on this deployment: every client may read and write. " +
+			"Enable it before exposing the gateway beyond a trusted network."}
 	}
 	opsList := Operations()
 	for _, t := range TypeNames() {
@@ -233,6 +236,21 @@ func CapabilityStatement(info ServerInfo) []byte {
 		}
 		rest.Resource = append(rest.Resource, r)
 	}
+	for _, t := range ConformanceTypeNames() {
+		r := capResource{
+			Type:              t,
+			Documentation:     "Served read-only from the gateway's conformance registry (the contract of its extensions, operations, search parameters and code systems).",
+			Interaction:       []capInteraction{{"read"}, {"vread"}, {"search-type"}},
+			Versioning:        "versioned",
+			ConditionalRead:   "not-supported",
+			ConditionalDelete: "not-supported",
+		}
+		for _, p := range ConformanceSearchParams(t) {
+			r.SearchParam = append(r.SearchParam, capSearchParam{Name: p.Code, Definition: p.Definition, Type: string(p.Type)})
+		}
+		rest.Resource = append(rest.Resource, r)
+	}
+	sort.Slice(rest.Resource, func(i, j int) bool { return rest.Resource[i].Type < rest.Resource[j].Type })
 	for _, o := range opsList {
 		if len(o.Types) == 0 {
 			rest.Operation = append(rest.Operation, capOperation{Name: o.Name, Definition: o.Definition})

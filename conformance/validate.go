@@ -2,20 +2,14 @@ package conformance
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"regexp"
-	"strconv"
-	"strings"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 )
 
 // Rule is an extra check run on every write after the structural checks
-// (Dutch identifiers, required bindings, profiles). It reports issues; an
-// issue of severity error or fatal rejects the write with 422.
+// (business rules a package owns). It reports issues; an issue of severity
+// error or fatal rejects the write with 422.
 type Rule func(typ string, res *fhirjson.Value) []ww.Issue
 
 var rules []Rule
@@ -23,217 +17,127 @@ var rules []Rule
 // AddRule registers a validation rule. Call it from init only.
 func AddRule(r Rule) { rules = append(rules, r) }
 
+// Options adjust one validation.
+type Options struct {
+	// Profiles are checked as if the resource claimed them in
+	// meta.profile ($validate's profile parameter).
+	Profiles []string
+}
+
 // Validate is the hook every write passes (REST, transactions, HL7 mapping
-// output, pull, import). It checks that res is a resource of type typ,
-// follows the FHIR JSON rules, fits the R4 structure of the typed model
-// (contained resources included) and passes the registered rules. It
-// reports every issue it finds at once: structural problems as KindInvalid
-// (400), rule violations as KindUnprocessable (422).
+// output, pull, import). It walks the parsed resource once against the
+// FHIR R4 definitions (conformance/structure.json): unknown elements,
+// JSON value types, cardinality, primitive formats (instant, dateTime,
+// date, code, id, uri, …), required bindings, '_field' primitive
+// extensions, extension structure, reference format and target types,
+// contained resources. Then the Dutch identifier rules (BSN elfproef, AGB,
+// URA, UZOVI), the project's extensions against their StructureDefinitions,
+// the profiles claimed in meta.profile and the registered rules. It reports
+// up to MaxIssues issues at once, each with a FHIRPath expression and a
+// diagnostic that says how to fix it: with a structural problem the error
+// is KindInvalid (400), with only rule and profile problems
+// KindUnprocessable (422). Warnings alone do not fail.
 func Validate(ctx context.Context, typ string, res *fhirjson.Value) error {
-	ti, ok := types[typ]
-	if !ok {
-		return ww.Errorf(ww.KindNotFound, "not-supported", "resource type %q is not supported by this server", typ)
-	}
-	if res == nil || res.Kind != fhirjson.Object {
-		return ww.Errorf(ww.KindInvalid, "structure", "a %s resource must be a JSON object", typ)
-	}
-	var issues []ww.Issue
-	rt, isStr := res.Get("resourceType").Str()
-	switch {
-	case res.Get("resourceType") == nil:
-		issues = append(issues, errIssue("required", "resourceType", "the resource has no resourceType; expected %q", typ))
-	case !isStr:
-		issues = append(issues, errIssue("structure", "resourceType", "resourceType must be a string"))
-	case rt != typ:
-		issues = append(issues, errIssue("invalid", "resourceType", "resourceType %q does not match the type %q of the request", rt, typ))
-	}
-	if idv := res.Get("id"); idv != nil {
-		if id, ok := idv.Str(); !ok || !ww.ValidID(id) {
-			issues = append(issues, errIssue("value", typ+".id", "id must be 1-64 characters of A-Z, a-z, 0-9, '-' and '.'"))
-		}
-	}
-	issues = append(issues, jsonRules(typ, res)...)
-	if len(issues) == 0 {
-		raw := res.Bytes()
-		if err := ti.check(raw); err != nil {
-			issues = append(issues, modelIssue(typ, res, err))
-		}
-		issues = append(issues, checkContained(typ, res)...)
-	}
-	if len(issues) > 0 {
-		return &ww.Error{Op: "conformance.Validate", Kind: ww.KindInvalid, Issues: issues}
-	}
-	for _, r := range rules {
-		issues = append(issues, r(typ, res)...)
-	}
-	if hasError(issues) {
-		return &ww.Error{Op: "conformance.Validate", Kind: ww.KindUnprocessable, Issues: issues}
-	}
-	return nil
-}
-
-func hasError(issues []ww.Issue) bool {
-	for _, is := range issues {
-		if is.Severity == ww.SeverityError || is.Severity == ww.SeverityFatal {
-			return true
-		}
-	}
-	return false
-}
-
-func errIssue(code, expr, format string, args ...any) ww.Issue {
-	return ww.Issue{Severity: ww.SeverityError, Code: code, Diagnostics: fmt.Sprintf(format, args...), Expression: []string{expr}}
-}
-
-// jsonRules checks the FHIR JSON representation rules the models do not:
-// no empty strings, objects or arrays, and null only inside arrays (where it
-// aligns primitive extensions with their values).
-func jsonRules(typ string, res *fhirjson.Value) []ww.Issue {
-	var issues []ww.Issue
-	var walk func(path string, v *fhirjson.Value, inArray bool)
-	walk = func(path string, v *fhirjson.Value, inArray bool) {
-		if len(issues) >= 20 {
-			return
-		}
-		switch v.Kind {
-		case fhirjson.Null:
-			if !inArray {
-				issues = append(issues, errIssue("structure", path, "null is not allowed here; leave the element out instead"))
-			}
-		case fhirjson.String:
-			if len(v.Raw) == 2 {
-				issues = append(issues, errIssue("structure", path, "empty strings are not allowed; leave the element out instead"))
-			}
-		case fhirjson.Object:
-			if len(v.Members) == 0 {
-				issues = append(issues, errIssue("structure", path, "empty objects are not allowed; leave the element out instead"))
-			}
-			for _, m := range v.Members {
-				walk(path+"."+m.Key, m.Value, false)
-			}
-		case fhirjson.Array:
-			if len(v.Items) == 0 {
-				issues = append(issues, errIssue("structure", path, "empty arrays are not allowed; leave the element out instead"))
-			}
-			allNull := len(v.Items) > 0
-			for i, it := range v.Items {
-				walk(path+"["+strconv.Itoa(i)+"]", it, true)
-				allNull = allNull && it.Kind == fhirjson.Null
-			}
-			if allNull {
-				issues = append(issues, errIssue("structure", path, "an array of only nulls is not allowed"))
-			}
-		}
-	}
-	for _, m := range res.Members {
-		walk(typ+"."+m.Key, m.Value, false)
-	}
-	return issues
-}
-
-var codeErr = regexp.MustCompile("unknown ([A-Za-z]+) code `(.*)`")
-
-// modelIssue turns a decode error of the typed model into an issue naming
-// the element.
-func modelIssue(typ string, res *fhirjson.Value, err error) ww.Issue {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		expr := typ
-		if te.Field != "" {
-			expr = typ + "." + te.Field
-		}
-		return errIssue("structure", expr, "%s: expected %s, got a JSON %s", expr, goTypeName(te.Type.String()), te.Value)
-	}
-	if m := codeErr.FindStringSubmatch(err.Error()); m != nil {
-		code := m[2]
-		path := findString(res, typ, code)
-		if path == "" {
-			path = typ
-		}
-		return errIssue("code-invalid", path, "%q is not a valid %s code", strings.Trim(code, `"`), m[1])
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return errIssue("structure", typ, "the resource could not be read as %s: %v", typ, err)
-	}
-	return errIssue("structure", typ, "the resource does not fit the R4 %s structure: %v", typ, err)
-}
-
-func goTypeName(t string) string {
-	t = strings.TrimPrefix(t, "fhir.")
-	switch {
-	case strings.HasPrefix(t, "[]"):
-		return "an array"
-	case t == "string" || strings.HasPrefix(t, "*string"):
-		return "a string"
-	case strings.Contains(t, "int"):
-		return "an integer"
-	case strings.Contains(t, "bool"):
-		return "a boolean"
-	case strings.Contains(t, "Number"):
-		return "a number"
-	}
-	return "an object"
-}
-
-// findString returns the path of the first string value equal to s.
-func findString(root *fhirjson.Value, typ, s string) string {
-	found := ""
-	fhirjson.Walk(root, typ, func(path string, v *fhirjson.Value) bool {
-		if found != "" {
-			return false
-		}
-		if str, ok := v.Str(); ok && str == s {
-			found = path
-			return false
-		}
-		return true
-	})
-	return found
-}
-
-// checkContained checks each contained resource with the model of its
-// type.
-func checkContained(typ string, res *fhirjson.Value) []ww.Issue {
-	c := res.Get("contained")
-	if c == nil {
+	issues, kind := Check(ctx, typ, res, Options{})
+	if kind == 0 {
 		return nil
 	}
-	if c.Kind != fhirjson.Array {
-		return []ww.Issue{errIssue("structure", typ+".contained", "contained must be an array of resources")}
+	return &ww.Error{Op: "conformance.Validate", Kind: kind, Issues: issues}
+}
+
+// Check validates like Validate and returns every issue found (warnings
+// included) and the kind of error they amount to: 0 when the resource is
+// valid, KindInvalid for structural errors, KindUnprocessable for rule
+// errors only, KindNotFound for an unsupported type and KindNotAllowed for
+// a read-only conformance type.
+func Check(ctx context.Context, typ string, res *fhirjson.Value, o Options) ([]ww.Issue, ww.Kind) {
+	if IsConformanceType(typ) {
+		e := ww.Errorf(ww.KindNotAllowed, "not-supported", "%s resources are served read-only from the gateway's conformance registry; they cannot be written", typ).At(typ)
+		return e.Issues, e.Kind
 	}
-	var issues []ww.Issue
-	ids := map[string]bool{}
-	for i, it := range c.Items {
-		path := fmt.Sprintf("%s.contained[%d]", typ, i)
-		if it.Kind != fhirjson.Object {
-			issues = append(issues, errIssue("structure", path, "a contained resource must be an object"))
-			continue
+	td, ok := loadSpec().types[typ]
+	if _, served := types[typ]; !served || !ok {
+		e := ww.Errorf(ww.KindNotFound, "not-supported", "resource type %q is not supported by this server; see /fhir/metadata", typ).At(typ)
+		return e.Issues, e.Kind
+	}
+	if res == nil || res.Kind != fhirjson.Object {
+		e := ww.Errorf(ww.KindInvalid, "structure", "%s resource must be a JSON object", article(typ)).At(typ)
+		return e.Issues, e.Kind
+	}
+	w := &walker{rootType: typ}
+	w.path = append(make([]byte, 0, 128), typ...)
+	rtv := res.Get("resourceType")
+	rt, isStr := rtv.Str()
+	switch {
+	case rtv == nil:
+		w.add(classStructure, ww.SeverityError, "required", "resourceType", "the resource has no resourceType; add \"resourceType\": \""+typ+"\"")
+	case !isStr:
+		w.add(classStructure, ww.SeverityError, "structure", "resourceType", "resourceType must be a string such as \""+typ+"\"")
+	case rt != typ:
+		w.add(classStructure, ww.SeverityError, "invalid", "resourceType", "resourceType \""+rt+"\" does not match the type "+typ+" of the request")
+	}
+	if c := res.Get("contained"); c != nil && c.Kind == fhirjson.Array {
+		w.containedIDs = map[string]bool{}
+		for i, it := range c.Items {
+			id, _ := it.Get("id").Str()
+			if id == "" {
+				continue
+			}
+			if w.containedIDs[id] {
+				mark := w.push("contained")
+				w.pushIndex(i)
+				w.errAt("value", "has id %q, which another contained resource has too; contained ids must be unique", id)
+				w.path = w.path[:mark]
+			}
+			w.containedIDs[id] = true
 		}
-		rt, _ := it.Get("resourceType").Str()
-		id, _ := it.Get("id").Str()
-		if rt == "" {
-			issues = append(issues, errIssue("required", path+".resourceType", "a contained resource needs a resourceType"))
-			continue
-		}
-		if id == "" {
-			issues = append(issues, errIssue("required", path+".id", "a contained resource needs an id, referenced as #id"))
-		} else if ids[id] {
-			issues = append(issues, errIssue("value", path+".id", "contained id %q is used twice", id))
-		}
-		ids[id] = true
-		if it.Get("contained") != nil {
-			issues = append(issues, errIssue("structure", path+".contained", "contained resources must not contain resources (dom-2)"))
-		}
-		if chk, ok := containedCheckers[rt]; ok {
-			if err := chk(it.Bytes()); err != nil {
-				is := modelIssue(rt, it, err)
-				for j := range is.Expression {
-					is.Expression[j] = path + strings.TrimPrefix(is.Expression[j], rt)
+	}
+	w.resource(res, td)
+	w.checkProfiles(typ, res, o.Profiles)
+	if !w.full() {
+		for _, r := range rules {
+			for _, is := range r(typ, res) {
+				if is.Severity == ww.SeverityError || is.Severity == ww.SeverityFatal {
+					w.errors++
 				}
-				issues = append(issues, is)
+				if !w.full() {
+					w.issues = append(w.issues, classified{is, classRule})
+				} else {
+					w.truncated = true
+				}
 			}
 		}
 	}
-	return issues
+	out := make([]ww.Issue, 0, len(w.issues)+1)
+	kind := ww.Kind(0)
+	for _, is := range w.issues {
+		out = append(out, is.Issue)
+		if is.Severity != ww.SeverityError && is.Severity != ww.SeverityFatal {
+			continue
+		}
+		if is.class == classStructure {
+			kind = ww.KindInvalid
+		} else if kind == 0 {
+			kind = ww.KindUnprocessable
+		}
+	}
+	if w.truncated {
+		out = append(out, ww.Issue{Severity: ww.SeverityInformation, Code: "too-costly",
+			Diagnostics: "more issues were found; only the first " + itoa(MaxIssues) + " are reported", Expression: []string{typ}})
+	}
+	return out, kind
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b [20]byte
+	i := len(b)
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
 }

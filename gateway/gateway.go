@@ -80,6 +80,7 @@ func New(o Options) (*Gateway, error) {
 	if o.Version == "" {
 		o.Version = "dev"
 	}
+	conformance.Warm()
 	tok, err := newPageTokens(o.DeploymentKey)
 	if err != nil {
 		return nil, err
@@ -195,7 +196,12 @@ func (g *Gateway) handle(fn func(*request) *response) gin.HandlerFunc {
 			}
 			req.body = body
 		}
-		resp := fn(req)
+		var resp *response
+		if conformance.IsConformanceType(req.typ) {
+			resp = g.conformanceRequest(req, c.FullPath())
+		} else {
+			resp = fn(req)
+		}
 		g.write(c, ct, resp)
 	}
 }
@@ -295,6 +301,9 @@ func (g *Gateway) instanceOperation(r *request) *response {
 
 // checkType verifies a served type in the URL.
 func checkType(typ string) error {
+	if conformance.IsConformanceType(typ) {
+		return ww.Errorf(ww.KindNotAllowed, "not-supported", "%s resources are served read-only from the conformance registry; read them with GET /fhir/%s/[id], not in a Bundle", typ, typ)
+	}
 	if !conformance.Supported(typ) {
 		return ww.Errorf(ww.KindNotFound, "not-supported", "resource type %q is not supported by this server; see /fhir/metadata", typ)
 	}

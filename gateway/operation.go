@@ -41,6 +41,9 @@ func (g *Gateway) operation(r *request, typ, name, id string) *response {
 			return errResponse(err)
 		}
 	}
+	if name == "$validate" && typ != "" {
+		return g.validateOperation(r, typ, id)
+	}
 	opMu.RLock()
 	h, ok := ops[typ+name]
 	opMu.RUnlock()

@@ -39,7 +39,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build the binary:", err)
 		os.Exit(1)
 	}
-	code := redistest.RunMain(m)
+	startRecording(dir)
+	code := finishRecording(redistest.RunMain(m))
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -272,6 +273,7 @@ func (g *Gateway) Do(t testing.TB, method, path string, body any, headers ...str
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	record(t, method, path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	return &Resp{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
