@@ -97,8 +97,8 @@ func record(t testing.TB, method, path string, status int, ct string, body []byt
 	if recorder.f == nil || len(body) == 0 {
 		return
 	}
-	if !strings.Contains(ct, "fhir+json") && !strings.Contains(ct, "fhir+ndjson") && !(strings.Contains(ct, "json") && bytes.Contains(body, []byte(`"resourceType"`))) {
-		return
+	if !strings.Contains(ct, "fhir+json") && !strings.Contains(ct, "fhir+ndjson") && !(strings.Contains(ct, "json") && isResource(body)) {
+		return // not FHIR: a Bulk Data manifest, /status, health
 	}
 	line, err := json.Marshal(recorded{Test: t.Name(), Req: method + " " + path, Status: status, CT: ct, Body: string(body)})
 	if err != nil {
@@ -219,4 +219,14 @@ func TestValidatorAgreesWithTheR4Schema(t *testing.T) {
 	requireNode(t)
 	g := StartGateway(t, GatewayOptions{})
 	t.Log(strings.TrimSpace(runNode(t, "validate-agreement.cjs", g.Base)))
+}
+
+// isResource reports whether a plain JSON body is a FHIR resource (a
+// top-level resourceType), as a FHIR client asking for application/json
+// gets one.
+func isResource(body []byte) bool {
+	var top struct {
+		ResourceType string `json:"resourceType"`
+	}
+	return json.Unmarshal(body, &top) == nil && top.ResourceType != ""
 }

@@ -44,9 +44,31 @@ function explain(resource) {
     .map((e) => `${type}${e.dataPath} ${e.message}${e.params && e.params.additionalProperty ? ` (${e.params.additionalProperty})` : ''}`);
 }
 
+// subsetted reports whether a resource carries the SUBSETTED tag (_summary,
+// _elements): FHIR says such a view may leave out required elements, so
+// only "required property" findings are forgiven for it.
+function subsetted(r) {
+  return !!(r && r.meta && Array.isArray(r.meta.tag) && r.meta.tag.some((t) => t && t.code === 'SUBSETTED'));
+}
+
+function checkSubsetted(resource) {
+  return explain(resource).filter((m) => !/should have required property/.test(m));
+}
+
 function check(resource) {
   if (resource === null || typeof resource !== 'object' || Array.isArray(resource) || typeof resource.resourceType !== 'string') {
     return ['the body is not a FHIR resource (a JSON object with a resourceType)'];
+  }
+  if (subsetted(resource)) return checkSubsetted(resource);
+  if (resource.resourceType === 'Bundle' && Array.isArray(resource.entry) && resource.entry.some((e) => e && subsetted(e.resource))) {
+    // The Bundle without its subsetted resources, then each of those.
+    let why = check(Object.assign({}, resource, {
+      entry: resource.entry.map((e) => (e && subsetted(e.resource) ? Object.assign({}, e, { resource: undefined }) : e)),
+    }));
+    resource.entry.forEach((e, i) => {
+      if (e && subsetted(e.resource)) why = why.concat(checkSubsetted(e.resource).map((m) => `entry[${i}].resource: ${m}`));
+    });
+    return why;
   }
   const errors = validator.validate(resource, true);
   if (errors.length === 0) return [];
