@@ -228,7 +228,13 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	if err != nil {
 		return st.storeFailed(ctx, err)
 	}
-	defer func() { p.later(release) }()
+	defer func() {
+		if st.po.Replay {
+			release() // a replay (often a short-lived CLI) finishes its work itself
+		} else {
+			p.later(release)
+		}
+	}()
 	if !st.po.Force {
 		prev, err := p.o.Store.Receipt(sctx, kindAccepted, st.key)
 		if err != nil {
