@@ -19,6 +19,9 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+
+	"github.com/wachtwijzer/wachtwijzer/internal/logtail"
+	"github.com/wachtwijzer/wachtwijzer/internal/resp"
 )
 
 // Kind says which Redis an Instance is.
@@ -93,9 +96,9 @@ type Instance struct {
 // process is a started redis-server child.
 type process struct {
 	cmd       *exec.Cmd
-	done      chan struct{} // closed after Wait returned
-	err       error         // Wait's result, valid after done
-	out       *tailBuffer   // stdout+stderr (errors before the log file opens)
+	done      chan struct{}   // closed after Wait returned
+	err       error           // Wait's result, valid after done
+	out       *logtail.Buffer // stdout+stderr (errors before the log file opens)
 	logPath   string
 	logOffset int64 // log size before this start, so tails show only this run
 
@@ -104,7 +107,7 @@ type process struct {
 }
 
 func (p *process) tail() string {
-	return logTail(p.logPath, p.logOffset) + p.out.String()
+	return logtail.Of(p.logPath, p.logOffset) + p.out.String()
 }
 
 // SocketPath returns the unix socket of the embedded Redis for dataDir.
@@ -265,10 +268,10 @@ func startServer(ctx context.Context, o Options, bin string, logger *slog.Logger
 func launch(ctx context.Context, bin, dir string, port int, fsync string, timeout time.Duration, logger *slog.Logger) (*process, error) {
 	p := &process{
 		done:    make(chan struct{}),
-		out:     &tailBuffer{max: 4096},
+		out:     &logtail.Buffer{Max: 4096},
 		logPath: filepath.Join(dir, "redis.log"),
 	}
-	p.logOffset = fileSize(p.logPath)
+	p.logOffset = logtail.FileSize(p.logPath)
 	p.cmd = exec.Command(bin,
 		"--port", strconv.Itoa(port),
 		"--bind", "127.0.0.1",
@@ -338,24 +341,24 @@ func waitReady(ctx context.Context, sock string, done <-chan struct{}, timeout t
 
 // ready reports nil when the server answers PING and has loaded its data.
 func ready(ctx context.Context, sock string) error {
-	c, err := dialRESP(ctx, "unix", sock, 2*time.Second)
+	c, err := resp.Dial(ctx, "unix", sock, 2*time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if _, err := c.do("PING"); err != nil {
-		var re respError
+	if _, err := c.Do("PING"); err != nil {
+		var re resp.Error
 		if errors.As(err, &re) && strings.HasPrefix(string(re), "LOADING") {
 			return fmt.Errorf("%w: %w", errLoading, err)
 		}
 		return err
 	}
-	v, err := c.do("INFO", "persistence")
+	v, err := c.Do("INFO", "persistence")
 	if err != nil {
 		return err
 	}
 	info, _ := v.(string)
-	if loading, _ := infoField(info, "loading"); loading != "0" {
+	if loading, _ := resp.InfoField(info, "loading"); loading != "0" {
 		return fmt.Errorf("%w (loading:%s)", errLoading, loading)
 	}
 	return nil
@@ -364,13 +367,13 @@ func ready(ctx context.Context, sock string) error {
 // alive reports whether anything speaking RESP answers on sock, even with an
 // error such as LOADING.
 func alive(ctx context.Context, sock string) bool {
-	c, err := dialRESP(ctx, "unix", sock, time.Second)
+	c, err := resp.Dial(ctx, "unix", sock, time.Second)
 	if err != nil {
 		return false
 	}
 	defer c.Close()
-	_, err = c.do("PING")
-	var re respError
+	_, err = c.Do("PING")
+	var re resp.Error
 	return err == nil || errors.As(err, &re)
 }
 
@@ -453,13 +456,13 @@ func (i *Instance) stopServer(ctx context.Context) error {
 // shutdown sends SHUTDOWN. Success shows as the server closing the
 // connection; an error reply means Redis refused (e.g. it cannot write the AOF).
 func shutdown(ctx context.Context, sock string) error {
-	c, err := dialRESP(ctx, "unix", sock, 10*time.Second)
+	c, err := resp.Dial(ctx, "unix", sock, 10*time.Second)
 	if err != nil {
 		return fmt.Errorf("SHUTDOWN: %w", err)
 	}
 	defer c.Close()
-	_, err = c.do("SHUTDOWN")
-	var re respError
+	_, err = c.Do("SHUTDOWN")
+	var re resp.Error
 	if errors.As(err, &re) {
 		return fmt.Errorf("SHUTDOWN refused: %w", err)
 	}
@@ -515,13 +518,13 @@ func Connect(ctx context.Context, dataDir string) (*Instance, error) {
 		wait = min(wait*2, 200*time.Millisecond)
 	}
 	inst := &Instance{Kind: KindRedisServer, Addr: sock, Network: "unix", Socket: sock, DataDir: dir}
-	if c, err := dialRESP(ctx, "unix", sock, 2*time.Second); err == nil {
-		if v, err := c.do("INFO", "persistence"); err == nil {
+	if c, err := resp.Dial(ctx, "unix", sock, 2*time.Second); err == nil {
+		if v, err := c.Do("INFO", "persistence"); err == nil {
 			info, _ := v.(string)
-			aof, _ := infoField(info, "aof_enabled")
+			aof, _ := resp.InfoField(info, "aof_enabled")
 			inst.Persistent = aof == "1"
 		}
-		if v, err := c.do("CONFIG", "GET", "port"); err == nil {
+		if v, err := c.Do("CONFIG", "GET", "port"); err == nil {
 			if kv, ok := v.([]any); ok && len(kv) == 2 {
 				if port, _ := kv[1].(string); port != "" && port != "0" {
 					inst.TCPAddr = "127.0.0.1:" + port
@@ -541,51 +544,6 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(b []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-	return len(b), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
-}
-
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// logTail returns up to the last 4 KiB written to path after offset.
-func logTail(path string, offset int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	if _, err := f.Seek(max(offset, fileSize(path)-4096), io.SeekStart); err != nil {
-		return ""
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
 }
 
 // lastLines returns the last n lines of s.

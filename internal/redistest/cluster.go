@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wachtwijzer/wachtwijzer/internal/resp"
 )
 
 // clusterMasters is the number of masters in a test cluster.
@@ -104,14 +106,14 @@ func (c *Cluster) waitOK(ctx context.Context) error {
 	for {
 		ready := true
 		for _, addr := range c.Addrs {
-			v, err := command(ctx, addr, "CLUSTER", "INFO")
+			v, err := resp.Command(ctx, addr, "CLUSTER", "INFO")
 			if err != nil {
 				ready, last = false, fmt.Sprintf("%s: CLUSTER INFO: %v", addr, err)
 				break
 			}
 			info, _ := v.(string)
 			for field, value := range want {
-				if got, _ := infoField(info, field); got != value {
+				if got, _ := resp.InfoField(info, field); got != value {
 					ready, last = false, fmt.Sprintf("%s: %s:%s, want %s", addr, field, got, value)
 					break
 				}

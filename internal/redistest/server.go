@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,9 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wachtwijzer/wachtwijzer/internal/logtail"
+	"github.com/wachtwijzer/wachtwijzer/internal/resp"
 )
 
 // readyTimeout bounds how long a start or restart waits for PING and loading:0.
@@ -50,8 +52,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
-	done    chan struct{} // closed when cmd has exited
-	output  *tailBuffer   // stdout and stderr of the current process
+	done    chan struct{}   // closed when cmd has exited
+	output  *logtail.Buffer // stdout and stderr of the current process
 	stopped bool
 }
 
@@ -143,8 +145,8 @@ func (s *Server) args() []string {
 // launch starts the process on s.Port and waits until it is ready. On failure
 // the process is gone and the error carries the tail of its log.
 func (s *Server) launch() error {
-	logOffset := fileSize(s.logPath())
-	out := &tailBuffer{max: 4096}
+	logOffset := logtail.FileSize(s.logPath())
+	out := &logtail.Buffer{Max: 4096}
 	cmd := exec.Command("redis-server", s.args()...)
 	cmd.Dir = s.Dir
 	cmd.Stdout = out
@@ -166,7 +168,7 @@ func (s *Server) launch() error {
 	}
 	cmd.Process.Kill()
 	<-done
-	tail := logTail(s.logPath(), logOffset) + out.String()
+	tail := logtail.Of(s.logPath(), logOffset) + out.String()
 	err = fmt.Errorf("redistest: redis-server on %s: %w\n--- redis.log / output tail ---\n%s", s.Addr, err, tail)
 	if strings.Contains(tail, "Address already in use") {
 		return fmt.Errorf("%w (%w)", err, errAddrInUse)
@@ -181,7 +183,7 @@ func waitReady(addr string, done <-chan struct{}, timeout time.Duration) error {
 	defer cancel()
 	wait := 5 * time.Millisecond
 	for {
-		err := probe(ctx, "tcp", addr)
+		err := resp.Probe(ctx, "tcp", addr)
 		if err == nil {
 			return nil
 		}
@@ -342,50 +344,4 @@ func RunMain(m *testing.M) int {
 		sharedCluster.stop()
 	}
 	return code
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if len(t.buf) > t.max {
-		t.buf = t.buf[len(t.buf)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(t.buf)
-}
-
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// logTail returns up to the last 4 KiB written to path after offset.
-func logTail(path string, offset int64) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return "(no log: " + err.Error() + ")\n"
-	}
-	defer f.Close()
-	start := max(offset, fileSize(path)-4096)
-	if _, err := f.Seek(start, io.SeekStart); err != nil {
-		return ""
-	}
-	b, _ := io.ReadAll(f)
-	return string(b)
 }

@@ -1,4 +1,7 @@
-package redistest
+// Package resp is a minimal RESP2 client for probing and controlling the
+// redis-server processes the embedded default and the tests start: one
+// connection, one command at a time, no pool, retries or logging.
+package resp
 
 import (
 	"bufio"
@@ -11,19 +14,20 @@ import (
 	"time"
 )
 
-// respConn is a minimal RESP2 client used for readiness probes, so that
+// Conn is a minimal RESP2 client used for readiness probes, so that
 // probing a starting server involves no connection pool, retries or logging.
-type respConn struct {
+type Conn struct {
 	conn net.Conn
 	rd   *bufio.Reader
 }
 
-// respError is an error reply from the server, such as "LOADING ...".
-type respError string
+// Error is an error reply from the server, such as "LOADING ...".
+type Error string
 
-func (e respError) Error() string { return string(e) }
+func (e Error) Error() string { return string(e) }
 
-func dialRESP(ctx context.Context, network, addr string, timeout time.Duration) (*respConn, error) {
+// Dial connects to a Redis server (network "tcp" or "unix").
+func Dial(ctx context.Context, network, addr string, timeout time.Duration) (*Conn, error) {
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.DialContext(ctx, network, addr)
 	if err != nil {
@@ -37,14 +41,14 @@ func dialRESP(ctx context.Context, network, addr string, timeout time.Duration) 
 		c.Close()
 		return nil, err
 	}
-	return &respConn{conn: c, rd: bufio.NewReader(c)}, nil
+	return &Conn{conn: c, rd: bufio.NewReader(c)}, nil
 }
 
-func (c *respConn) Close() error { return c.conn.Close() }
+func (c *Conn) Close() error { return c.conn.Close() }
 
-// do sends one command and reads its reply: string for simple and bulk
+// Do sends one command and reads its reply: string for simple and bulk
 // strings, int64 for integers, []any for arrays, nil for null replies.
-func (c *respConn) do(args ...string) (any, error) {
+func (c *Conn) Do(args ...string) (any, error) {
 	b := fmt.Appendf(nil, "*%d\r\n", len(args))
 	for _, a := range args {
 		b = fmt.Appendf(b, "$%d\r\n%s\r\n", len(a), a)
@@ -55,7 +59,7 @@ func (c *respConn) do(args ...string) (any, error) {
 	return c.read()
 }
 
-func (c *respConn) read() (any, error) {
+func (c *Conn) read() (any, error) {
 	line, err := c.rd.ReadString('\n')
 	if err != nil {
 		return nil, err
@@ -68,7 +72,7 @@ func (c *respConn) read() (any, error) {
 	case '+':
 		return body, nil
 	case '-':
-		return nil, respError(body)
+		return nil, Error(body)
 	case ':':
 		return strconv.ParseInt(body, 10, 64)
 	case '$':
@@ -106,8 +110,8 @@ func (c *respConn) read() (any, error) {
 	}
 }
 
-// infoField returns the value of field in an INFO reply ("loading:0" → "0").
-func infoField(info, field string) (string, bool) {
+// InfoField returns the value of field in an INFO reply ("loading:0" → "0").
+func InfoField(info, field string) (string, bool) {
 	for _, line := range strings.Split(info, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
 			return v, true
@@ -116,34 +120,34 @@ func infoField(info, field string) (string, bool) {
 	return "", false
 }
 
-// probe reports nil when the server at addr answers PING and INFO persistence
+// Probe reports nil when the server at addr answers PING and INFO persistence
 // says it finished loading its data set.
-func probe(ctx context.Context, network, addr string) error {
-	c, err := dialRESP(ctx, network, addr, time.Second)
+func Probe(ctx context.Context, network, addr string) error {
+	c, err := Dial(ctx, network, addr, time.Second)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if _, err := c.do("PING"); err != nil {
+	if _, err := c.Do("PING"); err != nil {
 		return err
 	}
-	v, err := c.do("INFO", "persistence")
+	v, err := c.Do("INFO", "persistence")
 	if err != nil {
 		return err
 	}
 	info, _ := v.(string)
-	if loading, ok := infoField(info, "loading"); !ok || loading != "0" {
+	if loading, ok := InfoField(info, "loading"); !ok || loading != "0" {
 		return fmt.Errorf("still loading (loading:%s)", loading)
 	}
 	return nil
 }
 
-// command runs one command on a fresh connection.
-func command(ctx context.Context, addr string, args ...string) (any, error) {
-	c, err := dialRESP(ctx, "tcp", addr, 2*time.Second)
+// Command runs one command on a fresh connection.
+func Command(ctx context.Context, addr string, args ...string) (any, error) {
+	c, err := Dial(ctx, "tcp", addr, 2*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	return c.do(args...)
+	return c.Do(args...)
 }
