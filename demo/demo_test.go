@@ -12,6 +12,7 @@ import (
 	"github.com/samply/golang-fhir-models/fhir-models/fhir"
 
 	"github.com/wachtwijzer/wachtwijzer/conformance/nlid"
+	"github.com/wachtwijzer/wachtwijzer/internal/jsonpath"
 )
 
 // asOfCases are the load dates every invariant is checked on.
@@ -66,36 +67,11 @@ func load(t *testing.T, asOf time.Time) *set {
 	return s
 }
 
-// get walks v along path (string keys and int indexes); nil when absent.
-func get(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[k]
-		case int:
-			a, ok := v.([]any)
-			if !ok || k >= len(a) {
-				return nil
-			}
-			v = a[k]
-		}
-	}
-	return v
-}
+func get(v any, path ...any) any { return jsonpath.Get(v, path...) }
 
-func getStr(v any, path ...any) string {
-	s, _ := get(v, path...).(string)
-	return s
-}
+func getStr(v any, path ...any) string { return jsonpath.Str(v, path...) }
 
-func getList(v any, path ...any) []any {
-	a, _ := get(v, path...).([]any)
-	return a
-}
+func getList(v any, path ...any) []any { return jsonpath.List(v, path...) }
 
 // identifierValue returns the value of the first identifier with system.
 func identifierValue(m map[string]any, system string) string {

@@ -20,6 +20,7 @@ import (
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/conformance/nlid"
+	"github.com/wachtwijzer/wachtwijzer/internal/jsonpath"
 )
 
 var testKey = []byte("test-deployment-key")
@@ -85,36 +86,11 @@ var (
 	}
 )
 
-// get walks v along path (string keys and int indexes); nil when absent.
-func get(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[k]
-		case int:
-			a, ok := v.([]any)
-			if !ok || k >= len(a) {
-				return nil
-			}
-			v = a[k]
-		}
-	}
-	return v
-}
+func get(v any, path ...any) any { return jsonpath.Get(v, path...) }
 
-func getStr(v any, path ...any) string {
-	s, _ := get(v, path...).(string)
-	return s
-}
+func getStr(v any, path ...any) string { return jsonpath.Str(v, path...) }
 
-func getList(v any, path ...any) []any {
-	a, _ := get(v, path...).([]any)
-	return a
-}
+func getList(v any, path ...any) []any { return jsonpath.List(v, path...) }
 
 func getInt(v any, path ...any) int {
 	n, _ := get(v, path...).(json.Number).Int64()

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wachtwijzer/wachtwijzer/internal/jsonpath"
 	"github.com/wachtwijzer/wachtwijzer/internal/redistest"
 )
 
@@ -313,26 +314,7 @@ func outcome(t testing.TB, r *Resp, status int, code string, mentions ...string)
 	}
 }
 
-// path walks a decoded JSON value: path(m, "meta", "versionId").
-func path(v any, keys ...any) any {
-	for _, k := range keys {
-		switch kk := k.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[kk]
-		case int:
-			a, ok := v.([]any)
-			if !ok || kk >= len(a) {
-				return nil
-			}
-			v = a[kk]
-		}
-	}
-	return v
-}
+func path(v any, keys ...any) any { return jsonpath.Get(v, keys...) }
 
 func str(v any) string {
 	s, _ := v.(string)

@@ -12,6 +12,7 @@ import (
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
+	"github.com/wachtwijzer/wachtwijzer/internal/jsonpath"
 )
 
 var testKey = []byte("test-deployment-key")
@@ -149,31 +150,9 @@ func types(res *Result) string {
 	return strings.Join(s, ",")
 }
 
-// get walks a decoded resource: get(m, "participant", 0, "actor", "reference").
-func get(v any, path ...any) any {
-	for _, p := range path {
-		switch k := p.(type) {
-		case string:
-			m, ok := v.(map[string]any)
-			if !ok {
-				return nil
-			}
-			v = m[k]
-		case int:
-			a, ok := v.([]any)
-			if !ok || k >= len(a) {
-				return nil
-			}
-			v = a[k]
-		}
-	}
-	return v
-}
+func get(v any, path ...any) any { return jsonpath.Get(v, path...) }
 
-func str(v any, path ...any) string {
-	s, _ := get(v, path...).(string)
-	return s
-}
+func str(v any, path ...any) string { return jsonpath.Str(v, path...) }
 
 // hasProblem reports whether ps holds a problem with the code at segment-field.
 func hasProblem(ps []Problem, sev, code, seg string, field int) bool {
