@@ -133,8 +133,8 @@ func (r *WaitRecord) Open() bool {
 	return r.SR != nil && (r.SR.Status == "active" || r.SR.Status == "on-hold") && r.SR.Authored != NoDay
 }
 
-// Insurers returns the insurer keys of the member's active coverages (any
-// period), sorted and unique.
+// Insurers returns the canonical insurer keys (CoverageFact.CanonicalKey)
+// of the member's active coverages (any period), sorted and unique.
 func (r *WaitRecord) Insurers() []string {
 	seen := map[string]bool{}
 	var out []string
@@ -142,11 +142,9 @@ func (r *WaitRecord) Insurers() []string {
 		if r.Cov[i].Status != "active" {
 			continue
 		}
-		for _, k := range r.Cov[i].InsurerKeys() {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
+		if k := r.Cov[i].CanonicalKey(); k != "" && !seen[k] {
+			seen[k] = true
+			out = append(out, k)
 		}
 	}
 	sort.Strings(out)
@@ -487,4 +485,16 @@ func items(v *fhirjson.Value) []*fhirjson.Value {
 		return nil
 	}
 	return v.Items
+}
+
+// CanonicalKey is the one insurer key a coverage is counted under: the
+// UZOVI code, else "org:<payor id>"; "" when the payor is unknown.
+func (c *CoverageFact) CanonicalKey() string {
+	if c.UZOVI != "" {
+		return c.UZOVI
+	}
+	if c.PayorOrg != "" {
+		return "org:" + c.PayorOrg
+	}
+	return ""
 }

@@ -53,7 +53,7 @@ func TestMembershipTwoPatientsOneBSN(t *testing.T) {
 	m.SetCoverage(ended.ID, &ended)
 	m.SetWait("sr1", "pat-hosp", true)
 	w := &WaitRecord{SR: &WaitFacts{Status: "active", Patient: "pat-hosp", Authored: day(t, "2026-03-01")}, Cov: m.Cov}
-	if got := strings.Join(w.Insurers(), ","); got != "3332,7119,org:ins-1" {
+	if got := strings.Join(w.Insurers(), ","); got != "3332,7119" {
 		t.Errorf("insurers the wait is filed under: %s", got)
 	}
 	asOf := day(t, "2026-03-31")

@@ -29,6 +29,9 @@ type wplan struct {
 	rec    *record
 	ix     []ixop
 	result ww.WriteResult
+	// prev is the JSON of the live version the write replaces (nil when
+	// none), for the projections.
+	prev []byte
 }
 
 // gplan is one guard as index ranges.
@@ -83,15 +86,18 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 		if err != nil {
 			return nil, err
 		}
+		if plans, err = s.project(ctx, plans); err != nil {
+			return nil, err
+		}
 		reply, err := s.run(ctx, plans, guards)
 		if err != nil {
 			return nil, err
 		}
 		switch reply.status {
 		case "ok":
-			out := make([]ww.WriteResult, len(plans))
-			for i, pl := range plans {
-				out[i] = pl.result
+			out := make([]ww.WriteResult, len(c.Writes))
+			for i := range out {
+				out[i] = plans[i].result
 			}
 			return out, nil
 		case "conflict":
@@ -183,6 +189,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 	}
 	var oldIx []ixop
 	if live {
+		pl.prev = old.json
 		tree, err := fhirjson.Parse(old.json, fhirjson.Limits{MaxDepth: 200})
 		if err != nil {
 			return ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")

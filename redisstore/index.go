@@ -42,6 +42,9 @@ func systemTag(system string) string {
 
 // entries computes every index entry of one version of a live resource.
 func (s *Store) entries(typ, id string, res *fhirjson.Value, rec *record) []ixop {
+	if isProjection(typ) {
+		return s.projectionEntries(typ, id, rec.json)
+	}
 	shard := s.keys.shard(id)
 	out := make([]ixop, 0, 24)
 	out = append(out, ixop{kind: 'z', key: s.keys.index(typ, shard, "_lastUpdated"), member: id, score: strconv.FormatInt(rec.ms, 10)})
@@ -61,7 +64,7 @@ func (s *Store) entries(typ, id string, res *fhirjson.Value, rec *record) []ixop
 	for _, c := range s.reg.Compounds(typ) {
 		out = s.compoundEntries(out, typ, id, shard, c, res)
 	}
-	return out
+	return s.mediationEntries(out, typ, id, shard, res)
 }
 
 func (s *Store) paramEntries(out []ixop, typ, id string, shard int, p *conformance.SearchParam, v *conformance.Values) []ixop {

@@ -16,6 +16,7 @@ import (
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
+	"github.com/wachtwijzer/wachtwijzer/mediation"
 )
 
 // Options configure a Store.
@@ -41,6 +42,9 @@ type Options struct {
 	TxTimeout time.Duration
 	// Observe, when set, receives the duration of each script run.
 	Observe func(script string, d time.Duration, err error)
+	// Regions files each wait under its member's region for
+	// $regional-capacity (default mediation.DefaultRegions()).
+	Regions *mediation.Regions
 }
 
 // Store is the Redis implementation of wachtwijzer.Store.
@@ -56,6 +60,7 @@ type Store struct {
 	dkey      []byte
 	txTimeout time.Duration
 	observe   func(string, time.Duration, error)
+	regions   *mediation.Regions
 
 	closeOnce sync.Once
 }
@@ -93,13 +98,17 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.TxTimeout <= 0 {
 		o.TxTimeout = 10 * time.Second
 	}
+	if o.Regions == nil {
+		o.Regions = mediation.DefaultRegions()
+	}
 	s := &Store{
 		rdb: o.Client, keys: keys{prefix: o.Prefix, shards: o.Shards, gen: 1},
 		clock: o.Clock, policy: o.Policy, reg: o.Registry, log: o.Logger,
-		scripts: loadScripts(!o.InProcess), txTimeout: o.TxTimeout, observe: o.Observe,
+		scripts: loadScripts(!o.InProcess), txTimeout: o.TxTimeout, observe: o.Observe, regions: o.Regions,
 	}
 	if cc, ok := o.Client.(*redis.ClusterClient); ok {
 		s.cluster = cc
+		s.keys.cluster = true
 	}
 	if err := s.checkEviction(ctx, o.AllowEviction, o.InProcess); err != nil {
 		return nil, err

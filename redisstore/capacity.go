@@ -1,0 +1,59 @@
+package redisstore
+
+import (
+	"strconv"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/conformance"
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
+	"github.com/wachtwijzer/wachtwijzer/fhirtime"
+	"github.com/wachtwijzer/wachtwijzer/mediation"
+)
+
+// mediationEntries adds the per-resource entries the insurer operations
+// read beside the search indexes, each a pure function of the resource:
+//
+//   - a Patient with a BSN: its member key (hash ~mk) and the set of
+//     Patients per member key (~mkp:<mk>);
+//   - a free Slot: its start in the free-capacity index of its Schedule and
+//     own specialism (~fs:<schedule>:<S>), and the pair in the sticky
+//     registry ~fsk.
+func (s *Store) mediationEntries(out []ixop, typ, id string, shard int, res *fhirjson.Value) []ixop {
+	switch typ {
+	case "Patient":
+		f := mediation.PatientFactsOf(res, nil)
+		if f.BSN != "" {
+			mk := ww.MemberKey(s.dkey, f.BSN)
+			out = append(out, ixop{kind: 'h', key: s.keys.index(typ, shard, "~mk"), member: id, score: mk},
+				ixop{kind: 's', key: s.keys.index(typ, shard, "~mkp", mk), member: id})
+		}
+	case "Slot":
+		sched, spec, ms, ok := freeSlot(res)
+		if ok {
+			out = append(out, ixop{kind: 'z', key: s.keys.med("slotcap", "Slot", shard, "~fs", sched, spec), member: id, score: strconv.FormatInt(ms, 10)},
+				ixop{kind: 's', key: s.keys.med("slotcap", "Slot", shard, "~fsk"), member: sched + "|" + spec, sticky: true})
+		}
+	}
+	return out
+}
+
+// freeSlot returns the schedule, own specialism (Slot.specialty, else a
+// COD016 serviceType; "-" when none) and start of a free Slot.
+func freeSlot(res *fhirjson.Value) (sched, spec string, ms int64, ok bool) {
+	if res.GetStr("status") != "free" {
+		return "", "", 0, false
+	}
+	typ, sid, _ := conformance.SplitReference(res.Get("schedule").GetStr("reference"))
+	if typ != "Schedule" || sid == "" {
+		return "", "", 0, false
+	}
+	v, err := fhirtime.Parse(res.GetStr("start"), fhirtime.Instant, ww.Amsterdam)
+	if err != nil {
+		return "", "", 0, false
+	}
+	spec = mediation.SpecialismOf(res.Get("specialty"))
+	if spec == "" {
+		spec = mediation.SpecialismOf(res.Get("serviceType"))
+	}
+	return sid, orDash(spec), v.T.UnixMilli(), true
+}

@@ -1,0 +1,503 @@
+package redisstore
+
+import (
+	"container/heap"
+	"context"
+	"encoding/json"
+	"math"
+	"sort"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/mediation"
+)
+
+var _ mediation.Index = (*Store)(nil)
+
+// Waits returns the wait projections of ServiceRequest ids.
+func (s *Store) Waits(ctx context.Context, ids []string) ([]*mediation.WaitRecord, error) {
+	recs, err := s.readRecords(ctx, projWait, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*mediation.WaitRecord, len(ids))
+	for i, r := range recs {
+		if r == nil || r.deleted || r.vid == 0 {
+			continue
+		}
+		var w mediation.WaitRecord
+		if err := json.Unmarshal(r.json, &w); err != nil {
+			return nil, ww.Wrap("redisstore.Waits", ww.KindInternal, err, "corrupt wait projection")
+		}
+		out[i] = &w
+	}
+	return out, nil
+}
+
+// ReadMany reads current resources by id, applying the Policy; missing,
+// deleted or invisible ones are nil.
+func (s *Store) ReadMany(ctx context.Context, typ string, ids []string) ([]*ww.Resource, error) {
+	p := ww.PrincipalFrom(ctx)
+	if err := s.policy.Allow(ctx, p, ww.AccessRead, typ); err != nil {
+		return nil, err
+	}
+	recs, err := s.readRecords(ctx, typ, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*ww.Resource, len(ids))
+	for i, r := range recs {
+		if r == nil || r.deleted || r.vid == 0 {
+			continue
+		}
+		res := r.resource(typ, ids[i])
+		ok, err := s.policy.Visible(ctx, p, res)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = res
+		}
+	}
+	return out, nil
+}
+
+// Generation sums the version counts of types: it changes with every
+// write, delete included.
+func (s *Store) Generation(ctx context.Context, types []string) (int64, error) {
+	pipe := s.rdb.Pipeline()
+	var cmds []*redis.IntCmd
+	for _, t := range types {
+		for sh := 0; sh < s.keys.shards; sh++ {
+			cmds = append(cmds, pipe.ZCard(ctx, s.keys.typeHist(t, sh)))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return 0, redisErr("redisstore.Generation", err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
+
+func (s *Store) medMembers(ctx context.Context, family, typ, name string) ([]string, error) {
+	pipe := s.rdb.Pipeline()
+	var cmds []*redis.StringSliceCmd
+	for _, sh := range s.keys.medShards() {
+		cmds = append(cmds, pipe.SMembers(ctx, s.keys.med(family, typ, sh, name)))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, redisErr("redisstore.mediation", err)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range cmds {
+		for _, m := range c.Val() {
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// WaitCells lists the regional cells seen.
+func (s *Store) WaitCells(ctx context.Context) ([]string, error) {
+	return s.medMembers(ctx, "wait", projWait, "~wrc")
+}
+
+// FreeSlotKeys lists the schedule|specialism pairs seen.
+func (s *Store) FreeSlotKeys(ctx context.Context) ([]string, error) {
+	return s.medMembers(ctx, "slotcap", "Slot", "~fsk")
+}
+
+func (s *Store) streamKeys(st *mediation.WaitStream) []string {
+	var out []string
+	for _, sh := range s.keys.medShards() {
+		out = append(out, s.keys.med("wait", projWait, sh, st.Family, st.Parts...))
+	}
+	return out
+}
+
+func boundLo(p int64) int64 {
+	if p <= -(1 << 20) {
+		return math.MinInt64
+	}
+	return p << 32
+}
+
+func boundHi(p int64) int64 {
+	if p >= 1<<20 {
+		return math.MaxInt64
+	}
+	return p<<32 | 0xFFFFFFFF
+}
+
+func fmtScore(v int64) string {
+	switch v {
+	case math.MinInt64:
+		return "-inf"
+	case math.MaxInt64:
+		return "+inf"
+	}
+	return strconv.FormatInt(v, 10)
+}
+
+// CountWaits counts each stream's waits within its bounds.
+func (s *Store) CountWaits(ctx context.Context, streams []mediation.WaitStream) ([]int64, error) {
+	pipe := s.rdb.Pipeline()
+	type ref struct {
+		i   int
+		cmd *redis.IntCmd
+	}
+	var cmds []ref
+	for i := range streams {
+		st := &streams[i]
+		if st.Lo > st.Hi {
+			continue
+		}
+		for _, k := range s.streamKeys(st) {
+			cmds = append(cmds, ref{i, pipe.ZCount(ctx, k, fmtScore(boundLo(st.Lo)), fmtScore(boundHi(st.Hi)))})
+		}
+	}
+	out := make([]int64, len(streams))
+	if len(cmds) == 0 {
+		return out, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, redisErr("redisstore.CountWaits", err)
+	}
+	for _, c := range cmds {
+		out[c.i] += c.cmd.Val()
+	}
+	return out, nil
+}
+
+type waitEntry struct {
+	id     string
+	score  int64
+	excess int
+	wait   int
+}
+
+func before(a, b *waitEntry) bool {
+	if a.excess != b.excess {
+		return a.excess > b.excess
+	}
+	if a.wait != b.wait {
+		return a.wait > b.wait
+	}
+	return a.id < b.id
+}
+
+type waitSource struct {
+	key      string
+	st       *mediation.WaitStream
+	min, max int64
+	// skip entries at exactly skipScore whose id is not after skipID.
+	skipScore int64
+	skipID    string
+	hasSkip   bool
+	buf       []waitEntry
+	done      bool
+	chunk     int
+}
+
+type sourceHeap []*waitSource
+
+func (h sourceHeap) Len() int           { return len(h) }
+func (h sourceHeap) Less(i, j int) bool { return before(&h[i].buf[0], &h[j].buf[0]) }
+func (h sourceHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *sourceHeap) Push(x any)        { *h = append(*h, x.(*waitSource)) }
+func (h *sourceHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// start positions a source after the cursor: within a stream the order is
+// p ascending, then id; a cursor (e, w, id) maps to p0 = C − e.
+func (src *waitSource) start(after *mediation.WaitCursor) {
+	st := src.st
+	src.min, src.max = boundLo(st.Lo), boundHi(st.Hi)
+	if after == nil {
+		return
+	}
+	p0 := st.C - int64(after.Excess)
+	var lo int64
+	switch w := int64(after.Excess) + st.Norm; {
+	case w < int64(after.Wait):
+		lo = boundLo(p0) // same excess, fewer days: all of p0 follows
+	case w > int64(after.Wait):
+		lo = boundLo(p0 + 1)
+	default:
+		lo = WaitScore(p0, after.ID)
+		src.skipScore, src.skipID, src.hasSkip = lo, after.ID, true
+	}
+	if lo > src.min {
+		src.min = lo
+	}
+}
+
+// refill fetches the next chunk of every source in need, in one pipeline.
+func (s *Store) refill(ctx context.Context, srcs []*waitSource) error {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.ZSliceCmd, len(srcs))
+	for i, src := range srcs {
+		cmds[i] = pipe.ZRangeByScoreWithScores(ctx, src.key, &redis.ZRangeBy{Min: fmtScore(src.min), Max: fmtScore(src.max), Count: int64(src.chunk)})
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return redisErr("redisstore.ScanWaits", err)
+	}
+	for i, src := range srcs {
+		zs := cmds[i].Val()
+		if len(zs) < src.chunk {
+			src.done = true
+		}
+		for _, z := range zs {
+			id, _ := z.Member.(string)
+			sc := int64(z.Score)
+			if src.hasSkip && sc == src.skipScore && id <= src.skipID {
+				continue
+			}
+			p := sc >> 32
+			e := waitEntry{id: id, score: sc, excess: int(src.st.C - p)}
+			e.wait = e.excess + int(src.st.Norm)
+			src.buf = append(src.buf, e)
+		}
+		if n := len(zs); n > 0 {
+			last := zs[n-1]
+			src.min = int64(last.Score)
+			src.skipScore, src.skipID, src.hasSkip = int64(last.Score), last.Member.(string), true
+		}
+		if src.chunk < 1024 {
+			src.chunk *= 2
+		}
+	}
+	return nil
+}
+
+// ScanWaits merges the streams in $long-waits order and filters the
+// candidates (their records read in batches), up to Limit accepted waits or
+// the budget.
+func (s *Store) ScanWaits(ctx context.Context, q *mediation.WaitScan) (*mediation.WaitPage, error) {
+	limit := q.Limit
+	if limit < 0 {
+		limit = 0
+	}
+	budget := q.Budget
+	if budget <= 0 {
+		budget = 50000
+	}
+	var srcs []*waitSource
+	for i := range q.Streams {
+		st := &q.Streams[i]
+		if st.Lo > st.Hi {
+			continue
+		}
+		for _, k := range s.streamKeys(st) {
+			src := &waitSource{key: k, st: st}
+			src.start(q.After)
+			srcs = append(srcs, src)
+		}
+	}
+	chunk := 2 * (limit + 1) / max(1, len(srcs))
+	chunk = min(max(chunk, 8), limit+1)
+	for _, src := range srcs {
+		src.chunk = max(chunk, 2)
+	}
+	page := &mediation.WaitPage{}
+	h := &sourceHeap{}
+	pendingRefill := srcs
+	seen := map[string]bool{}
+	var accepted []mediation.WaitHit
+	var lastExamined *waitEntry
+	batchSize := min(max(2*limit, 32), 512)
+	for len(accepted) <= limit {
+		var batch []waitEntry
+		for len(batch) < batchSize {
+			for len(pendingRefill) > 0 {
+				if err := s.refill(ctx, pendingRefill); err != nil {
+					return nil, err
+				}
+				var again []*waitSource
+				for _, src := range pendingRefill {
+					switch {
+					case len(src.buf) > 0:
+						heap.Push(h, src)
+					case !src.done:
+						again = append(again, src) // a chunk of skipped entries only
+					}
+				}
+				pendingRefill = again
+			}
+			if h.Len() == 0 {
+				break
+			}
+			src := (*h)[0]
+			e := src.buf[0]
+			src.buf = src.buf[1:]
+			if len(src.buf) == 0 {
+				heap.Pop(h)
+				if !src.done {
+					pendingRefill = append(pendingRefill, src)
+				}
+			} else {
+				heap.Fix(h, 0)
+			}
+			if seen[e.id] {
+				continue
+			}
+			seen[e.id] = true
+			batch = append(batch, e)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		ids := make([]string, len(batch))
+		for i := range batch {
+			ids[i] = batch[i].id
+		}
+		recs, err := s.Waits(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		stop := false
+		for i := range batch {
+			page.Examined++
+			lastExamined = &batch[i]
+			if q.Filter == nil || q.Filter(batch[i].id, recs[i]) {
+				if recs[i] == nil {
+					continue
+				}
+				accepted = append(accepted, mediation.WaitHit{ID: batch[i].id, Excess: batch[i].excess, Wait: batch[i].wait, Rec: recs[i]})
+				if len(accepted) > limit {
+					stop = true
+					break
+				}
+			}
+			if page.Examined >= budget {
+				page.Truncated = true
+				stop = true
+				break
+			}
+		}
+		if stop {
+			break
+		}
+	}
+	switch {
+	case len(accepted) > limit:
+		accepted = accepted[:limit]
+		if limit > 0 {
+			last := accepted[limit-1]
+			page.Next = &mediation.WaitCursor{Excess: last.Excess, Wait: last.Wait, ID: last.ID}
+		}
+	case page.Truncated && lastExamined != nil:
+		page.Next = &mediation.WaitCursor{Excess: lastExamined.excess, Wait: lastExamined.wait, ID: lastExamined.id}
+	}
+	page.Hits = accepted
+	return page, nil
+}
+
+func (s *Store) slotKeys(r *mediation.SlotRange) []string {
+	var out []string
+	for _, sh := range s.keys.medShards() {
+		out = append(out, s.keys.med("slotcap", "Slot", sh, "~fs", r.Schedule, r.Specialism))
+	}
+	return out
+}
+
+func slotMin(r *mediation.SlotRange) int64 {
+	if r.AfterID != "" && r.AfterStart > r.From {
+		return r.AfterStart
+	}
+	return r.From
+}
+
+// FreeSlots returns the free Slots of each range by (start, id).
+func (s *Store) FreeSlots(ctx context.Context, ranges []mediation.SlotRange) ([][]mediation.SlotHit, error) {
+	pipe := s.rdb.Pipeline()
+	type ref struct {
+		i   int
+		cmd *redis.ZSliceCmd
+	}
+	var cmds []ref
+	for i := range ranges {
+		r := &ranges[i]
+		if r.Limit <= 0 || r.To <= r.From {
+			continue
+		}
+		for _, k := range s.slotKeys(r) {
+			cmds = append(cmds, ref{i, pipe.ZRangeByScoreWithScores(ctx, k, &redis.ZRangeBy{Min: strconv.FormatInt(slotMin(r), 10), Max: "(" + strconv.FormatInt(r.To, 10), Count: int64(r.Limit + 8)})})
+		}
+	}
+	out := make([][]mediation.SlotHit, len(ranges))
+	if len(cmds) == 0 {
+		return out, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, redisErr("redisstore.FreeSlots", err)
+	}
+	for _, c := range cmds {
+		r := &ranges[c.i]
+		for _, z := range c.cmd.Val() {
+			id, _ := z.Member.(string)
+			st := int64(z.Score)
+			if r.AfterID != "" && (st < r.AfterStart || st == r.AfterStart && id <= r.AfterID) {
+				continue
+			}
+			out[c.i] = append(out[c.i], mediation.SlotHit{ID: id, Start: st})
+		}
+	}
+	for i := range out {
+		hs := out[i]
+		sort.Slice(hs, func(a, b int) bool {
+			if hs[a].Start != hs[b].Start {
+				return hs[a].Start < hs[b].Start
+			}
+			return hs[a].ID < hs[b].ID
+		})
+		if len(hs) > ranges[i].Limit {
+			out[i] = hs[:ranges[i].Limit]
+		}
+	}
+	return out, nil
+}
+
+// CountFreeSlots counts each range's free Slots.
+func (s *Store) CountFreeSlots(ctx context.Context, ranges []mediation.SlotRange) ([]int64, error) {
+	pipe := s.rdb.Pipeline()
+	type ref struct {
+		i   int
+		cmd *redis.IntCmd
+	}
+	var cmds []ref
+	for i := range ranges {
+		r := &ranges[i]
+		if r.To <= r.From {
+			continue
+		}
+		for _, k := range s.slotKeys(r) {
+			cmds = append(cmds, ref{i, pipe.ZCount(ctx, k, strconv.FormatInt(r.From, 10), "("+strconv.FormatInt(r.To, 10))})
+		}
+	}
+	out := make([]int64, len(ranges))
+	if len(cmds) == 0 {
+		return out, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, redisErr("redisstore.CountFreeSlots", err)
+	}
+	for _, c := range cmds {
+		out[c.i] += c.cmd.Val()
+	}
+	return out, nil
+}
