@@ -21,6 +21,7 @@ import (
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	"github.com/wachtwijzer/wachtwijzer/gateway"
+	"github.com/wachtwijzer/wachtwijzer/mediation"
 )
 
 // Importer is a file format the import command reads; formats registered
@@ -41,8 +42,12 @@ type ImportJob struct {
 	Channel ww.Channel
 	Workers int
 	Batch   int
-	prog    *progress
-	mu      sync.Mutex
+	// Geo places Locations that formats create (waiting-times).
+	Geo mediation.PC4Geo
+	// Stderr receives format notes (nil: none).
+	Stderr io.Writer
+	prog   *progress
+	mu     sync.Mutex
 	// Rejected lists the records that could not be imported, with why.
 	Rejected []string
 	Written  int
@@ -179,6 +184,8 @@ func runImport(ctx context.Context, env Env, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	var rf redisFlags
 	rf.register(fs)
+	var mf mediationFlags
+	mf.register(fs, false)
 	format := fs.String("format", "", "file format: "+formatList()+" (default: from the file name, .ndjson or .json)")
 	workers := fs.Int("workers", 4, "parallel writers")
 	batch := fs.Int("batch", 100, "resources per atomic commit")
@@ -213,7 +220,11 @@ func runImport(ctx context.Context, env Env, args []string) error {
 			total += n
 		}
 	}
-	job := &ImportJob{Store: store, Key: store.DeploymentKey(), Channel: ww.ChannelImport, Workers: *workers, Batch: *batch}
+	geo, err := mf.geo()
+	if err != nil {
+		return err
+	}
+	job := &ImportJob{Store: store, Key: store.DeploymentKey(), Channel: ww.ChannelImport, Workers: *workers, Batch: *batch, Geo: geo, Stderr: env.Stderr}
 	job.prog = newProgress(env.Stderr, log, "importing", total)
 	start := time.Now()
 	for _, f := range files {

@@ -28,6 +28,7 @@ type redisFlags struct {
 	dataDir       string
 	allowEviction bool
 	fsync         string
+	regionsFile   string
 }
 
 func (r *redisFlags) register(fs *flag.FlagSet) {
@@ -40,6 +41,7 @@ func (r *redisFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.dataDir, "data-dir", "wachtwijzer-data", "directory of the embedded Redis (AOF, unix socket)")
 	fs.BoolVar(&r.allowEviction, "allow-eviction", false, "start even when Redis may evict keys (maxmemory-policy is not noeviction)")
 	fs.StringVar(&r.fsync, "embedded-appendfsync", "everysec", "appendfsync of the embedded redis-server: always (an ACK survives a crash) or everysec")
+	fs.StringVar(&r.regionsFile, "regions", "", "region table (JSON; see README) waits are filed under for $regional-capacity; default the 12 provinces by PC4 ranges")
 }
 
 // connection is an open Redis, and what to close with it.
@@ -141,7 +143,11 @@ func tune(opt *redis.Options) {
 }
 
 func (r *redisFlags) openStore(ctx context.Context, c *connection, log *slog.Logger, observe func(string, time.Duration, error)) (*redisstore.Store, error) {
-	return redisstore.Open(ctx, redisstore.Options{Client: c.client, Prefix: r.prefix, AllowEviction: r.allowEviction, InProcess: c.inProcess, Logger: log, Observe: observe})
+	regions, err := r.regions()
+	if err != nil {
+		return nil, err
+	}
+	return redisstore.Open(ctx, redisstore.Options{Client: c.client, Prefix: r.prefix, AllowEviction: r.allowEviction, InProcess: c.inProcess, Logger: log, Observe: observe, Regions: regions})
 }
 
 func splitList(s string) []string {

@@ -28,6 +28,7 @@ type serveConfig struct {
 	shutdownTimeout time.Duration
 	maxBody         int64
 	baseURL         string
+	mediation       mediationFlags
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -35,6 +36,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "HTTP listen address HOST:PORT (port 0 picks a free port and prints it)")
 	cfg.redis.register(fs)
+	cfg.mediation.register(fs, true)
 	fs.BoolVar(&cfg.demo, "demo", false, "load the demo dataset (idempotently) and, without a configured Redis, start the embedded one")
 	fs.BoolVar(&cfg.embedded, "embedded", false, "without a configured Redis, start the embedded one under --data-dir")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: json or text")
@@ -54,6 +56,14 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return usagef("--addr %q: %v", cfg.addr, err)
+	}
+	regions, err := cfg.redis.regions()
+	if err != nil {
+		return err
+	}
+	medCfg, err := cfg.mediation.config(regions)
+	if err != nil {
+		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
 	defer stop()
@@ -92,7 +102,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	gw, err := gateway.New(gateway.Options{
 		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
-		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg,
+		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Mediation: medCfg,
 	})
 	if err != nil {
 		return err

@@ -233,6 +233,7 @@ func CapabilityStatement(info ServerInfo) []byte {
 		}
 		rest.Resource = append(rest.Resource, r)
 	}
+	rest.Resource = append(rest.Resource, extraResources(opsList)...)
 	for _, o := range opsList {
 		if len(o.Types) == 0 {
 			rest.Operation = append(rest.Operation, capOperation{Name: o.Name, Definition: o.Definition})
@@ -245,4 +246,54 @@ func CapabilityStatement(info ServerInfo) []byte {
 		panic("conformance: CapabilityStatement: " + err.Error())
 	}
 	return b
+}
+
+// extraResources lists the artefact types (read and search) and the types
+// that only carry operations (MeasureReport/$regional-capacity).
+func extraResources(opsList []Operation) []capResource {
+	var out []capResource
+	seen := map[string]bool{}
+	for _, t := range ArtefactTypes {
+		seen[t] = true
+		r := capResource{Type: t, Versioning: "no-version", ConditionalRead: "not-supported", ConditionalDelete: "not-supported",
+			Documentation: "The gateway's own conformance artefacts (canonical base https://wachtwijzer.nl/fhir), read-only.",
+			Interaction:   []capInteraction{{"read"}, {"search-type"}},
+			SearchParam:   []capSearchParam{{Name: "url", Type: "uri", Definition: "http://hl7.org/fhir/SearchParameter/" + t + "-url"}}}
+		out = append(out, r)
+	}
+	var more []string
+	for _, o := range opsList {
+		for _, t := range o.Types {
+			if !Supported(t) && !seen[t] {
+				seen[t] = true
+				more = append(more, t)
+			}
+		}
+	}
+	sort.Strings(more)
+	for _, t := range more {
+		r := capResource{Type: t, Versioning: "no-version", ConditionalRead: "not-supported", ConditionalDelete: "not-supported",
+			Documentation: "Computed by operations only; not stored.", Interaction: []capInteraction{}}
+		for _, o := range opsList {
+			for _, ot := range o.Types {
+				if ot == t {
+					r.Operation = append(r.Operation, capOperation{Name: o.Name, Definition: o.Definition})
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	for i := range out {
+		if out[i].Type == "" {
+			continue
+		}
+		for _, o := range opsList {
+			for _, ot := range o.Types {
+				if ot == out[i].Type && IsArtefactType(ot) {
+					out[i].Operation = append(out[i].Operation, capOperation{Name: o.Name, Definition: o.Definition})
+				}
+			}
+		}
+	}
+	return out
 }

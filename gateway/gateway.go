@@ -15,6 +15,7 @@ import (
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
+	"github.com/wachtwijzer/wachtwijzer/mediation/engine"
 )
 
 // Options configure a Gateway.
@@ -41,6 +42,8 @@ type Options struct {
 	Limits fhirjson.Limits
 	// Security is reported in the CapabilityStatement (nil: none).
 	Security *conformance.Security
+	// Mediation configures the insurer operations (zero: the defaults).
+	Mediation engine.Config
 }
 
 // Gateway is the HTTP API.
@@ -52,6 +55,7 @@ type Gateway struct {
 	engine  *gin.Engine
 	metrics *metrics
 	started time.Time
+	med     *engine.Engine // nil when the store has no mediation index
 }
 
 // New builds the gateway and its routes.
@@ -85,6 +89,10 @@ func New(o Options) (*Gateway, error) {
 		reg, gath = r, r
 	}
 	g := &Gateway{o: o, store: o.Store, log: o.Logger, tokens: tok, started: o.Clock.Now(), metrics: newMetrics(reg)}
+	if o.Mediation.Clock == nil {
+		o.Mediation.Clock = o.Clock
+	}
+	g.med, _ = engine.New(o.Store, o.Mediation)
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -101,6 +109,7 @@ func New(o Options) (*Gateway, error) {
 
 	f := e.Group("/fhir")
 	f.GET("/metadata", g.handle(g.metadata))
+	g.mediationRoutes(f)
 	f.POST("", g.handle(g.bundle))
 	f.POST("/", g.handle(g.bundle))
 	f.GET("/_history", g.handle(g.history))
@@ -251,6 +260,9 @@ func (g *Gateway) typeLevel(r *request) *response {
 	if strings.HasPrefix(r.typ, "$") {
 		return g.operation(r, "", r.typ, "")
 	}
+	if conformance.IsArtefactType(r.typ) {
+		return g.artefactSearch(r)
+	}
 	return g.search(r)
 }
 
@@ -268,6 +280,9 @@ func (g *Gateway) createOrOperation(r *request) *response {
 func (g *Gateway) instanceLevel(r *request) *response {
 	if strings.HasPrefix(r.id, "$") {
 		return g.operation(r, r.typ, r.id, "")
+	}
+	if conformance.IsArtefactType(r.typ) {
+		return g.artefactRead(r)
 	}
 	return g.read(r)
 }

@@ -60,6 +60,9 @@ type ScheduleFacts struct {
 	Active      bool
 	Actors      []string // Type/id
 	Specialisms []string
+	// VisitKinds are the wait-kind codes of its serviceType: the kind of
+	// visit its slots are for (none: any).
+	VisitKinds []string
 }
 
 // PlanFacts are what the rules need of an InsurancePlan.
@@ -272,8 +275,16 @@ func RoleFactsOf(id string, v *fhirjson.Value) *RoleFacts {
 
 // ScheduleFactsOf extracts a Schedule.
 func ScheduleFactsOf(id string, v *fhirjson.Value) *ScheduleFacts {
-	return &ScheduleFacts{ID: id, Active: v.Get("active") == nil || string(v.Get("active").Raw) != "false",
+	sc := &ScheduleFacts{ID: id, Active: v.Get("active") == nil || string(v.Get("active").Raw) != "false",
 		Actors: refIDs(v.Get("actor"), ""), Specialisms: specialisms(v.Get("specialty"))}
+	for _, st := range items(v.Get("serviceType")) {
+		for _, c := range items(st.Get("coding")) {
+			if c.GetStr("system") == ww.SystemWaitKind && ValidKind(c.GetStr("code")) {
+				sc.VisitKinds = append(sc.VisitKinds, c.GetStr("code"))
+			}
+		}
+	}
+	return sc
 }
 
 // PlanFactsOf extracts an InsurancePlan.
@@ -547,4 +558,24 @@ func numRaw(v *fhirjson.Value) string {
 		return ""
 	}
 	return string(v.Raw)
+}
+
+// VisitKind is the kind of first visit a member waiting for kind needs at
+// another provider: a new provider sees the patient in outpatient clinic
+// before treating (outpatient and treatment waits), diagnostics stay
+// diagnostics, mental health starts with an intake.
+func VisitKind(kind string) string {
+	switch kind {
+	case KindDiagnostics:
+		return KindDiagnostics
+	case KindMHCIntake, KindMHCTreatment:
+		return KindMHCIntake
+	}
+	return KindOutpatient
+}
+
+// Serves reports whether a schedule's slots can take a visit of kind (a
+// schedule that names no visit kind takes any).
+func (s *ScheduleFacts) Serves(kind string) bool {
+	return len(s.VisitKinds) == 0 || contains(s.VisitKinds, kind)
 }

@@ -78,9 +78,10 @@ type WaitScan struct {
 	// Budget bounds the candidates examined (0: 50,000); past it the page
 	// ends early with Truncated set.
 	Budget int
-	// Filter accepts a candidate (nil: all); rec is nil when the record
-	// vanished since it was indexed.
-	Filter func(id string, rec *WaitRecord) bool
+	// Filter accepts a candidate (nil: all) met in stream st; rec is nil
+	// when the record vanished since it was indexed. A wait met in several
+	// streams is listed once, where it is first accepted.
+	Filter func(id string, rec *WaitRecord, st *WaitStream) bool
 }
 
 // WaitHit is one accepted wait.

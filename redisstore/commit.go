@@ -188,6 +188,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		return preconditionErr(w, old.vid)
 	}
 	var oldIx []ixop
+	var oldTree *fhirjson.Value
 	if live {
 		pl.prev = old.json
 		tree, err := fhirjson.Parse(old.json, fhirjson.Limits{MaxDepth: 200})
@@ -195,6 +196,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 			return ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")
 		}
 		oldIx = s.entries(w.Type, w.ID, tree, old)
+		oldTree = tree
 	}
 	ms := now
 	if old != nil && ms <= old.ms {
@@ -217,6 +219,9 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 	}
 	if tree.Kind != fhirjson.Object {
 		return ww.Errorf(ww.KindInvalid, "structure", "a resource must be a JSON object")
+	}
+	if err := conformance.CheckTransition(w.Type, oldTree, tree); err != nil {
+		return err
 	}
 	rec := &record{vid: 1, ms: ms, prov: w.Provenance}
 	if old != nil {

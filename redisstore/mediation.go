@@ -184,6 +184,7 @@ type waitEntry struct {
 	score  int64
 	excess int
 	wait   int
+	st     *mediation.WaitStream
 }
 
 func before(a, b *waitEntry) bool {
@@ -268,7 +269,7 @@ func (s *Store) refill(ctx context.Context, srcs []*waitSource) error {
 				continue
 			}
 			p := sc >> 32
-			e := waitEntry{id: id, score: sc, excess: int(src.st.C - p)}
+			e := waitEntry{id: id, score: sc, excess: int(src.st.C - p), st: src.st}
 			e.wait = e.excess + int(src.st.Norm)
 			src.buf = append(src.buf, e)
 		}
@@ -355,7 +356,6 @@ func (s *Store) ScanWaits(ctx context.Context, q *mediation.WaitScan) (*mediatio
 			if seen[e.id] {
 				continue
 			}
-			seen[e.id] = true
 			batch = append(batch, e)
 		}
 		if len(batch) == 0 {
@@ -373,10 +373,14 @@ func (s *Store) ScanWaits(ctx context.Context, q *mediation.WaitScan) (*mediatio
 		for i := range batch {
 			page.Examined++
 			lastExamined = &batch[i]
-			if q.Filter == nil || q.Filter(batch[i].id, recs[i]) {
+			if seen[batch[i].id] {
+				continue
+			}
+			if q.Filter == nil || q.Filter(batch[i].id, recs[i], batch[i].st) {
 				if recs[i] == nil {
 					continue
 				}
+				seen[batch[i].id] = true
 				accepted = append(accepted, mediation.WaitHit{ID: batch[i].id, Excess: batch[i].excess, Wait: batch[i].wait, Rec: recs[i]})
 				if len(accepted) > limit {
 					stop = true

@@ -1,0 +1,330 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/wachtwijzer/wachtwijzer/mediation"
+)
+
+// CapacityQuery is a parsed $regional-capacity request.
+type CapacityQuery struct {
+	AsOf       mediation.Day
+	Weeks      int
+	Specialism string // "" for all
+	Region     string // "" for all
+	Insurer    string // UZOVI; "" for all members
+}
+
+// Cell is one region × specialism.
+type Cell struct {
+	Region, Specialism string
+	// Waiting counts open waits not on hold; Unbooked those without an
+	// appointment; Exceeded those past the norm; OnHold the wenswachttijd.
+	Waiting, Unbooked, Exceeded, OnHold int64
+	// Median and P90 are waiting days over the Waiting waits.
+	Median, P90 int
+	// Free counts free Slots in [asOf, asOf + weeks) by provider kind.
+	Free map[string]int64
+	// FreeContracted counts those of providers the insurer contracts.
+	FreeContracted int64
+}
+
+// FreeTotal is the free Slots of every kind.
+func (c *Cell) FreeTotal() int64 {
+	var n int64
+	for _, v := range c.Free {
+		n += v
+	}
+	return n
+}
+
+// WeeksToClear is unbooked waits ÷ free Slots per week; ok is false without
+// free Slots.
+func (c *Cell) WeeksToClear(weeks int) (float64, bool) {
+	f := c.FreeTotal()
+	if f == 0 || weeks <= 0 {
+		return 0, false
+	}
+	return math.Round(float64(c.Unbooked)/(float64(f)/float64(weeks))*10) / 10, true
+}
+
+// CapacityResult lists the cells per region.
+type CapacityResult struct {
+	Regions []string
+	Cells   map[string][]*Cell // region → cells by specialism
+}
+
+type cellStreams struct {
+	cell                                       *Cell
+	waitingU, waitingB, exU, exB, holdU, holdB []mediation.WaitStream
+}
+
+// RegionalCapacity answers $regional-capacity: waiting demand per region
+// (the member's home) and specialism against free Slots per region (the
+// Slot's place) and provider kind. Counts come from the regional wait
+// orders (ZCOUNT), the percentiles by a binary search over waiting days
+// with counts, so no wait is read.
+func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*CapacityResult, error) {
+	snap, err := e.Directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	parts := map[string]bool{"*": q.Insurer == ""}
+	var member map[string]bool
+	if q.Insurer != "" {
+		member = snap.Dir.InsurerKeys(q.Insurer)
+	}
+	cellsList, err := e.index.WaitCells(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cells := map[string]*cellStreams{}
+	get := func(region, spec string) *cellStreams {
+		k := region + "|" + spec
+		c := cells[k]
+		if c == nil {
+			c = &cellStreams{cell: &Cell{Region: region, Specialism: spec, Free: map[string]int64{}}}
+			cells[k] = c
+		}
+		return c
+	}
+	asOf := int64(q.AsOf)
+	lo, hi := int64(math.MinInt32), int64(math.MaxInt32)
+	for _, m := range cellsList {
+		f := strings.Split(m, "|")
+		if len(f) != 4 {
+			continue
+		}
+		part, region, spec, kind := f[0], f[1], f[2], f[3]
+		if q.Region != "" && region != q.Region || q.Specialism != "" && spec != q.Specialism {
+			continue
+		}
+		if !partitionSelected(part, parts, member, q.AsOf) {
+			continue
+		}
+		cs := get(region, spec)
+		k := kind
+		if k == "-" {
+			k = ""
+		}
+		normSpec := spec
+		if normSpec == "-" {
+			normSpec = ""
+		}
+		n := int64(e.cfg.Norms.Days(k, normSpec))
+		mk := func(class string, l, h int64) mediation.WaitStream {
+			return mediation.WaitStream{Family: mediation.FamilyRegional, Parts: []string{part, region, spec, kind, class}, Lo: l, Hi: h}
+		}
+		cs.waitingU = append(cs.waitingU, mk(mediation.ClassUnbooked, lo, asOf))
+		cs.waitingB = append(cs.waitingB, mk(mediation.ClassBooked, lo, hi))
+		cs.exU = append(cs.exU, mk(mediation.ClassUnbooked, lo, asOf-n-1))
+		cs.exB = append(cs.exB, mk(mediation.ClassBooked, lo, -(n+1)))
+		cs.holdU = append(cs.holdU, mk(mediation.ClassOnHoldUnbooked, lo, asOf))
+		cs.holdB = append(cs.holdB, mk(mediation.ClassOnHoldBooked, lo, hi))
+	}
+	// Counts, one round trip.
+	var all []mediation.WaitStream
+	type slice struct {
+		cs     *cellStreams
+		field  *int64
+		off, n int
+	}
+	var slices []slice
+	ordered := make([]*cellStreams, 0, len(cells))
+	for _, cs := range cells {
+		ordered = append(ordered, cs)
+	}
+	sort.Slice(ordered, func(i, j int) bool {
+		a, b := ordered[i].cell, ordered[j].cell
+		return a.Region < b.Region || a.Region == b.Region && a.Specialism < b.Specialism
+	})
+	for _, cs := range ordered {
+		for _, x := range []struct {
+			ss    []mediation.WaitStream
+			field *int64
+		}{{cs.waitingU, &cs.cell.Unbooked}, {cs.waitingB, &cs.cell.Waiting}, {cs.exU, &cs.cell.Exceeded}, {cs.exB, &cs.cell.Exceeded}, {cs.holdU, &cs.cell.OnHold}, {cs.holdB, &cs.cell.OnHold}} {
+			slices = append(slices, slice{cs, x.field, len(all), len(x.ss)})
+			all = append(all, x.ss...)
+		}
+	}
+	counts, err := e.index.CountWaits(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range slices {
+		for i := 0; i < s.n; i++ {
+			*s.field += counts[s.off+i]
+		}
+	}
+	for _, cs := range ordered {
+		cs.cell.Waiting += cs.cell.Unbooked
+	}
+	if err := e.percentiles(ctx, ordered, asOf); err != nil {
+		return nil, err
+	}
+	// Free capacity.
+	keys, err := e.index.FreeSlotKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	from := dayStartMs(q.AsOf)
+	to := dayStartMs(q.AsOf + mediation.Day(7*q.Weeks))
+	var ranges []mediation.SlotRange
+	var rcells []*Cell
+	var rcontract []bool
+	for _, k := range keys {
+		sched, spec, _ := strings.Cut(k, "|")
+		pl, ok := snap.Places[sched]
+		if !ok || pl.Region == "" {
+			continue
+		}
+		eff := spec
+		if eff == "-" {
+			eff = pl.Specialism
+		}
+		if eff == "" {
+			eff = "-"
+		}
+		if q.Region != "" && pl.Region != q.Region || q.Specialism != "" && eff != q.Specialism {
+			continue
+		}
+		ranges = append(ranges, mediation.SlotRange{Schedule: sched, Specialism: spec, From: from, To: to})
+		c := get(pl.Region, eff).cell
+		rcells = append(rcells, c)
+		rcontract = append(rcontract, q.Insurer != "" && snap.Dir.Contracted(q.Insurer, pl.Org, q.AsOf))
+	}
+	fc, err := e.index.CountFreeSlots(ctx, ranges)
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range fc {
+		kind := snap.Places[ranges[i].Schedule].ProviderKind
+		if kind == "" {
+			kind = "other"
+		}
+		rcells[i].Free[kind] += n
+		if rcontract[i] {
+			rcells[i].FreeContracted += n
+		}
+	}
+	res := &CapacityResult{Cells: map[string][]*Cell{}}
+	for _, r := range e.cfg.Regions.List {
+		if q.Region == "" || r.Code == q.Region {
+			res.Regions = append(res.Regions, r.Code)
+		}
+	}
+	for _, cs := range cells {
+		c := cs.cell
+		if c.Waiting == 0 && c.OnHold == 0 && c.FreeTotal() == 0 {
+			continue
+		}
+		res.Cells[c.Region] = append(res.Cells[c.Region], c)
+	}
+	for r := range res.Cells {
+		if _, ok := e.cfg.Regions.Lookup(r); !ok {
+			res.Regions = append(res.Regions, r) // filed under an older table
+		}
+		sort.Slice(res.Cells[r], func(i, j int) bool { return res.Cells[r][i].Specialism < res.Cells[r][j].Specialism })
+	}
+	return res, nil
+}
+
+// partitionSelected reports whether a regional partition counts for the
+// query: "*" without an insurer; else a partition of one of the insurer's
+// keys whose coverage period covers asOf.
+func partitionSelected(part string, parts map[string]bool, member map[string]bool, asOf mediation.Day) bool {
+	if part == "*" {
+		return parts["*"]
+	}
+	if member == nil {
+		return false
+	}
+	f := strings.Split(part, "@")
+	if len(f) != 3 || !member[f[0]] {
+		return false
+	}
+	if f[1] != "-" {
+		if d, err := strconv.Atoi(f[1]); err != nil || asOf < mediation.Day(d) {
+			return false
+		}
+	}
+	if f[2] != "-" {
+		if d, err := strconv.Atoi(f[2]); err != nil || asOf > mediation.Day(d) {
+			return false
+		}
+	}
+	return true
+}
+
+// percentiles finds each cell's median and p90 waiting days by binary
+// search: count(waitDays ≤ v) = Σ unbooked with authoredOn ≥ asOf − v +
+// Σ booked with −waitDays ≥ −v; all cells search at once, one round trip
+// per step.
+func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int64) error {
+	type search struct {
+		cs     *cellStreams
+		target int64
+		lo, hi int64 // answer in [lo, hi]
+		out    *int
+	}
+	var ss []*search
+	for _, cs := range cells {
+		n := cs.cell.Waiting
+		if n == 0 {
+			continue
+		}
+		ss = append(ss, &search{cs: cs, target: int64(mediation.RankIndex(int(n), 0.5)), lo: 0, hi: 4096, out: &cs.cell.Median},
+			&search{cs: cs, target: int64(mediation.RankIndex(int(n), 0.9)), lo: 0, hi: 4096, out: &cs.cell.P90})
+	}
+	for step := 0; step < 14; step++ {
+		var streams []mediation.WaitStream
+		var offs []int
+		active := false
+		for _, s := range ss {
+			offs = append(offs, len(streams))
+			if s.lo >= s.hi {
+				continue
+			}
+			active = true
+			v := (s.lo + s.hi) / 2
+			for _, u := range s.cs.waitingU {
+				u.Lo = asOf - v
+				streams = append(streams, u)
+			}
+			for _, b := range s.cs.waitingB {
+				b.Lo, b.Hi = -v, math.MaxInt32
+				streams = append(streams, b)
+			}
+		}
+		if !active {
+			break
+		}
+		counts, err := e.index.CountWaits(ctx, streams)
+		if err != nil {
+			return err
+		}
+		for i, s := range ss {
+			if s.lo >= s.hi {
+				continue
+			}
+			v := (s.lo + s.hi) / 2
+			var n int64
+			for j := 0; j < len(s.cs.waitingU)+len(s.cs.waitingB); j++ {
+				n += counts[offs[i]+j]
+			}
+			if n >= s.target {
+				s.hi = v
+			} else {
+				s.lo = v + 1
+			}
+		}
+	}
+	for _, s := range ss {
+		*s.out = int(s.lo)
+	}
+	return nil
+}

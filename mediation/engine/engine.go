@@ -1,0 +1,182 @@
+// Package engine answers the insurer operations — long waits, free
+// capacity, mediation options, regional capacity and the mediation report —
+// over a wachtwijzer.Store and the store's mediation.Index, with the rules
+// of package mediation. The gateway parses the parameters and writes the
+// Bundles; this package decides what goes in them.
+//
+// Where the answers come from:
+//
+//   - waits, their order and their counts: the wait projections the store
+//     writes in the same commit as the resources (mediation.Index streams);
+//   - the provider side (Organizations, Locations, HealthcareServices,
+//     PractitionerRoles, Schedules, InsurancePlans: thousands, not
+//     millions): a Directory snapshot read through Store.Search and kept in
+//     memory, rebuilt when the store's Generation of those types changes
+//     (checked on every request, one pipelined round trip);
+//   - free capacity: the store's per-Schedule free-slot index, joined with
+//     the snapshot's places (computed at query time from indexes, the
+//     second option of GUIDE §2).
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
+	"github.com/wachtwijzer/wachtwijzer/mediation"
+)
+
+// Config is the engine's configuration: the domain tables.
+type Config struct {
+	Norms   mediation.Norms
+	Kinds   mediation.ProviderKinds
+	Regions *mediation.Regions
+	// Geo maps PC4 postcodes to coordinates (nil: members and locations
+	// without a geolocation cannot be placed).
+	Geo     mediation.PC4Geo
+	Ranking mediation.Ranking
+	Clock   ww.Clock
+}
+
+// DefaultConfig returns the default tables.
+func DefaultConfig() Config {
+	return Config{Norms: mediation.DefaultNorms(), Kinds: mediation.DefaultProviderKinds(), Regions: mediation.DefaultRegions(),
+		Ranking: mediation.DefaultRanking(), Clock: ww.SystemClock{}}
+}
+
+// Engine answers the insurer operations.
+type Engine struct {
+	store ww.Store
+	index mediation.Index
+	cfg   Config
+
+	mu   sync.Mutex
+	snap *Snapshot
+}
+
+// New returns an engine over a store that implements mediation.Index; ok
+// is false when it does not.
+func New(store ww.Store, cfg Config) (*Engine, bool) {
+	idx, ok := store.(mediation.Index)
+	if !ok {
+		return nil, false
+	}
+	def := DefaultConfig()
+	if cfg.Norms.Kinds == nil {
+		cfg.Norms = def.Norms
+	}
+	if cfg.Kinds.Codes == nil && cfg.Kinds.AGBPrefixes == nil {
+		cfg.Kinds = def.Kinds
+	}
+	if cfg.Regions == nil {
+		cfg.Regions = def.Regions
+	}
+	if cfg.Ranking == (mediation.Ranking{}) {
+		cfg.Ranking = def.Ranking
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = def.Clock
+	}
+	return &Engine{store: store, index: idx, cfg: cfg}, true
+}
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Today is the Europe/Amsterdam date of the engine's clock.
+func (e *Engine) Today() mediation.Day { return mediation.DayOf(e.cfg.Clock.Now()) }
+
+// Snapshot is the provider side of the world at one generation: the
+// directory, the places of the schedules and the raw resources (for
+// Bundle includes).
+type Snapshot struct {
+	Gen    int64
+	Dir    *mediation.Directory
+	Places map[string]mediation.Place // by Schedule id
+	// ServiceSchedules lists the schedules of each HealthcareService.
+	ServiceSchedules map[string][]string
+	raw              map[string][]byte // Type/id → JSON
+}
+
+// Raw returns a directory resource's JSON.
+func (s *Snapshot) Raw(typ, id string) []byte { return s.raw[typ+"/"+id] }
+
+// Directory returns the current snapshot, rebuilding it when the store's
+// directory types changed.
+func (e *Engine) Directory(ctx context.Context) (*Snapshot, error) {
+	gen, err := e.index.Generation(ctx, mediation.DirectoryTypes)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.snap != nil && e.snap.Gen == gen {
+		return e.snap, nil
+	}
+	snap, err := e.loadSnapshot(ctx, gen)
+	if err != nil {
+		return nil, err
+	}
+	e.snap = snap
+	return snap, nil
+}
+
+func (e *Engine) loadSnapshot(ctx context.Context, gen int64) (*Snapshot, error) {
+	snap := &Snapshot{Gen: gen, Dir: mediation.NewDirectory(), Places: map[string]mediation.Place{},
+		ServiceSchedules: map[string][]string{}, raw: map[string][]byte{}}
+	for _, typ := range mediation.DirectoryTypes {
+		q := &ww.Query{Type: typ, Count: 1000}
+		for {
+			res, err := e.store.Search(ctx, q)
+			if err != nil {
+				return nil, err
+			}
+			for _, r := range res.Resources {
+				tree, err := fhirjson.Parse(r.JSON, fhirjson.Limits{MaxDepth: 200})
+				if err != nil {
+					continue
+				}
+				snap.Dir.Add(typ, r.ID, tree)
+				snap.raw[typ+"/"+r.ID] = r.JSON
+			}
+			if res.Next == nil || len(res.Resources) == 0 {
+				break
+			}
+			q.After = res.Next
+		}
+	}
+	for id := range snap.Dir.Schedules {
+		if p, ok := snap.Dir.ResolveSchedule(id, e.cfg.Kinds, e.cfg.Geo, e.cfg.Regions); ok {
+			snap.Places[id] = p
+			if p.Service != "" {
+				snap.ServiceSchedules[p.Service] = append(snap.ServiceSchedules[p.Service], id)
+			}
+		}
+	}
+	return snap, nil
+}
+
+// dayStartMs is the first instant of a day in Amsterdam, as Unix ms.
+func dayStartMs(d mediation.Day) int64 { return d.Start().UnixMilli() }
+
+// Near is a distance filter around a point.
+type Near struct {
+	Lat, Lon, Km float64
+}
+
+func (n *Near) within(p mediation.Point) (float64, bool) {
+	d := mediation.DistanceKm(n.Lat, n.Lon, p.Lat, p.Lon)
+	return d, d <= n.Km
+}
+
+func msToTime(ms int64) time.Time { return time.UnixMilli(ms).In(ww.Amsterdam) }
+
+// ReadMany reads resources through the index (Policy applied).
+func (e *Engine) ReadMany(ctx context.Context, typ string, ids []string) ([]*ww.Resource, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return e.index.ReadMany(ctx, typ, ids)
+}
