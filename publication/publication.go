@@ -121,7 +121,14 @@ func readMany(ctx context.Context, s ww.Store, typ string, ids []string) ([]*ww.
 	return out, nil
 }
 
-// Import parses data and writes what it publishes.
+// Import parses data and writes what it publishes. Each row's
+// Organization, Location and HealthcareService are the ones with the
+// derived ids (wachtwijzer.DeriveID over the AGB codes and the service
+// value, so the NZa import, gen, HL7 and pull meet), else an existing one
+// found by identifier (Organization and Location by AGB or location key) or
+// by location and specialism (HealthcareService) — so resources created
+// over REST with ids of their own are met too — else new ones with the
+// derived ids.
 func Import(ctx context.Context, data []byte, f Format, o Options) (*Report, error) {
 	rows, errs, err := Parse(data, f)
 	if err != nil {
@@ -131,50 +138,46 @@ func Import(ctx context.Context, data []byte, f Format, o Options) (*Report, err
 	if o.Batch <= 0 {
 		o.Batch = 100
 	}
-	byService := map[string][]*nzacsv.Row{}
-	idsOf := map[string]nzacsv.IDs{}
-	orgRow := map[string]*nzacsv.Row{}
-	locRow := map[string]*nzacsv.Row{}
-	for i := range rows {
-		r := &rows[i]
-		ids := nzacsv.IDsOf(o.Key, r)
-		byService[ids.Service] = append(byService[ids.Service], r)
-		idsOf[ids.Service] = ids
-		if _, ok := orgRow[ids.Org]; !ok {
-			orgRow[ids.Org] = r
-		}
-		if _, ok := locRow[ids.Location]; !ok {
-			locRow[ids.Location] = r
-		}
-	}
 	prov := ww.Provenance{Channel: o.Channel, Source: o.Source}
 	if prov.Channel == "" {
 		prov.Channel = ww.ChannelImport
 	}
-	// Organizations and Locations that do not exist yet.
+	rv := &resolver{ctx: ctx, o: o, orgs: map[string]string{}, locs: map[string]string{}}
+	// Organizations, then Locations (they name their Organization).
 	var writes []ww.Write
-	for _, x := range []struct {
-		typ  string
-		rows map[string]*nzacsv.Row
-	}{{"Organization", orgRow}, {"Location", locRow}} {
-		ids := sortedKeys(x.rows)
-		got, err := readMany(ctx, o.Store, x.typ, ids)
+	derived := make([]nzacsv.IDs, len(rows))
+	for i := range rows {
+		derived[i] = nzacsv.IDsOf(o.Key, &rows[i])
+	}
+	for i := range rows {
+		r := &rows[i]
+		if _, ok := rv.orgs[r.ProviderAGB]; ok {
+			continue
+		}
+		id, found, err := rv.find("Organization", derived[i].Org, []ww.Clause{{Param: "identifier", Values: []string{ww.SystemAGB + "|" + r.ProviderAGB}}})
 		if err != nil {
 			return nil, err
 		}
-		for i, id := range ids {
-			if got[i] != nil {
-				continue
-			}
-			r := x.rows[id]
-			rid := nzacsv.IDsOf(o.Key, r)
-			var js []byte
-			if x.typ == "Organization" {
-				js = nzacsv.NewOrganization(r, rid)
-			} else {
-				js = nzacsv.NewLocation(r, rid, o.Geo)
-			}
-			writes = append(writes, ww.Write{Op: ww.OpUpdate, Type: x.typ, ID: id, JSON: js, IfMissing: true, Provenance: prov})
+		rv.orgs[r.ProviderAGB] = id
+		if !found {
+			writes = append(writes, ww.Write{Op: ww.OpUpdate, Type: "Organization", ID: id, JSON: nzacsv.NewOrganization(r, derived[i]), IfMissing: true, Provenance: prov})
+		}
+	}
+	for i := range rows {
+		r := &rows[i]
+		ids := derived[i]
+		lk := ids.LocationSystem + "|" + ids.LocationValue
+		if _, ok := rv.locs[lk]; ok {
+			continue
+		}
+		id, found, err := rv.find("Location", ids.Location, []ww.Clause{{Param: "identifier", Values: []string{lk}}})
+		if err != nil {
+			return nil, err
+		}
+		rv.locs[lk] = id
+		if !found {
+			ids.Org = rv.orgs[r.ProviderAGB]
+			writes = append(writes, ww.Write{Op: ww.OpUpdate, Type: "Location", ID: id, JSON: nzacsv.NewLocation(r, ids, o.Geo), IfMissing: true, Provenance: prov})
 		}
 	}
 	for i := 0; i < len(writes); i += o.Batch {
@@ -190,6 +193,21 @@ func Import(ctx context.Context, data []byte, f Format, o Options) (*Report, err
 	}
 	// HealthcareServices, merged with their stored versions; a concurrent
 	// change re-reads and merges again.
+	byService := map[string][]*nzacsv.Row{}
+	idsOf := map[string]nzacsv.IDs{}
+	for i := range rows {
+		ids := derived[i]
+		ids.Org = rv.orgs[rows[i].ProviderAGB]
+		ids.Location = rv.locs[ids.LocationSystem+"|"+ids.LocationValue]
+		svc, _, err := rv.find("HealthcareService", ids.Service, []ww.Clause{
+			{Param: "location", Values: []string{"Location/" + ids.Location}}, {Param: "specialty", Values: []string{ww.SystemSpecialism + "|" + rows[i].Specialism}}})
+		if err != nil {
+			return nil, err
+		}
+		ids.Service = svc
+		byService[svc] = append(byService[svc], &rows[i])
+		idsOf[svc] = ids
+	}
 	svcIDs := sortedKeys(byService)
 	for i := 0; i < len(svcIDs); i += o.Batch {
 		ids := svcIDs[i:min(i+o.Batch, len(svcIDs))]
@@ -205,6 +223,48 @@ func Import(ctx context.Context, data []byte, f Format, o Options) (*Report, err
 	}
 	sort.SliceStable(rep.Errors, func(i, j int) bool { return rep.Errors[i].Line < rep.Errors[j].Line })
 	return rep, nil
+}
+
+// resolver finds the resources rows meet.
+type resolver struct {
+	ctx        context.Context
+	o          Options
+	orgs, locs map[string]string // AGB / system|value → id
+	cache      map[string]string
+}
+
+// find returns the id of the resource with the derived id when it exists,
+// else of the one resource matching criteria, else the derived id (found
+// false: it is to be created).
+func (rv *resolver) find(typ, derived string, criteria []ww.Clause) (string, bool, error) {
+	if rv.cache == nil {
+		rv.cache = map[string]string{}
+	}
+	ck := typ + "/" + derived
+	if id, ok := rv.cache[ck]; ok {
+		if id == "" {
+			return derived, false, nil
+		}
+		return id, true, nil
+	}
+	got, err := readMany(rv.ctx, rv.o.Store, typ, []string{derived})
+	if err != nil {
+		return "", false, err
+	}
+	if got[0] != nil {
+		rv.cache[ck] = derived
+		return derived, true, nil
+	}
+	res, err := rv.o.Store.Search(rv.ctx, &ww.Query{Type: typ, Clauses: criteria, Count: 2})
+	if err != nil {
+		return "", false, err
+	}
+	if len(res.Resources) == 1 {
+		rv.cache[ck] = res.Resources[0].ID
+		return res.Resources[0].ID, true, nil
+	}
+	rv.cache[ck] = ""
+	return derived, false, nil
 }
 
 // mergeBatch merges and writes a batch of services atomically (If-Match on
