@@ -136,7 +136,6 @@ func ParseCSV(data []byte) ([]Row, []RowError, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := rd.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -152,6 +151,7 @@ func ParseCSV(data []byte) ([]Row, []RowError, error) {
 			}
 			return rows, errs, fmt.Errorf("%w: %v", ErrFormat, err)
 		}
+		line, _ := rd.FieldPos(0)
 		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
 			continue
 		}
