@@ -18,9 +18,14 @@ type Index interface {
 	ScanWaits(ctx context.Context, q *WaitScan) (*WaitPage, error)
 	// CountWaits counts the waits of each stream within its bounds.
 	CountWaits(ctx context.Context, streams []WaitStream) ([]int64, error)
-	// WaitCells lists the regional cells "partition|region|specialism|kind"
+	// WaitPartitions lists the regional partitions ("*", or an insurer
+	// key with a coverage period) that hold or held waits.
+	WaitPartitions(ctx context.Context) ([]string, error)
+	// WaitCells lists the cells "region|specialism|kind" of a partition
 	// that hold or held waits.
-	WaitCells(ctx context.Context) ([]string, error)
+	WaitCells(ctx context.Context, partition string) ([]string, error)
+	// FirstDays returns each stream's lowest day value within its bounds.
+	FirstDays(ctx context.Context, streams []WaitStream) ([]int64, []bool, error)
 	// FreeSlotKeys lists the "schedule|specialism" pairs that hold or held
 	// free Slots.
 	FreeSlotKeys(ctx context.Context) ([]string, error)
@@ -53,8 +58,8 @@ const (
 type WaitStream struct {
 	Family string
 	// Parts of the key after the family: insurer key, specialism, kind,
-	// class for FamilyLongWaits; partition, region, specialism, kind,
-	// class for FamilyRegional.
+	// class for FamilyLongWaits; partition, region, specialism, kind (or
+	// * for every kind), class for FamilyRegional.
 	Parts []string
 	// Lo and Hi bound p, inclusive.
 	Lo, Hi int64

@@ -63,8 +63,9 @@ const DefaultShards = 16
 //	                                         K kind (- none), c u|b|hu|hb (unbooked, booked, on hold); score
 //	                                         day·2^32 + the id's first 4 bytes, day = authoredOn (u) or −waitDays (b)
 //	P:M:xg:~wr:<P>:<R>:<S>:<K>:<c>   zset    the same per region R for $regional-capacity; P * or
-//	                                         <insurer key>@<coverage start>@<end> (day numbers)
-//	P:M:xg:~wrc                      set     cells "P|R|S|K" seen (sticky)
+//	                                         <insurer key>@<coverage start>@<end> (day numbers); K also *
+//	P:M:xg:~wrp                      set     partitions P seen (sticky)
+//	P:M:xg:~wrc:<P>                  set     cells "R|S|K" seen in a partition (sticky)
 //	P:M:xg:~fs:<schedule>:<S>        zset    free Slots by start ms; S the Slot's own specialism or -
 //	P:M:xg:~fsk                      set     "schedule|S" pairs seen (sticky)
 //

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 
@@ -84,11 +85,11 @@ func (s *Store) Generation(ctx context.Context, types []string) (int64, error) {
 	return n, nil
 }
 
-func (s *Store) medMembers(ctx context.Context, family, typ, name string) ([]string, error) {
+func (s *Store) medMembers(ctx context.Context, family, typ, name string, parts ...string) ([]string, error) {
 	pipe := s.rdb.Pipeline()
 	var cmds []*redis.StringSliceCmd
 	for _, sh := range s.keys.medShards() {
-		cmds = append(cmds, pipe.SMembers(ctx, s.keys.med(family, typ, sh, name)))
+		cmds = append(cmds, pipe.SMembers(ctx, s.keys.med(family, typ, sh, name, parts...)))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 		return nil, redisErr("redisstore.mediation", err)
@@ -107,9 +108,48 @@ func (s *Store) medMembers(ctx context.Context, family, typ, name string) ([]str
 	return out, nil
 }
 
-// WaitCells lists the regional cells seen.
-func (s *Store) WaitCells(ctx context.Context) ([]string, error) {
-	return s.medMembers(ctx, "wait", projWait, "~wrc")
+// WaitPartitions lists the regional partitions seen.
+func (s *Store) WaitPartitions(ctx context.Context) ([]string, error) {
+	return s.medMembers(ctx, "wait", projWait, "~wrp")
+}
+
+// WaitCells lists the regional cells seen in a partition.
+func (s *Store) WaitCells(ctx context.Context, partition string) ([]string, error) {
+	return s.medMembers(ctx, "wait", projWait, "~wrc", partition)
+}
+
+// FirstDays returns the lowest day value p of each stream within its
+// bounds (ok false when the stream is empty there).
+func (s *Store) FirstDays(ctx context.Context, streams []mediation.WaitStream) ([]int64, []bool, error) {
+	pipe := s.rdb.Pipeline()
+	type ref struct {
+		i   int
+		cmd *redis.ZSliceCmd
+	}
+	var cmds []ref
+	for i := range streams {
+		st := &streams[i]
+		for _, k := range s.streamKeys(st) {
+			cmds = append(cmds, ref{i, pipe.ZRangeByScoreWithScores(ctx, k, &redis.ZRangeBy{Min: fmtScore(boundLo(st.Lo)), Max: fmtScore(boundHi(st.Hi)), Count: 1})})
+		}
+	}
+	out := make([]int64, len(streams))
+	ok := make([]bool, len(streams))
+	if len(cmds) == 0 {
+		return out, ok, nil
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return nil, nil, redisErr("redisstore.FirstDays", err)
+	}
+	for _, c := range cmds {
+		for _, z := range c.cmd.Val() {
+			p := int64(z.Score) >> 32
+			if !ok[c.i] || p < out[c.i] {
+				out[c.i], ok[c.i] = p, true
+			}
+		}
+	}
+	return out, ok, nil
 }
 
 // FreeSlotKeys lists the schedule|specialism pairs seen.
@@ -118,10 +158,15 @@ func (s *Store) FreeSlotKeys(ctx context.Context) ([]string, error) {
 }
 
 func (s *Store) streamKeys(st *mediation.WaitStream) []string {
+	ck := st.Family + "\x00" + strings.Join(st.Parts, "\x00")
+	if v, ok := s.streamKeyCache.Load(ck); ok {
+		return v.([]string)
+	}
 	var out []string
 	for _, sh := range s.keys.medShards() {
 		out = append(out, s.keys.med("wait", projWait, sh, st.Family, st.Parts...))
 	}
+	s.streamKeyCache.Store(ck, out)
 	return out
 }
 
@@ -151,30 +196,75 @@ func fmtScore(v int64) string {
 
 // CountWaits counts each stream's waits within its bounds.
 func (s *Store) CountWaits(ctx context.Context, streams []mediation.WaitStream) ([]int64, error) {
-	pipe := s.rdb.Pipeline()
-	type ref struct {
-		i   int
-		cmd *redis.IntCmd
-	}
-	var cmds []ref
+	var ranges []zrange
+	var owner []int
 	for i := range streams {
 		st := &streams[i]
 		if st.Lo > st.Hi {
 			continue
 		}
 		for _, k := range s.streamKeys(st) {
-			cmds = append(cmds, ref{i, pipe.ZCount(ctx, k, fmtScore(boundLo(st.Lo)), fmtScore(boundHi(st.Hi)))})
+			ranges = append(ranges, zrange{k, fmtScore(boundLo(st.Lo)), fmtScore(boundHi(st.Hi))})
+			owner = append(owner, i)
 		}
 	}
+	counts, err := s.zcounts(ctx, ranges)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]int64, len(streams))
-	if len(cmds) == 0 {
+	for j, n := range counts {
+		out[owner[j]] += n
+	}
+	return out, nil
+}
+
+type zrange struct{ key, min, max string }
+
+// zcountChunk bounds one zcount.lua call.
+const zcountChunk = 4000
+
+// zcounts counts many score ranges: on standalone Redis with zcount.lua,
+// a few thousand ranges per call; on a Cluster (keys in many slots) in one
+// pipeline.
+func (s *Store) zcounts(ctx context.Context, ranges []zrange) ([]int64, error) {
+	out := make([]int64, len(ranges))
+	if len(ranges) == 0 {
 		return out, nil
 	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return nil, redisErr("redisstore.CountWaits", err)
+	if s.cluster != nil {
+		pipe := s.rdb.Pipeline()
+		cmds := make([]*redis.IntCmd, len(ranges))
+		for i, r := range ranges {
+			cmds[i] = pipe.ZCount(ctx, r.key, r.min, r.max)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+			return nil, redisErr("redisstore.zcounts", err)
+		}
+		for i, c := range cmds {
+			out[i] = c.Val()
+		}
+		return out, nil
 	}
-	for _, c := range cmds {
-		out[c.i] += c.cmd.Val()
+	for off := 0; off < len(ranges); off += zcountChunk {
+		part := ranges[off:min(off+zcountChunk, len(ranges))]
+		keys := make([]string, len(part))
+		args := make([]any, 0, 2*len(part))
+		for i, r := range part {
+			keys[i] = r.key
+			args = append(args, r.min, r.max)
+		}
+		v, err := s.runScript(ctx, "zcount", s.scripts.zcount, keys, args)
+		if err != nil {
+			return nil, redisErr("redisstore.zcounts", err)
+		}
+		arr, _ := v.([]any)
+		for i := range part {
+			if i < len(arr) {
+				n, _ := arr[i].(int64)
+				out[off+i] = n
+			}
+		}
 	}
 	return out, nil
 }
@@ -478,30 +568,25 @@ func (s *Store) FreeSlots(ctx context.Context, ranges []mediation.SlotRange) ([]
 
 // CountFreeSlots counts each range's free Slots.
 func (s *Store) CountFreeSlots(ctx context.Context, ranges []mediation.SlotRange) ([]int64, error) {
-	pipe := s.rdb.Pipeline()
-	type ref struct {
-		i   int
-		cmd *redis.IntCmd
-	}
-	var cmds []ref
+	var zr []zrange
+	var owner []int
 	for i := range ranges {
 		r := &ranges[i]
 		if r.To <= r.From {
 			continue
 		}
 		for _, k := range s.slotKeys(r) {
-			cmds = append(cmds, ref{i, pipe.ZCount(ctx, k, strconv.FormatInt(r.From, 10), "("+strconv.FormatInt(r.To, 10))})
+			zr = append(zr, zrange{k, strconv.FormatInt(r.From, 10), "(" + strconv.FormatInt(r.To, 10)})
+			owner = append(owner, i)
 		}
 	}
+	counts, err := s.zcounts(ctx, zr)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]int64, len(ranges))
-	if len(cmds) == 0 {
-		return out, nil
-	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return nil, redisErr("redisstore.CountFreeSlots", err)
-	}
-	for _, c := range cmds {
-		out[c.i] += c.cmd.Val()
+	for j, n := range counts {
+		out[owner[j]] += n
 	}
 	return out, nil
 }

@@ -555,8 +555,12 @@ func (s *Store) projectionEntries(typ, id string, body []byte) []ixop {
 				continue
 			}
 			seen[pt] = true
+			// Per kind (the exceeded counts need the kind's norm) and for
+			// all kinds together (counts and percentiles of the cell).
 			out = append(out, ixop{kind: 'z', key: s.keys.med("wait", projWait, shard, "~wr", pt, r.Home.Region, spec, kind, class), member: id, score: score},
-				ixop{kind: 's', key: s.keys.med("wait", projWait, shard, "~wrc"), member: pt + "|" + r.Home.Region + "|" + spec + "|" + kind, sticky: true})
+				ixop{kind: 'z', key: s.keys.med("wait", projWait, shard, "~wr", pt, r.Home.Region, spec, "*", class), member: id, score: score},
+				ixop{kind: 's', key: s.keys.med("wait", projWait, shard, "~wrc", pt), member: r.Home.Region + "|" + spec + "|" + kind, sticky: true},
+				ixop{kind: 's', key: s.keys.med("wait", projWait, shard, "~wrp"), member: pt, sticky: true})
 		}
 	}
 	return out

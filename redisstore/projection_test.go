@@ -357,3 +357,64 @@ func TestScanWaitsOrderAndPaging(t *testing.T) {
 		}
 	})
 }
+
+func TestFreeSlotIndex(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		slot := func(id, sched, status, start, spec string) ww.Write {
+			sp := ""
+			if spec != "" {
+				sp = fmt.Sprintf(`,"specialty":[{"coding":[{"system":"urn:oid:2.16.840.1.113883.2.4.6.7","code":%q}]}]`, spec)
+			}
+			return ww.Write{Op: ww.OpUpdate, Type: "Slot", ID: id, JSON: []byte(fmt.Sprintf(`{"resourceType":"Slot","schedule":{"reference":"Schedule/%s"},"status":%q,"start":%q,"end":%q%s}`, sched, status, start, start, sp))}
+		}
+		var ws []ww.Write
+		for i := 0; i < 30; i++ {
+			ws = append(ws, slot(fmt.Sprintf("s%02d", i), "sch-a", "free", fmt.Sprintf("2026-12-%02dT09:00:00+01:00", 1+i%20), "0305"))
+		}
+		ws = append(ws, slot("busy", "sch-a", "busy", "2026-12-01T08:00:00+01:00", "0305"), slot("plain", "sch-b", "free", "2026-12-01T08:00:00+01:00", ""))
+		commitAll(t, s, ws...)
+		keys, err := s.FreeSlotKeys(ctx)
+		if err != nil || strings.Join(keys, ",") != "sch-a|0305,sch-b|-" {
+			t.Fatalf("keys %v %v", keys, err)
+		}
+		from := mediation.Day(20423).Start().UnixMilli() // 2025-12-01… well before
+		to := int64(math.MaxInt64 / 2)
+		r := mediation.SlotRange{Schedule: "sch-a", Specialism: "0305", From: from, To: to, Limit: 7}
+		var got []string
+		for pages := 0; pages < 10; pages++ {
+			hits, err := s.FreeSlots(ctx, []mediation.SlotRange{r})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits[0] {
+				got = append(got, h.ID)
+			}
+			if len(hits[0]) < r.Limit {
+				break
+			}
+			last := hits[0][len(hits[0])-1]
+			r.AfterStart, r.AfterID = last.Start, last.ID
+		}
+		var want []string
+		for d := 1; d <= 20; d++ {
+			for i := 0; i < 30; i++ {
+				if 1+i%20 == d {
+					want = append(want, fmt.Sprintf("s%02d", i))
+				}
+			}
+		}
+		if strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("paged free slots\n got %v\nwant %v", got, want)
+		}
+		n, _ := s.CountFreeSlots(ctx, []mediation.SlotRange{{Schedule: "sch-a", Specialism: "0305", From: from, To: to}})
+		if n[0] != 30 {
+			t.Fatalf("count %d", n[0])
+		}
+		// Booking a slot takes it out; freeing it puts it back.
+		commitAll(t, s, slot("s00", "sch-a", "busy", "2026-12-01T09:00:00+01:00", "0305"))
+		if n, _ := s.CountFreeSlots(ctx, []mediation.SlotRange{{Schedule: "sch-a", Specialism: "0305", From: from, To: to}}); n[0] != 29 {
+			t.Fatalf("after booking: %d", n[0])
+		}
+	})
+}

@@ -61,6 +61,9 @@ type Store struct {
 	txTimeout time.Duration
 	observe   func(string, time.Duration, error)
 	regions   *mediation.Regions
+	// streamKeyCache maps a wait stream to its key names (mediation.go);
+	// streams are few (bounded by the cells seen), their names costly.
+	streamKeyCache sync.Map
 
 	closeOnce sync.Once
 }

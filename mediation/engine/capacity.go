@@ -59,8 +59,12 @@ type CapacityResult struct {
 }
 
 type cellStreams struct {
-	cell                                       *Cell
-	waitingU, waitingB, exU, exB, holdU, holdB []mediation.WaitStream
+	cell *Cell
+	// all-kinds streams per partition: unbooked, booked, on hold.
+	u, b, hu, hb []mediation.WaitStream
+	// exceeded: per partition and kind.
+	exU, exB []mediation.WaitStream
+	seen     map[string]bool // partitions added
 }
 
 // RegionalCapacity answers $regional-capacity: waiting demand per region
@@ -73,67 +77,69 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 	if err != nil {
 		return nil, err
 	}
-	parts := map[string]bool{"*": q.Insurer == ""}
-	var member map[string]bool
+	parts := []string{"*"}
 	if q.Insurer != "" {
-		member = snap.Dir.InsurerKeys(q.Insurer)
-	}
-	cellsList, err := e.index.WaitCells(ctx)
-	if err != nil {
-		return nil, err
+		member := snap.Dir.InsurerKeys(q.Insurer)
+		all, err := e.index.WaitPartitions(ctx)
+		if err != nil {
+			return nil, err
+		}
+		parts = parts[:0]
+		for _, p := range all {
+			if partitionSelected(p, member, q.AsOf) {
+				parts = append(parts, p)
+			}
+		}
 	}
 	cells := map[string]*cellStreams{}
 	get := func(region, spec string) *cellStreams {
 		k := region + "|" + spec
 		c := cells[k]
 		if c == nil {
-			c = &cellStreams{cell: &Cell{Region: region, Specialism: spec, Free: map[string]int64{}}}
+			c = &cellStreams{cell: &Cell{Region: region, Specialism: spec, Free: map[string]int64{}}, seen: map[string]bool{}}
 			cells[k] = c
 		}
 		return c
 	}
 	asOf := int64(q.AsOf)
 	lo, hi := int64(math.MinInt32), int64(math.MaxInt32)
-	for _, m := range cellsList {
-		f := strings.Split(m, "|")
-		if len(f) != 4 {
-			continue
-		}
-		part, region, spec, kind := f[0], f[1], f[2], f[3]
-		if q.Region != "" && region != q.Region || q.Specialism != "" && spec != q.Specialism {
-			continue
-		}
-		if !partitionSelected(part, parts, member, q.AsOf) {
-			continue
-		}
-		cs := get(region, spec)
-		k := kind
-		if k == "-" {
-			k = ""
-		}
-		normSpec := spec
-		if normSpec == "-" {
-			normSpec = ""
-		}
-		n := int64(e.cfg.Norms.Days(k, normSpec))
-		mk := func(class string, l, h int64) mediation.WaitStream {
-			return mediation.WaitStream{Family: mediation.FamilyRegional, Parts: []string{part, region, spec, kind, class}, Lo: l, Hi: h}
-		}
-		cs.waitingU = append(cs.waitingU, mk(mediation.ClassUnbooked, lo, asOf))
-		cs.waitingB = append(cs.waitingB, mk(mediation.ClassBooked, lo, hi))
-		cs.exU = append(cs.exU, mk(mediation.ClassUnbooked, lo, asOf-n-1))
-		cs.exB = append(cs.exB, mk(mediation.ClassBooked, lo, -(n+1)))
-		cs.holdU = append(cs.holdU, mk(mediation.ClassOnHoldUnbooked, lo, asOf))
-		cs.holdB = append(cs.holdB, mk(mediation.ClassOnHoldBooked, lo, hi))
+	mk := func(part, region, spec, kind, class string, l, h int64) mediation.WaitStream {
+		return mediation.WaitStream{Family: mediation.FamilyRegional, Parts: []string{part, region, spec, kind, class}, Lo: l, Hi: h}
 	}
-	// Counts, one round trip.
-	var all []mediation.WaitStream
-	type slice struct {
-		cs     *cellStreams
-		field  *int64
-		off, n int
+	for _, part := range parts {
+		list, err := e.index.WaitCells(ctx, part)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range list {
+			f := strings.Split(m, "|")
+			if len(f) != 3 {
+				continue
+			}
+			region, spec, kind := f[0], f[1], f[2]
+			if q.Region != "" && region != q.Region || q.Specialism != "" && spec != q.Specialism {
+				continue
+			}
+			cs := get(region, spec)
+			if !cs.seen[part] {
+				cs.seen[part] = true
+				cs.u = append(cs.u, mk(part, region, spec, "*", mediation.ClassUnbooked, lo, asOf))
+				cs.b = append(cs.b, mk(part, region, spec, "*", mediation.ClassBooked, lo, hi))
+				cs.hu = append(cs.hu, mk(part, region, spec, "*", mediation.ClassOnHoldUnbooked, lo, asOf))
+				cs.hb = append(cs.hb, mk(part, region, spec, "*", mediation.ClassOnHoldBooked, lo, hi))
+			}
+			k, normSpec := kind, spec
+			if k == "-" {
+				k = ""
+			}
+			if normSpec == "-" {
+				normSpec = ""
+			}
+			n := int64(e.cfg.Norms.Days(k, normSpec))
+			cs.exU = append(cs.exU, mk(part, region, spec, kind, mediation.ClassUnbooked, lo, asOf-n-1))
+			cs.exB = append(cs.exB, mk(part, region, spec, kind, mediation.ClassBooked, lo, -(n + 1)))
+		}
 	}
-	var slices []slice
 	ordered := make([]*cellStreams, 0, len(cells))
 	for _, cs := range cells {
 		ordered = append(ordered, cs)
@@ -142,12 +148,19 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 		a, b := ordered[i].cell, ordered[j].cell
 		return a.Region < b.Region || a.Region == b.Region && a.Specialism < b.Specialism
 	})
+	// Counts, one round trip.
+	var all []mediation.WaitStream
+	type slice struct {
+		field  *int64
+		off, n int
+	}
+	var slices []slice
 	for _, cs := range ordered {
 		for _, x := range []struct {
 			ss    []mediation.WaitStream
 			field *int64
-		}{{cs.waitingU, &cs.cell.Unbooked}, {cs.waitingB, &cs.cell.Waiting}, {cs.exU, &cs.cell.Exceeded}, {cs.exB, &cs.cell.Exceeded}, {cs.holdU, &cs.cell.OnHold}, {cs.holdB, &cs.cell.OnHold}} {
-			slices = append(slices, slice{cs, x.field, len(all), len(x.ss)})
+		}{{cs.u, &cs.cell.Unbooked}, {cs.b, &cs.cell.Waiting}, {cs.exU, &cs.cell.Exceeded}, {cs.exB, &cs.cell.Exceeded}, {cs.hu, &cs.cell.OnHold}, {cs.hb, &cs.cell.OnHold}} {
+			slices = append(slices, slice{x.field, len(all), len(x.ss)})
 			all = append(all, x.ss...)
 		}
 	}
@@ -233,16 +246,9 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 	return res, nil
 }
 
-// partitionSelected reports whether a regional partition counts for the
-// query: "*" without an insurer; else a partition of one of the insurer's
-// keys whose coverage period covers asOf.
-func partitionSelected(part string, parts map[string]bool, member map[string]bool, asOf mediation.Day) bool {
-	if part == "*" {
-		return parts["*"]
-	}
-	if member == nil {
-		return false
-	}
+// partitionSelected reports whether a regional partition counts for an
+// insurer: one of its keys, with a coverage period covering asOf.
+func partitionSelected(part string, member map[string]bool, asOf mediation.Day) bool {
 	f := strings.Split(part, "@")
 	if len(f) != 3 || !member[f[0]] {
 		return false
@@ -262,8 +268,9 @@ func partitionSelected(part string, parts map[string]bool, member map[string]boo
 
 // percentiles finds each cell's median and p90 waiting days by binary
 // search: count(waitDays ≤ v) = Σ unbooked with authoredOn ≥ asOf − v +
-// Σ booked with −waitDays ≥ −v; all cells search at once, one round trip
-// per step.
+// Σ booked with −waitDays ≥ −v. The search starts from the cell's longest
+// wait (the first entry of each stream) and runs for all cells at once,
+// one round trip per step.
 func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int64) error {
 	type search struct {
 		cs     *cellStreams
@@ -271,16 +278,39 @@ func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int
 		lo, hi int64 // answer in [lo, hi]
 		out    *int
 	}
-	var ss []*search
+	var firsts []mediation.WaitStream
 	for _, cs := range cells {
+		firsts = append(firsts, cs.u...)
+		firsts = append(firsts, cs.b...)
+	}
+	days, ok, err := e.index.FirstDays(ctx, firsts)
+	if err != nil {
+		return err
+	}
+	var ss []*search
+	off := 0
+	for _, cs := range cells {
+		longest := int64(0)
+		for i := range cs.u {
+			if ok[off+i] {
+				longest = max(longest, asOf-days[off+i])
+			}
+		}
+		off += len(cs.u)
+		for i := range cs.b {
+			if ok[off+i] {
+				longest = max(longest, -days[off+i])
+			}
+		}
+		off += len(cs.b)
 		n := cs.cell.Waiting
 		if n == 0 {
 			continue
 		}
-		ss = append(ss, &search{cs: cs, target: int64(mediation.RankIndex(int(n), 0.5)), lo: 0, hi: 4096, out: &cs.cell.Median},
-			&search{cs: cs, target: int64(mediation.RankIndex(int(n), 0.9)), lo: 0, hi: 4096, out: &cs.cell.P90})
+		ss = append(ss, &search{cs: cs, target: int64(mediation.RankIndex(int(n), 0.5)), hi: longest, out: &cs.cell.Median},
+			&search{cs: cs, target: int64(mediation.RankIndex(int(n), 0.9)), hi: longest, out: &cs.cell.P90})
 	}
-	for step := 0; step < 14; step++ {
+	for step := 0; step < 40; step++ {
 		var streams []mediation.WaitStream
 		var offs []int
 		active := false
@@ -291,11 +321,11 @@ func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int
 			}
 			active = true
 			v := (s.lo + s.hi) / 2
-			for _, u := range s.cs.waitingU {
+			for _, u := range s.cs.u {
 				u.Lo = asOf - v
 				streams = append(streams, u)
 			}
-			for _, b := range s.cs.waitingB {
+			for _, b := range s.cs.b {
 				b.Lo, b.Hi = -v, math.MaxInt32
 				streams = append(streams, b)
 			}
@@ -313,7 +343,7 @@ func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int
 			}
 			v := (s.lo + s.hi) / 2
 			var n int64
-			for j := 0; j < len(s.cs.waitingU)+len(s.cs.waitingB); j++ {
+			for j := 0; j < len(s.cs.u)+len(s.cs.b); j++ {
 				n += counts[offs[i]+j]
 			}
 			if n >= s.target {
