@@ -137,7 +137,7 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 			}
 			n := int64(e.cfg.Norms.Days(k, normSpec))
 			cs.exU = append(cs.exU, mk(part, region, spec, kind, mediation.ClassUnbooked, lo, asOf-n-1))
-			cs.exB = append(cs.exB, mk(part, region, spec, kind, mediation.ClassBooked, lo, -(n + 1)))
+			cs.exB = append(cs.exB, mk(part, region, spec, kind, mediation.ClassBooked, lo, -(n+1)))
 		}
 	}
 	ordered := make([]*cellStreams, 0, len(cells))
