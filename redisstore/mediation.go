@@ -291,13 +291,17 @@ type waitSource struct {
 	key      string
 	st       *mediation.WaitStream
 	min, max int64
-	// skip entries at exactly skipScore whose id is not after skipID.
-	skipScore int64
-	skipID    string
-	hasSkip   bool
-	buf       []waitEntry
-	done      bool
-	chunk     int
+	// offset skips the first entries at exactly score min (already read,
+	// or before the cursor): equal scores order by member, so an offset is
+	// exact where an "id after" filter could stall on a long run of equal
+	// scores.
+	offset int64
+	// tieID, when set, asks the first refill to count the entries at min
+	// whose id is not after it (the cursor's position in a run).
+	tieID string
+	buf   []waitEntry
+	done  bool
+	chunk int
 }
 
 type sourceHeap []*waitSource
@@ -330,19 +334,46 @@ func (src *waitSource) start(after *mediation.WaitCursor) {
 		lo = boundLo(p0 + 1)
 	default:
 		lo = WaitScore(p0, after.ID)
-		src.skipScore, src.skipID, src.hasSkip = lo, after.ID, true
+		src.tieID = after.ID
 	}
 	if lo > src.min {
 		src.min = lo
 	}
 }
 
-// refill fetches the next chunk of every source in need, in one pipeline.
+// refill fetches the next chunk of every source in need, in one pipeline
+// (after one more for sources that must first find their cursor in a run
+// of equal scores).
 func (s *Store) refill(ctx context.Context, srcs []*waitSource) error {
 	pipe := s.rdb.Pipeline()
+	var ties []*waitSource
+	var tieCmds []*redis.StringSliceCmd
+	for _, src := range srcs {
+		if src.tieID != "" {
+			if src.min > boundHi(src.st.Hi) {
+				src.tieID = ""
+				continue
+			}
+			ties = append(ties, src)
+			tieCmds = append(tieCmds, pipe.ZRangeByScore(ctx, src.key, &redis.ZRangeBy{Min: fmtScore(src.min), Max: fmtScore(src.min)}))
+		}
+	}
+	if len(ties) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+			return redisErr("redisstore.ScanWaits", err)
+		}
+		for i, src := range ties {
+			for _, m := range tieCmds[i].Val() {
+				if m <= src.tieID {
+					src.offset++
+				}
+			}
+			src.tieID = ""
+		}
+	}
 	cmds := make([]*redis.ZSliceCmd, len(srcs))
 	for i, src := range srcs {
-		cmds[i] = pipe.ZRangeByScoreWithScores(ctx, src.key, &redis.ZRangeBy{Min: fmtScore(src.min), Max: fmtScore(src.max), Count: int64(src.chunk)})
+		cmds[i] = pipe.ZRangeByScoreWithScores(ctx, src.key, &redis.ZRangeBy{Min: fmtScore(src.min), Max: fmtScore(src.max), Offset: src.offset, Count: int64(src.chunk)})
 	}
 	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
 		return redisErr("redisstore.ScanWaits", err)
@@ -355,18 +386,22 @@ func (s *Store) refill(ctx context.Context, srcs []*waitSource) error {
 		for _, z := range zs {
 			id, _ := z.Member.(string)
 			sc := int64(z.Score)
-			if src.hasSkip && sc == src.skipScore && id <= src.skipID {
-				continue
-			}
 			p := sc >> 32
 			e := waitEntry{id: id, score: sc, excess: int(src.st.C - p), st: src.st}
 			e.wait = e.excess + int(src.st.Norm)
 			src.buf = append(src.buf, e)
 		}
 		if n := len(zs); n > 0 {
-			last := zs[n-1]
-			src.min = int64(last.Score)
-			src.skipScore, src.skipID, src.hasSkip = int64(last.Score), last.Member.(string), true
+			last := int64(zs[n-1].Score)
+			run := int64(0)
+			for j := n - 1; j >= 0 && int64(zs[j].Score) == last; j-- {
+				run++
+			}
+			if last == src.min {
+				src.offset += run
+			} else {
+				src.min, src.offset = last, run
+			}
 		}
 		if src.chunk < 1024 {
 			src.chunk *= 2
@@ -414,20 +449,16 @@ func (s *Store) ScanWaits(ctx context.Context, q *mediation.WaitScan) (*mediatio
 	for len(accepted) <= limit {
 		var batch []waitEntry
 		for len(batch) < batchSize {
-			for len(pendingRefill) > 0 {
+			if len(pendingRefill) > 0 {
 				if err := s.refill(ctx, pendingRefill); err != nil {
 					return nil, err
 				}
-				var again []*waitSource
 				for _, src := range pendingRefill {
-					switch {
-					case len(src.buf) > 0:
+					if len(src.buf) > 0 {
 						heap.Push(h, src)
-					case !src.done:
-						again = append(again, src) // a chunk of skipped entries only
 					}
 				}
-				pendingRefill = again
+				pendingRefill = nil
 			}
 			if h.Len() == 0 {
 				break
@@ -523,6 +554,30 @@ func (s *Store) FreeSlots(ctx context.Context, ranges []mediation.SlotRange) ([]
 		i   int
 		cmd *redis.ZSliceCmd
 	}
+	// After a cursor, the slots at exactly the cursor's start may lie
+	// before it (by id): fetch that many more.
+	ties := map[string]int64{}
+	var tieCmds []*redis.IntCmd
+	var tieKeys []string
+	for i := range ranges {
+		r := &ranges[i]
+		if r.AfterID == "" || r.Limit <= 0 || r.To <= r.From || r.AfterStart < r.From {
+			continue
+		}
+		at := strconv.FormatInt(r.AfterStart, 10)
+		for _, k := range s.slotKeys(r) {
+			tieKeys = append(tieKeys, k+"\x00"+at)
+			tieCmds = append(tieCmds, pipe.ZCount(ctx, k, at, at))
+		}
+	}
+	if len(tieCmds) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+			return nil, redisErr("redisstore.FreeSlots", err)
+		}
+		for i, c := range tieCmds {
+			ties[tieKeys[i]] = c.Val()
+		}
+	}
 	var cmds []ref
 	for i := range ranges {
 		r := &ranges[i]
@@ -530,7 +585,8 @@ func (s *Store) FreeSlots(ctx context.Context, ranges []mediation.SlotRange) ([]
 			continue
 		}
 		for _, k := range s.slotKeys(r) {
-			cmds = append(cmds, ref{i, pipe.ZRangeByScoreWithScores(ctx, k, &redis.ZRangeBy{Min: strconv.FormatInt(slotMin(r), 10), Max: "(" + strconv.FormatInt(r.To, 10), Count: int64(r.Limit + 8)})})
+			extra := ties[k+"\x00"+strconv.FormatInt(r.AfterStart, 10)]
+			cmds = append(cmds, ref{i, pipe.ZRangeByScoreWithScores(ctx, k, &redis.ZRangeBy{Min: strconv.FormatInt(slotMin(r), 10), Max: "(" + strconv.FormatInt(r.To, 10), Count: int64(r.Limit) + extra})})
 		}
 	}
 	out := make([][]mediation.SlotHit, len(ranges))

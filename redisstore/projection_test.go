@@ -411,10 +411,73 @@ func TestFreeSlotIndex(t *testing.T) {
 		if n[0] != 30 {
 			t.Fatalf("count %d", n[0])
 		}
+		// Ten slots at the same start (parallel rooms), paged three at a time.
+		var same []ww.Write
+		for i := 0; i < 10; i++ {
+			same = append(same, slot(fmt.Sprintf("t%d", i), "sch-c", "free", "2026-12-01T09:00:00+01:00", "0305"))
+		}
+		commitAll(t, s, same...)
+		r = mediation.SlotRange{Schedule: "sch-c", Specialism: "0305", From: from, To: to, Limit: 3}
+		got = got[:0]
+		for pages := 0; pages < 10; pages++ {
+			hits, _ := s.FreeSlots(ctx, []mediation.SlotRange{r})
+			for _, h := range hits[0] {
+				got = append(got, h.ID)
+			}
+			if len(hits[0]) < r.Limit {
+				break
+			}
+			r.AfterStart, r.AfterID = hits[0][len(hits[0])-1].Start, hits[0][len(hits[0])-1].ID
+		}
+		if strings.Join(got, ",") != "t0,t1,t2,t3,t4,t5,t6,t7,t8,t9" {
+			t.Fatalf("paging through equal starts: %v", got)
+		}
 		// Booking a slot takes it out; freeing it puts it back.
 		commitAll(t, s, slot("s00", "sch-a", "busy", "2026-12-01T09:00:00+01:00", "0305"))
 		if n, _ := s.CountFreeSlots(ctx, []mediation.SlotRange{{Schedule: "sch-a", Specialism: "0305", From: from, To: to}}); n[0] != 29 {
 			t.Fatalf("after booking: %d", n[0])
+		}
+	})
+}
+
+// Waits authored the same day whose ids share their first four bytes have
+// equal scores: a long run of them must page without loss or repetition.
+func TestScanWaitsThroughALongRunOfEqualScores(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		const n = 1200
+		commitAll(t, s, pat("p", "999911120", "6525 GA", true))
+		var ws []ww.Write
+		for i := 0; i < n; i++ {
+			ws = append(ws, srw(fmt.Sprintf("sr-0%05d", i), "active", "p", "outpatient", "0305", "2026-01-05"))
+			if len(ws) == 200 {
+				commitAll(t, s, ws...)
+				ws = ws[:0]
+			}
+		}
+		asOf := int64(20500)
+		st := []mediation.WaitStream{{Family: mediation.FamilyLongWaits, Parts: []string{"*", "0305", "outpatient", "u"}, Lo: math.MinInt32, Hi: asOf, C: asOf - 28, Norm: 28}}
+		var got []string
+		var after *mediation.WaitCursor
+		for pages := 0; pages < 20; pages++ {
+			pg, err := s.ScanWaits(context.Background(), &mediation.WaitScan{Streams: st, Limit: 500, After: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range pg.Hits {
+				got = append(got, h.ID)
+			}
+			if pg.Next == nil {
+				break
+			}
+			after = pg.Next
+		}
+		if len(got) != n {
+			t.Fatalf("%d waits paged, want %d", len(got), n)
+		}
+		for i, id := range got {
+			if id != fmt.Sprintf("sr-0%05d", i) {
+				t.Fatalf("position %d holds %s", i, id)
+			}
 		}
 	})
 }
