@@ -12,11 +12,11 @@ import (
 // throughput at the configured clients.
 func init() {
 	workloads = append(workloads,
-		workload{Name: "$long-waits page of 50, insurer and specialty", Issue: "7", RatioOf: "GET", Single: true,
+		workload{Name: "$long-waits page of 50 (insurer and specialty)", Issue: "7", RatioOf: "GET", Single: true,
 			Floor: "p99 < 50 ms (1M waits, ~10 insurers)", Requests: longWaitsRequests},
 		workload{Name: "$availability within 50 km", Issue: "7", RatioOf: "GET", Single: true,
 			Floor: "p99 < 20 ms (100,000 free slots)", Requests: availabilityRequests},
-		workload{Name: "$regional-capacity, all regions", Issue: "7", RatioOf: "GET", Single: true,
+		workload{Name: "$regional-capacity (all regions)", Issue: "7", RatioOf: "GET", Single: true,
 			Floor: "< 500 ms", Requests: regionalCapacityRequests},
 	)
 }
