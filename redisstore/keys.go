@@ -62,8 +62,9 @@ const DefaultShards = 16
 //	P:M:xg:~wl:<X>:<S>:<K>:<c>       zset    open waits for $long-waits: X insurer key or *, S specialism or *,
 //	                                         K kind (- none), c u|b|hu|hb (unbooked, booked, on hold); score
 //	                                         day·2^32 + the id's first 4 bytes, day = authoredOn (u) or −waitDays (b)
-//	P:M:xg:~wr:<P>:<R>:<S>:<K>:<c>   zset    the same per region R for $regional-capacity; P * or
-//	                                         <insurer key>@<coverage start>@<end> (day numbers); K also *
+//	P:M:xg:~wr:<P>:<R>:<S>:<K>:<c>   zset    the same per region R for $regional-capacity; K also *; P * (members
+//	                                         "srid"), or <insurer key>@e<coverage end> / @s<start> (day numbers,
+//	                                         - for open; members "srid|coverage id")
 //	P:M:xg:~wrp                      set     partitions P seen (sticky)
 //	P:M:xg:~wrc:<P>                  set     cells "R|S|K" seen in a partition (sticky)
 //	P:M:xg:~fs:<schedule>:<S>        zset    free Slots by start ms; S the Slot's own specialism or -

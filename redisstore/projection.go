@@ -510,6 +510,12 @@ func projWrite[T any](s *Store, typ, id string, st *projState[T], empty bool, no
 	return pl, nil
 }
 
+// ProjectionTypes are the internal record types of the projections. A
+// reindex must rebuild their index entries too (entries() computes them
+// from the record like any resource's), or the insurer operations see an
+// empty generation.
+var ProjectionTypes = []string{projWait, projMember}
+
 // isProjection reports whether typ is an internal projection type.
 func isProjection(typ string) bool { return typ == projWait || typ == projMember }
 
@@ -542,25 +548,29 @@ func (s *Store) projectionEntries(typ, id string, body []byte) []ixop {
 		}
 	}
 	if r.Home != nil && r.Home.Region != "" {
-		parts := []string{"*"}
+		// Partitions: "*" (every member), and per active coverage its
+		// insurer key by the period's end ("k@e<day>") and by its start
+		// ("k@s<day>"): the members on a day are those under the ends on
+		// or after it, less those under the starts after it (a coverage
+		// starting after the day ends after it too). The members of these
+		// carry the coverage ("srid|coverage"), so one wait with two
+		// coverages of one insurer counts once per coverage and the
+		// subtraction stays exact.
+		type part struct{ name, member string }
+		parts := []part{{"*", id}}
 		for i := range r.Cov {
 			c := &r.Cov[i]
 			if k := c.CanonicalKey(); k != "" && c.Status == "active" {
-				parts = append(parts, k+"@"+dayPart(c.From)+"@"+dayPart(c.To))
+				parts = append(parts, part{k + "@e" + dayPart(c.To), id + "|" + c.ID}, part{k + "@s" + dayPart(c.From), id + "|" + c.ID})
 			}
 		}
-		seen := map[string]bool{}
 		for _, pt := range parts {
-			if seen[pt] {
-				continue
-			}
-			seen[pt] = true
 			// Per kind (the exceeded counts need the kind's norm) and for
 			// all kinds together (counts and percentiles of the cell).
-			out = append(out, ixop{kind: 'z', key: s.keys.med("wait", projWait, shard, "~wr", pt, r.Home.Region, spec, kind, class), member: id, score: score},
-				ixop{kind: 'z', key: s.keys.med("wait", projWait, shard, "~wr", pt, r.Home.Region, spec, "*", class), member: id, score: score},
-				ixop{kind: 's', key: s.keys.med("wait", projWait, shard, "~wrc", pt), member: r.Home.Region + "|" + spec + "|" + kind, sticky: true},
-				ixop{kind: 's', key: s.keys.med("wait", projWait, shard, "~wrp"), member: pt, sticky: true})
+			out = append(out, ixop{kind: 'z', key: s.keys.med("wait", projWait, shard, "~wr", pt.name, r.Home.Region, spec, kind, class), member: pt.member, score: score},
+				ixop{kind: 'z', key: s.keys.med("wait", projWait, shard, "~wr", pt.name, r.Home.Region, spec, "*", class), member: pt.member, score: score},
+				ixop{kind: 's', key: s.keys.med("wait", projWait, shard, "~wrc", pt.name), member: r.Home.Region + "|" + spec + "|" + kind, sticky: true},
+				ixop{kind: 's', key: s.keys.med("wait", projWait, shard, "~wrp"), member: pt.name, sticky: true})
 		}
 	}
 	return out

@@ -158,6 +158,10 @@ func TestInsurerOperationsOnGeneratedWorld(t *testing.T) {
 	t.Run("regional capacity against a naive count", func(t *testing.T) {
 		regionalAgainstNaive(t, g, n, asOf, insurer, members)
 	})
+	t.Run("regional capacity four months back: coverages starting later do not count, ended ones do", func(t *testing.T) {
+		back := asOf - 120
+		regionalAgainstNaive(t, g, n, back, insurer, n.members(insurer, back))
+	})
 	t.Run("availability against a naive scan of the free slots", func(t *testing.T) {
 		availabilityAgainstNaive(t, g, n, asOf, spec, lat, lon)
 	})
@@ -196,7 +200,7 @@ func regionalAgainstNaive(t *testing.T, g *Gateway, n *naive, asOf int, insurer 
 		waits             []int
 	}
 	want := map[string]*cell{}
-	for _, w := range n.waits(asOf) {
+	for _, w := range n.regionalWaits(asOf) {
 		if w.onHold || !members[w.patient] {
 			continue
 		}

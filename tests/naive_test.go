@@ -152,7 +152,14 @@ type naiveWait struct {
 func (w naiveWait) exceeded() bool { return w.excess > 0 && !w.onHold }
 
 // waits evaluates every open wait on asOf.
-func (n *naive) waits(asOf int) []naiveWait {
+func (n *naive) waits(asOf int) []naiveWait { return n.evaluate(asOf, false) }
+
+// regionalWaits are the waits $regional-capacity counts on asOf: the open
+// ones, and (for an asOf in the past) also booked ones authored after it,
+// whose appointment is known now (documented in the README).
+func (n *naive) regionalWaits(asOf int) []naiveWait { return n.evaluate(asOf, true) }
+
+func (n *naive) evaluate(asOf int, bookedLater bool) []naiveWait {
 	holds := map[string][2]any{} // sr → (day, appt id)
 	for id, a := range n.res["Appointment"] {
 		switch str(a["status"]) {
@@ -178,7 +185,7 @@ func (n *naive) waits(asOf int) []naiveWait {
 			continue
 		}
 		a, ok := n.day(str(sr["authoredOn"]))
-		if !ok || a > asOf {
+		if _, booked := holds[id]; !ok || a > asOf && !(bookedLater && booked) {
 			continue
 		}
 		w := naiveWait{id: id, authored: a, onHold: st == "on-hold", patient: refID(sr["subject"], "Patient")}

@@ -58,12 +58,18 @@ type CapacityResult struct {
 	Cells   map[string][]*Cell // region → cells by specialism
 }
 
+// signed is a stream counted positively or negatively.
+type signed struct {
+	st   mediation.WaitStream
+	sign int64
+}
+
 type cellStreams struct {
 	cell *Cell
 	// all-kinds streams per partition: unbooked, booked, on hold.
-	u, b, hu, hb []mediation.WaitStream
+	u, b, hu, hb []signed
 	// exceeded: per partition and kind.
-	exU, exB []mediation.WaitStream
+	exU, exB []signed
 	seen     map[string]bool // partitions added
 }
 
@@ -71,23 +77,25 @@ type cellStreams struct {
 // (the member's home) and specialism against free Slots per region (the
 // Slot's place) and provider kind. Counts come from the regional wait
 // orders (ZCOUNT), the percentiles by a binary search over waiting days
-// with counts, so no wait is read.
+// with counts, so no wait is read. An insurer's members on asOf are the
+// waits under its coverages ending on or after asOf (or open), less those
+// under its coverages starting after asOf.
 func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*CapacityResult, error) {
 	snap, err := e.Directory(ctx)
 	if err != nil {
 		return nil, err
 	}
-	parts := []string{"*"}
+	parts := map[string]int64{"*": 1}
 	if q.Insurer != "" {
 		member := snap.Dir.InsurerKeys(q.Insurer)
 		all, err := e.index.WaitPartitions(ctx)
 		if err != nil {
 			return nil, err
 		}
-		parts = parts[:0]
+		parts = map[string]int64{}
 		for _, p := range all {
-			if partitionSelected(p, member, q.AsOf) {
-				parts = append(parts, p)
+			if sign := partitionSign(p, member, q.AsOf); sign != 0 {
+				parts[p] = sign
 			}
 		}
 	}
@@ -103,10 +111,16 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 	}
 	asOf := int64(q.AsOf)
 	lo, hi := int64(math.MinInt32), int64(math.MaxInt32)
-	mk := func(part, region, spec, kind, class string, l, h int64) mediation.WaitStream {
-		return mediation.WaitStream{Family: mediation.FamilyRegional, Parts: []string{part, region, spec, kind, class}, Lo: l, Hi: h}
+	mk := func(part, region, spec, kind, class string, l, h int64, sign int64) signed {
+		return signed{mediation.WaitStream{Family: mediation.FamilyRegional, Parts: []string{part, region, spec, kind, class}, Lo: l, Hi: h}, sign}
 	}
-	for _, part := range parts {
+	names := make([]string, 0, len(parts))
+	for p := range parts {
+		names = append(names, p)
+	}
+	sort.Strings(names)
+	for _, part := range names {
+		sign := parts[part]
 		list, err := e.index.WaitCells(ctx, part)
 		if err != nil {
 			return nil, err
@@ -123,10 +137,10 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 			cs := get(region, spec)
 			if !cs.seen[part] {
 				cs.seen[part] = true
-				cs.u = append(cs.u, mk(part, region, spec, "*", mediation.ClassUnbooked, lo, asOf))
-				cs.b = append(cs.b, mk(part, region, spec, "*", mediation.ClassBooked, lo, hi))
-				cs.hu = append(cs.hu, mk(part, region, spec, "*", mediation.ClassOnHoldUnbooked, lo, asOf))
-				cs.hb = append(cs.hb, mk(part, region, spec, "*", mediation.ClassOnHoldBooked, lo, hi))
+				cs.u = append(cs.u, mk(part, region, spec, "*", mediation.ClassUnbooked, lo, asOf, sign))
+				cs.b = append(cs.b, mk(part, region, spec, "*", mediation.ClassBooked, lo, hi, sign))
+				cs.hu = append(cs.hu, mk(part, region, spec, "*", mediation.ClassOnHoldUnbooked, lo, asOf, sign))
+				cs.hb = append(cs.hb, mk(part, region, spec, "*", mediation.ClassOnHoldBooked, lo, hi, sign))
 			}
 			k, normSpec := kind, spec
 			if k == "-" {
@@ -136,8 +150,8 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 				normSpec = ""
 			}
 			n := int64(e.cfg.Norms.Days(k, normSpec))
-			cs.exU = append(cs.exU, mk(part, region, spec, kind, mediation.ClassUnbooked, lo, asOf-n-1))
-			cs.exB = append(cs.exB, mk(part, region, spec, kind, mediation.ClassBooked, lo, -(n+1)))
+			cs.exU = append(cs.exU, mk(part, region, spec, kind, mediation.ClassUnbooked, lo, asOf-n-1, sign))
+			cs.exB = append(cs.exB, mk(part, region, spec, kind, mediation.ClassBooked, lo, -(n+1), sign))
 		}
 	}
 	ordered := make([]*cellStreams, 0, len(cells))
@@ -150,6 +164,7 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 	})
 	// Counts, one round trip.
 	var all []mediation.WaitStream
+	var signs []int64
 	type slice struct {
 		field  *int64
 		off, n int
@@ -157,11 +172,14 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 	var slices []slice
 	for _, cs := range ordered {
 		for _, x := range []struct {
-			ss    []mediation.WaitStream
+			ss    []signed
 			field *int64
 		}{{cs.u, &cs.cell.Unbooked}, {cs.b, &cs.cell.Waiting}, {cs.exU, &cs.cell.Exceeded}, {cs.exB, &cs.cell.Exceeded}, {cs.hu, &cs.cell.OnHold}, {cs.hb, &cs.cell.OnHold}} {
 			slices = append(slices, slice{x.field, len(all), len(x.ss)})
-			all = append(all, x.ss...)
+			for _, s := range x.ss {
+				all = append(all, s.st)
+				signs = append(signs, s.sign)
+			}
 		}
 	}
 	counts, err := e.index.CountWaits(ctx, all)
@@ -170,7 +188,7 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 	}
 	for _, s := range slices {
 		for i := 0; i < s.n; i++ {
-			*s.field += counts[s.off+i]
+			*s.field += signs[s.off+i] * counts[s.off+i]
 		}
 	}
 	for _, cs := range ordered {
@@ -246,24 +264,29 @@ func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*Capac
 	return res, nil
 }
 
-// partitionSelected reports whether a regional partition counts for an
-// insurer: one of its keys, with a coverage period covering asOf.
-func partitionSelected(part string, member map[string]bool, asOf mediation.Day) bool {
-	f := strings.Split(part, "@")
-	if len(f) != 3 || !member[f[0]] {
-		return false
+// partitionSign says how a regional partition counts for an insurer on
+// asOf: +1 for its coverages ending on or after asOf (or open), −1 for
+// those starting after asOf, 0 otherwise.
+func partitionSign(part string, member map[string]bool, asOf mediation.Day) int64 {
+	k, rest, ok := strings.Cut(part, "@")
+	if !ok || !member[k] || len(rest) < 2 {
+		return 0
 	}
-	if f[1] != "-" {
-		if d, err := strconv.Atoi(f[1]); err != nil || asOf < mediation.Day(d) {
-			return false
+	d := rest[1:]
+	switch rest[0] {
+	case 'e':
+		if d == "-" {
+			return 1
+		}
+		if n, err := strconv.Atoi(d); err == nil && mediation.Day(n) >= asOf {
+			return 1
+		}
+	case 's':
+		if n, err := strconv.Atoi(d); err == nil && d != "-" && mediation.Day(n) > asOf {
+			return -1
 		}
 	}
-	if f[2] != "-" {
-		if d, err := strconv.Atoi(f[2]); err != nil || asOf > mediation.Day(d) {
-			return false
-		}
-	}
-	return true
+	return 0
 }
 
 // percentiles finds each cell's median and p90 waiting days by binary
@@ -280,8 +303,9 @@ func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int
 	}
 	var firsts []mediation.WaitStream
 	for _, cs := range cells {
-		firsts = append(firsts, cs.u...)
-		firsts = append(firsts, cs.b...)
+		for _, x := range append(append([]signed(nil), cs.u...), cs.b...) {
+			firsts = append(firsts, x.st)
+		}
 	}
 	days, ok, err := e.index.FirstDays(ctx, firsts)
 	if err != nil {
@@ -292,13 +316,13 @@ func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int
 	for _, cs := range cells {
 		longest := int64(0)
 		for i := range cs.u {
-			if ok[off+i] {
+			if ok[off+i] && cs.u[i].sign > 0 {
 				longest = max(longest, asOf-days[off+i])
 			}
 		}
 		off += len(cs.u)
 		for i := range cs.b {
-			if ok[off+i] {
+			if ok[off+i] && cs.b[i].sign > 0 {
 				longest = max(longest, -days[off+i])
 			}
 		}
@@ -312,6 +336,7 @@ func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int
 	}
 	for step := 0; step < 40; step++ {
 		var streams []mediation.WaitStream
+		var signs []int64
 		var offs []int
 		active := false
 		for _, s := range ss {
@@ -322,12 +347,16 @@ func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int
 			active = true
 			v := (s.lo + s.hi) / 2
 			for _, u := range s.cs.u {
-				u.Lo = asOf - v
-				streams = append(streams, u)
+				st := u.st
+				st.Lo = asOf - v
+				streams = append(streams, st)
+				signs = append(signs, u.sign)
 			}
 			for _, b := range s.cs.b {
-				b.Lo, b.Hi = -v, math.MaxInt32
-				streams = append(streams, b)
+				st := b.st
+				st.Lo, st.Hi = -v, math.MaxInt32
+				streams = append(streams, st)
+				signs = append(signs, b.sign)
 			}
 		}
 		if !active {
@@ -344,7 +373,7 @@ func (e *Engine) percentiles(ctx context.Context, cells []*cellStreams, asOf int
 			v := (s.lo + s.hi) / 2
 			var n int64
 			for j := 0; j < len(s.cs.u)+len(s.cs.b); j++ {
-				n += counts[offs[i]+j]
+				n += signs[offs[i]+j] * counts[offs[i]+j]
 			}
 			if n >= s.target {
 				s.hi = v
