@@ -93,6 +93,10 @@ func New(o Options) (*Gateway, error) {
 		o.Mediation.Clock = o.Clock
 	}
 	g.med, _ = engine.New(o.Store, o.Mediation)
+	if g.med != nil {
+		// Read the provider directory now, not on the first insurer request.
+		go g.med.Directory(context.Background()) //nolint:errcheck // retried on first use
+	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true

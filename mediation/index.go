@@ -29,8 +29,16 @@ type Index interface {
 	// FreeSlotKeys lists the "schedule|specialism" pairs that hold or held
 	// free Slots.
 	FreeSlotKeys(ctx context.Context) ([]string, error)
+	// FreeSlotKeyCount is the number of FreeSlotKeys (the registry only
+	// grows, so an unchanged count means unchanged keys).
+	FreeSlotKeyCount(ctx context.Context) (int64, error)
 	// FreeSlots returns, per range, the free Slots in it by (start, id).
 	FreeSlots(ctx context.Context, ranges []SlotRange) ([][]SlotHit, error)
+	// ScanFreeSlots reads free Slots of own specialism specs ("-": none,
+	// "*": all) by (start, id) from [From, To) after the cursor, keeping
+	// those accept takes, up to limit, examining at most budget; done is
+	// false when the budget ran out first.
+	ScanFreeSlots(ctx context.Context, q *FreeScan) (hits []SlotHit, done bool, err error)
 	// CountFreeSlots counts the free Slots of each range.
 	CountFreeSlots(ctx context.Context, ranges []SlotRange) ([]int64, error)
 	// Generation changes whenever a resource of one of types is written.
@@ -119,6 +127,20 @@ type SlotRange struct {
 
 // SlotHit is one free Slot.
 type SlotHit struct {
-	ID    string
-	Start int64
+	ID       string
+	Start    int64
+	Schedule string // set by ScanFreeSlots
+	// Spec is the slot's own specialism ("-": none), set by ScanFreeSlots.
+	Spec string
+}
+
+// FreeScan is a read of the free Slots of some specialisms in start order.
+type FreeScan struct {
+	Specs      []string
+	From, To   int64
+	AfterStart int64
+	AfterID    string
+	Limit      int
+	Budget     int
+	Accept     func(h *SlotHit) bool
 }

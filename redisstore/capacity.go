@@ -16,8 +16,10 @@ import (
 //   - a Patient with a BSN: its member key (hash ~mk) and the set of
 //     Patients per member key (~mkp:<mk>);
 //   - a free Slot: its start in the free-capacity index of its Schedule and
-//     own specialism (~fs:<schedule>:<S>), and the pair in the sticky
-//     registry ~fsk.
+//     own specialism (~fs:<schedule>:<S>), the pair in the sticky registry
+//     ~fsk, and its start in the orders of all free Slots of its own
+//     specialism and of every specialism (~fsx:<S>, ~fsx:*; member
+//     "slot id\0schedule id").
 func (s *Store) mediationEntries(out []ixop, typ, id string, shard int, res *fhirjson.Value) []ixop {
 	switch typ {
 	case "Patient":
@@ -30,8 +32,12 @@ func (s *Store) mediationEntries(out []ixop, typ, id string, shard int, res *fhi
 	case "Slot":
 		sched, spec, ms, ok := freeSlot(res)
 		if ok {
-			out = append(out, ixop{kind: 'z', key: s.keys.med("slotcap", "Slot", shard, "~fs", sched, spec), member: id, score: strconv.FormatInt(ms, 10)},
-				ixop{kind: 's', key: s.keys.med("slotcap", "Slot", shard, "~fsk"), member: sched + "|" + spec, sticky: true})
+			score := strconv.FormatInt(ms, 10)
+			m := id + "\x00" + sched // ties by slot id, the schedule along
+			out = append(out, ixop{kind: 'z', key: s.keys.med("slotcap", "Slot", shard, "~fs", sched, spec), member: id, score: score},
+				ixop{kind: 's', key: s.keys.med("slotcap", "Slot", shard, "~fsk"), member: sched + "|" + spec, sticky: true},
+				ixop{kind: 'z', key: s.keys.med("slotcap", "Slot", shard, "~fsx", spec), member: m, score: score},
+				ixop{kind: 'z', key: s.keys.med("slotcap", "Slot", shard, "~fsx", "*"), member: m, score: score})
 		}
 	}
 	return out

@@ -69,6 +69,8 @@ const DefaultShards = 16
 //	P:M:xg:~wrc:<P>                  set     cells "R|S|K" seen in a partition (sticky)
 //	P:M:xg:~fs:<schedule>:<S>        zset    free Slots by start ms; S the Slot's own specialism or -
 //	P:M:xg:~fsk                      set     "schedule|S" pairs seen (sticky)
+//	P:M:xg:~fsx:<S>                  zset    free Slots of own specialism S (- none, * all) by start ms:
+//	                                         "slot id\0schedule id"
 //
 // A version record's header is
 // "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>";

@@ -152,6 +152,23 @@ func (s *Store) FirstDays(ctx context.Context, streams []mediation.WaitStream) (
 	return out, ok, nil
 }
 
+// FreeSlotKeyCount counts the schedule|specialism pairs seen.
+func (s *Store) FreeSlotKeyCount(ctx context.Context) (int64, error) {
+	pipe := s.rdb.Pipeline()
+	var cmds []*redis.IntCmd
+	for _, sh := range s.keys.medShards() {
+		cmds = append(cmds, pipe.SCard(ctx, s.keys.med("slotcap", "Slot", sh, "~fsk")))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return 0, redisErr("redisstore.FreeSlotKeyCount", err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
+
 // FreeSlotKeys lists the schedule|specialism pairs seen.
 func (s *Store) FreeSlotKeys(ctx context.Context) ([]string, error) {
 	return s.medMembers(ctx, "slotcap", "Slot", "~fsk")
@@ -645,4 +662,151 @@ func (s *Store) CountFreeSlots(ctx context.Context, ranges []mediation.SlotRange
 		out[owner[j]] += n
 	}
 	return out, nil
+}
+
+// slotSource is one key of a free-slot scan, continued by score and offset
+// (runs of equal starts are long: every clinic starts at 08:00).
+type slotSource struct {
+	key    string
+	spec   string
+	min    int64
+	max    string
+	offset int64
+	tieID  string
+	buf    []mediation.SlotHit
+	done   bool
+	chunk  int
+}
+
+func splitSlotMember(m string) (slot, sched string) {
+	slot, sched, _ = strings.Cut(m, "\x00")
+	return
+}
+
+func (s *Store) refillSlots(ctx context.Context, srcs []*slotSource) error {
+	pipe := s.rdb.Pipeline()
+	var ties []*slotSource
+	var tieCmds []*redis.StringSliceCmd
+	for _, src := range srcs {
+		if src.tieID != "" {
+			at := strconv.FormatInt(src.min, 10)
+			ties = append(ties, src)
+			tieCmds = append(tieCmds, pipe.ZRangeByScore(ctx, src.key, &redis.ZRangeBy{Min: at, Max: at}))
+		}
+	}
+	if len(ties) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+			return redisErr("redisstore.ScanFreeSlots", err)
+		}
+		for i, src := range ties {
+			for _, m := range tieCmds[i].Val() {
+				if slot, _ := splitSlotMember(m); slot <= src.tieID {
+					src.offset++
+				}
+			}
+			src.tieID = ""
+		}
+	}
+	cmds := make([]*redis.ZSliceCmd, len(srcs))
+	for i, src := range srcs {
+		cmds[i] = pipe.ZRangeByScoreWithScores(ctx, src.key, &redis.ZRangeBy{Min: strconv.FormatInt(src.min, 10), Max: src.max, Offset: src.offset, Count: int64(src.chunk)})
+	}
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return redisErr("redisstore.ScanFreeSlots", err)
+	}
+	for i, src := range srcs {
+		zs := cmds[i].Val()
+		if len(zs) < src.chunk {
+			src.done = true
+		}
+		for _, z := range zs {
+			m, _ := z.Member.(string)
+			slot, sched := splitSlotMember(m)
+			src.buf = append(src.buf, mediation.SlotHit{ID: slot, Start: int64(z.Score), Schedule: sched, Spec: src.spec})
+		}
+		if n := len(zs); n > 0 {
+			last := int64(zs[n-1].Score)
+			run := int64(0)
+			for j := n - 1; j >= 0 && int64(zs[j].Score) == last; j-- {
+				run++
+			}
+			if last == src.min {
+				src.offset += run
+			} else {
+				src.min, src.offset = last, run
+			}
+		}
+		if src.chunk < 2048 {
+			src.chunk *= 2
+		}
+	}
+	return nil
+}
+
+// ScanFreeSlots merges the free-slot orders of some specialisms by
+// (start, slot id) and keeps the slots Accept takes.
+func (s *Store) ScanFreeSlots(ctx context.Context, q *mediation.FreeScan) ([]mediation.SlotHit, bool, error) {
+	budget := q.Budget
+	if budget <= 0 {
+		budget = 20000
+	}
+	var srcs []*slotSource
+	for _, spec := range q.Specs {
+		for _, sh := range s.keys.medShards() {
+			src := &slotSource{key: s.keys.med("slotcap", "Slot", sh, "~fsx", spec), spec: spec, min: q.From, max: "(" + strconv.FormatInt(q.To, 10), chunk: max(8, min(q.Limit+1, 64))}
+			if q.AfterID != "" && q.AfterStart >= q.From {
+				src.min, src.tieID = q.AfterStart, q.AfterID
+			}
+			srcs = append(srcs, src)
+		}
+	}
+	less := func(a, b *mediation.SlotHit) bool {
+		if a.Start != b.Start {
+			return a.Start < b.Start
+		}
+		return a.ID < b.ID
+	}
+	var out []mediation.SlotHit
+	examined := 0
+	pending := srcs
+	live := []*slotSource{}
+	for len(out) < q.Limit {
+		if len(pending) > 0 {
+			if err := s.refillSlots(ctx, pending); err != nil {
+				return nil, false, err
+			}
+			for _, src := range pending {
+				if len(src.buf) > 0 {
+					live = append(live, src)
+				}
+			}
+			pending = nil
+		}
+		if len(live) == 0 {
+			return out, true, nil
+		}
+		best := 0
+		for i := 1; i < len(live); i++ {
+			if less(&live[i].buf[0], &live[best].buf[0]) {
+				best = i
+			}
+		}
+		src := live[best]
+		h := src.buf[0]
+		src.buf = src.buf[1:]
+		if len(src.buf) == 0 {
+			live = append(live[:best], live[best+1:]...)
+			if !src.done {
+				pending = append(pending, src)
+			}
+		}
+		examined++
+		if q.Accept == nil || q.Accept(&h) {
+			out = append(out, h)
+		}
+		if examined >= budget {
+			return out, false, nil
+		}
+	}
+	return out, true, nil
 }

@@ -432,6 +432,40 @@ func TestFreeSlotIndex(t *testing.T) {
 		if strings.Join(got, ",") != "t0,t1,t2,t3,t4,t5,t6,t7,t8,t9" {
 			t.Fatalf("paging through equal starts: %v", got)
 		}
+		// The start order of every free slot, paged through equal starts.
+		var all []string
+		var as int64
+		var aid string
+		for pages := 0; pages < 30; pages++ {
+			hits, done, err := s.ScanFreeSlots(ctx, &mediation.FreeScan{Specs: []string{"*"}, From: from, To: to, AfterStart: as, AfterID: aid, Limit: 4})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, h := range hits {
+				all = append(all, h.ID+"@"+h.Schedule)
+			}
+			if !done || len(hits) < 4 {
+				break
+			}
+			as, aid = hits[len(hits)-1].Start, hits[len(hits)-1].ID
+		}
+		want = want[:0]
+		want = append(want, "plain@sch-b")
+		for _, id := range []string{"s00", "s20", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9"} {
+			sched := "sch-a"
+			if id[0] == 't' {
+				sched = "sch-c"
+			}
+			want = append(want, id+"@"+sched)
+		}
+		if len(all) != 41 || strings.Join(all[:13], ",") != strings.Join(want, ",") {
+			t.Fatalf("scan of every free slot (%d):\n got %v\nwant %v…", len(all), all[:min(13, len(all))], want)
+		}
+		hits, _, _ := s.ScanFreeSlots(ctx, &mediation.FreeScan{Specs: []string{"-"}, From: from, To: to, Limit: 10,
+			Accept: func(h *mediation.SlotHit) bool { return h.Schedule == "sch-b" && h.Spec == "-" }})
+		if len(hits) != 1 || hits[0].ID != "plain" {
+			t.Fatalf("slots without own specialism: %v", hits)
+		}
 		// Booking a slot takes it out; freeing it puts it back.
 		commitAll(t, s, slot("s00", "sch-a", "busy", "2026-12-01T09:00:00+01:00", "0305"))
 		if n, _ := s.CountFreeSlots(ctx, []mediation.SlotRange{{Schedule: "sch-a", Specialism: "0305", From: from, To: to}}); n[0] != 29 {

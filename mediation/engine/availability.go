@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"sort"
-	"strings"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/mediation"
@@ -67,34 +66,19 @@ type candidate struct {
 // candidates returns the free-slot keys that match the query's
 // specialism, kind, distance and contract.
 func (e *Engine) candidates(ctx context.Context, snap *Snapshot, q *AvailabilityQuery) ([]candidate, error) {
-	keys, err := e.index.FreeSlotKeys(ctx)
+	keys, err := e.freeKeys(ctx, snap)
 	if err != nil {
 		return nil, err
 	}
 	var out []candidate
-	for _, k := range keys {
-		sched, spec, ok := strings.Cut(k, "|")
-		if !ok {
+	contracted := map[string]int8{}
+	for i := range keys {
+		k := &keys[i]
+		pl := &k.place
+		if !k.active || q.Specialism != "" && k.eff != q.Specialism || q.ProviderKinds != nil && !q.ProviderKinds[pl.ProviderKind] {
 			continue
 		}
-		pl, ok := snap.Places[sched]
-		if !ok {
-			continue
-		}
-		if sc := snap.Dir.Schedules[sched]; sc != nil && !sc.Active {
-			continue
-		}
-		eff := spec
-		if eff == "-" {
-			eff = pl.Specialism
-		}
-		if q.Specialism != "" && eff != q.Specialism {
-			continue
-		}
-		if q.ProviderKinds != nil && !q.ProviderKinds[pl.ProviderKind] {
-			continue
-		}
-		c := candidate{key: mediation.SlotRange{Schedule: sched, Specialism: spec, From: q.From, To: q.To}, place: pl}
+		c := candidate{key: mediation.SlotRange{Schedule: k.sched, Specialism: k.spec, From: q.From, To: q.To}, place: *pl}
 		if q.Near != nil {
 			if !pl.HasGeo {
 				continue
@@ -106,7 +90,15 @@ func (e *Engine) candidates(ctx context.Context, snap *Snapshot, q *Availability
 			c.dist, c.hasDist, c.distM = d, true, int64(math.Round(d*1000))
 		}
 		if q.Insurer != "" {
-			c.contracted = snap.Dir.Contracted(q.Insurer, pl.Org, q.AsOf)
+			v, ok := contracted[pl.Org]
+			if !ok {
+				v = 0
+				if snap.Dir.Contracted(q.Insurer, pl.Org, q.AsOf) {
+					v = 1
+				}
+				contracted[pl.Org] = v
+			}
+			c.contracted = v == 1
 			if q.ContractedOnly && !c.contracted {
 				continue
 			}
@@ -128,8 +120,9 @@ func (e *Engine) mergeFree(ctx context.Context, cands []candidate, n int, afterS
 		hits []mediation.SlotHit
 		full bool
 	}
-	per := max(2, int(math.Ceil(2*float64(n)/float64(len(cands)))))
-	per = min(per, n)
+	// First the head of every key, then more only from the keys whose
+	// last slot read does not lie past the n-th earliest start seen.
+	per := min(max(1, int(math.Ceil(2*float64(n)/float64(len(cands))))), n)
 	sts := make([]*state, len(cands))
 	ranges := make([]mediation.SlotRange, len(cands))
 	for i := range cands {
@@ -260,7 +253,29 @@ func (e *Engine) Availability(ctx context.Context, q *AvailabilityQuery) (*Avail
 		if q.After != nil {
 			as, aid = q.After.Start, q.After.ID
 		}
-		if slots, err = e.mergeFree(ctx, cands, want, as, aid); err != nil {
+		// The free slots of the specialism in start order, filtered by
+		// place; when few places qualify (a small radius, a rare kind) the
+		// scan's budget runs out and the per-schedule merge answers.
+		byKey := make(map[string]*candidate, 2*len(cands))
+		for i := range cands {
+			byKey[cands[i].key.Schedule+"|"+cands[i].key.Specialism] = &cands[i]
+			byKey[cands[i].key.Schedule+"|*"] = &cands[i] // place filters are per schedule
+		}
+		specs := []string{"*"}
+		if q.Specialism != "" {
+			specs = []string{q.Specialism, "-"}
+		}
+		hits, done, err := e.index.ScanFreeSlots(ctx, &mediation.FreeScan{Specs: specs, From: q.From, To: q.To, AfterStart: as, AfterID: aid, Limit: want,
+			Budget: 40 * want, Accept: func(h *mediation.SlotHit) bool { return byKey[h.Schedule+"|"+h.Spec] != nil }})
+		if err != nil {
+			return nil, err
+		}
+		if done || len(hits) >= want {
+			for _, h := range hits {
+				c := byKey[h.Schedule+"|"+h.Spec]
+				slots = append(slots, FreeSlot{ID: h.ID, Start: h.Start, Place: c.place, DistanceKm: c.dist, HasDistance: c.hasDist, Contracted: c.contracted})
+			}
+		} else if slots, err = e.mergeFree(ctx, cands, want, as, aid); err != nil {
 			return nil, err
 		}
 	}

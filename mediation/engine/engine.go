@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +37,62 @@ type Engine struct {
 
 	mu   sync.Mutex
 	snap *Snapshot
+
+	fkMu  sync.Mutex
+	fk    []freeKey
+	fkN   int64
+	fkGen int64
+}
+
+// freeKey is one key of the free-slot index with what the snapshot says
+// about its schedule.
+type freeKey struct {
+	sched, spec string
+	eff         string // the specialism: the slot's own, else the schedule's
+	place       mediation.Place
+	active      bool
+}
+
+// freeKeys returns the free-slot keys joined with the snapshot's places,
+// rebuilt when the registry grows or the snapshot changes.
+func (e *Engine) freeKeys(ctx context.Context, snap *Snapshot) ([]freeKey, error) {
+	n, err := e.index.FreeSlotKeyCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.fkMu.Lock()
+	defer e.fkMu.Unlock()
+	if e.fk != nil && e.fkN == n && e.fkGen == snap.Gen {
+		return e.fk, nil
+	}
+	keys, err := e.index.FreeSlotKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]freeKey, 0, len(keys))
+	for _, k := range keys {
+		sched, spec, ok := strings.Cut(k, "|")
+		if !ok {
+			continue
+		}
+		pl, ok := snap.Places[sched]
+		if !ok {
+			continue
+		}
+		fk := freeKey{sched: sched, spec: spec, eff: spec, place: pl, active: true}
+		if fk.eff == "-" {
+			fk.eff = pl.Specialism
+		}
+		if sc := snap.Dir.Schedules[sched]; sc != nil && !sc.Active {
+			fk.active = false
+		}
+		out = append(out, fk)
+	}
+	e.fk, e.fkN, e.fkGen = out, int64(len(keys)), snap.Gen
+	if int64(len(keys)) < n {
+		e.fkN = -1 // grew while read: read again next time
+	}
+	return out, nil
 }
 
 // New returns an engine over a store that implements mediation.Index; ok
