@@ -239,8 +239,12 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 	}
 	// Round 2: the members of the Patients the other changes refer to.
 	for _, c := range covs {
-		p.needM[p.memberOf(c.oldBen)] = true
-		p.needM[p.memberOf(c.newBen)] = true
+		if c.oldBen != "" {
+			p.needM[p.memberOf(c.oldBen)] = true
+		}
+		if c.newBen != "" {
+			p.needM[p.memberOf(c.newBen)] = true
+		}
 	}
 	for _, c := range srs {
 		if c.old != nil {
@@ -254,12 +258,13 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 		return nil, err
 	}
 	for _, c := range covs {
-		if c.old != nil {
+		// A Coverage whose beneficiary is no Patient makes no member.
+		if c.old != nil && c.oldBen != "" {
 			m := p.members[p.memberOf(c.oldBen)]
 			m.rec.SetCoverage(c.id, nil)
 			p.refreshMember(m)
 		}
-		if c.new != nil {
+		if c.new != nil && c.newBen != "" {
 			m := p.members[p.memberOf(c.newBen)]
 			m.rec.SetCoverage(c.id, c.new)
 			p.refreshMember(m)

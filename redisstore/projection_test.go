@@ -515,3 +515,19 @@ func TestScanWaitsThroughALongRunOfEqualScores(t *testing.T) {
 		}
 	})
 }
+
+func TestCoverageOfNoPatientMakesNoMember(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		w := ww.Write{Op: ww.OpUpdate, Type: "Coverage", ID: "c-rp", JSON: []byte(`{"resourceType":"Coverage","status":"active","beneficiary":{"reference":"RelatedPerson/rp1"},"payor":[{"identifier":{"system":"http://fhir.nl/fhir/NamingSystem/uzovi","value":"7119"}}]}`)}
+		commitAll(t, s, w)
+		recs, err := s.readRecords(context.Background(), projMember, []string{"p-", "p-rp1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range recs {
+			if r != nil {
+				t.Fatalf("member record %d written for a Coverage of a RelatedPerson: %s", i, r.json)
+			}
+		}
+	})
+}
