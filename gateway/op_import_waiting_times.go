@@ -11,6 +11,13 @@ import (
 	"github.com/wachtwijzer/wachtwijzer/publication"
 )
 
+func init() {
+	// POST has its own route (it reads CSV); other methods land here.
+	RegisterOperation("HealthcareService", "import-waiting-times", func(r *OperationRequest) (int, []byte, error) {
+		return 0, nil, ww.Errorf(ww.KindNotAllowed, "not-supported", "$import-waiting-times changes data: POST the publication to /fhir/HealthcareService/$import-waiting-times")
+	})
+}
+
 // opImportWaitingTimes serves POST /fhir/HealthcareService/$import-waiting-times
 // (OperationDefinition/import-waiting-times): the body is the NZa CSV
 // (text/csv), the WaitingTimeMSZ JSON (application/json) or a Parameters

@@ -486,4 +486,5 @@ func TestImportWaitingTimesOverHTTP(t *testing.T) {
 	}
 	outcome(t, g.Do(t, "POST", "/fhir/HealthcareService/$import-waiting-times", "no;header;here\r\n1;2;3\r\n", "Content-Type: text/csv"), 400, "structure", "missing columns")
 	outcome(t, g.Do(t, "POST", "/fhir/HealthcareService/$import-waiting-times", "x", "Content-Type: application/pdf"), 415, "not-supported")
+	outcome(t, g.Do(t, "GET", "/fhir/HealthcareService/$import-waiting-times", nil), 405, "not-supported", "POST")
 }
