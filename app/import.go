@@ -57,6 +57,8 @@ func runImport(ctx context.Context, env Env, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	var rf redisFlags
 	rf.register(fs)
+	var mf mediationFlags
+	mf.register(fs, false)
 	format := fs.String("format", "", "file format: "+formatList()+" (default: from the file name, .ndjson or .json)")
 	workers := fs.Int("workers", 4, "parallel writers")
 	batch := fs.Int("batch", 100, "resources per atomic commit")
@@ -101,6 +103,11 @@ func runImport(ctx context.Context, env Env, args []string) error {
 			total += n
 		}
 	}
+	geo, err := mf.geo()
+	if err != nil {
+		return err
+	}
+	importGeo = geo
 	job := &ImportJob{Store: store, Key: store.DeploymentKey(), Channel: ww.ChannelImport, Workers: *workers, Batch: *batch, Log: log}
 	prog := newProgress(env.Stderr, log, "importing", total)
 	job.Progress = prog.add

@@ -29,6 +29,7 @@ type redisFlags struct {
 	allowEviction bool
 	fsync         string
 	includeCap    int
+	regionsFile   string
 }
 
 func (r *redisFlags) register(fs *flag.FlagSet) {
@@ -42,6 +43,7 @@ func (r *redisFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&r.allowEviction, "allow-eviction", false, "start even when Redis may evict keys (maxmemory-policy is not noeviction)")
 	fs.StringVar(&r.fsync, "embedded-appendfsync", "everysec", "appendfsync of the embedded redis-server: always (an ACK survives a crash) or everysec")
 	fs.IntVar(&r.includeCap, "search-include-cap", redisstore.DefaultIncludeCap, "most resources _include/_revinclude add to one search page (more are left out, with an OperationOutcome entry)")
+	fs.StringVar(&r.regionsFile, "regions", "", "region table (JSON; see README) waits are filed under for $regional-capacity; default the 12 provinces by PC4 ranges")
 }
 
 // connection is an open Redis, and what to close with it.
@@ -166,8 +168,12 @@ func tune(opt *redis.Options) {
 }
 
 func (r *redisFlags) openStore(ctx context.Context, c *connection, log *slog.Logger, observe func(string, time.Duration, error)) (*redisstore.Store, error) {
+	regions, err := r.regions()
+	if err != nil {
+		return nil, err
+	}
 	return redisstore.Open(ctx, redisstore.Options{Client: c.client, Prefix: r.prefix, AllowEviction: r.allowEviction, InProcess: c.inProcess, Logger: log, Observe: observe,
-		Limits: redisstore.Limits{IncludeCap: r.includeCap}})
+		Limits: redisstore.Limits{IncludeCap: r.includeCap}, Regions: regions})
 }
 
 func splitList(s string) []string {

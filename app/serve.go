@@ -31,6 +31,7 @@ type serveConfig struct {
 	debugAddr       string
 	hl7             hl7Flags
 	ingest          ingestFlags
+	mediation       mediationFlags
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -38,6 +39,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "HTTP listen address HOST:PORT (port 0 picks a free port and prints it)")
 	cfg.redis.register(fs)
+	cfg.mediation.register(fs, true)
 	fs.BoolVar(&cfg.demo, "demo", false, "load the demo dataset (idempotently) and, without a configured Redis, start the embedded one")
 	fs.BoolVar(&cfg.embedded, "embedded", false, "without a configured Redis, start the embedded one under --data-dir")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "log format: json or text")
@@ -62,6 +64,14 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return usagef("--addr %q: %v", cfg.addr, err)
 	}
 	if err := cfg.hl7.validate(); err != nil {
+		return err
+	}
+	regions, err := cfg.redis.regions()
+	if err != nil {
+		return err
+	}
+	medCfg, err := cfg.mediation.config(regions)
+	if err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, os.Interrupt)
@@ -106,7 +116,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	defer stopPull()
 	gw, err := gateway.New(gateway.Options{
 		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
-		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Ingest: ingest,
+		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Ingest: ingest, Mediation: medCfg,
 	})
 	if err != nil {
 		return err

@@ -47,6 +47,7 @@ func equalStrings(a, b []string) bool {
 
 // Operations returns the registered operations.
 func Operations() []Operation {
+	ConformanceResources() // registers the operations its OperationDefinitions define
 	opsMu.Lock()
 	defer opsMu.Unlock()
 	return append([]Operation(nil), ops...)
@@ -250,6 +251,7 @@ func CapabilityStatement(info ServerInfo) []byte {
 		}
 		rest.Resource = append(rest.Resource, r)
 	}
+	rest.Resource = append(rest.Resource, computedResources(opsList)...)
 	sort.Slice(rest.Resource, func(i, j int) bool { return rest.Resource[i].Type < rest.Resource[j].Type })
 	for _, o := range opsList {
 		if len(o.Types) == 0 {
@@ -263,4 +265,37 @@ func CapabilityStatement(info ServerInfo) []byte {
 		panic("conformance: CapabilityStatement: " + err.Error())
 	}
 	return b
+}
+
+// computedResources lists the types that only carry operations
+// (MeasureReport/$regional-capacity): neither stored nor conformance types.
+func computedResources(opsList []Operation) []capResource {
+	var out []capResource
+	seen := map[string]bool{}
+	for _, t := range ConformanceTypeNames() {
+		seen[t] = true
+	}
+	var more []string
+	for _, o := range opsList {
+		for _, t := range o.Types {
+			if !Supported(t) && !seen[t] {
+				seen[t] = true
+				more = append(more, t)
+			}
+		}
+	}
+	sort.Strings(more)
+	for _, t := range more {
+		r := capResource{Type: t, Versioning: "no-version", ConditionalRead: "not-supported", ConditionalDelete: "not-supported",
+			Documentation: "Computed by operations only; not stored.", Interaction: []capInteraction{}}
+		for _, o := range opsList {
+			for _, ot := range o.Types {
+				if ot == t {
+					r.Operation = append(r.Operation, capOperation{Name: o.Name, Definition: o.Definition})
+				}
+			}
+		}
+		out = append(out, r)
+	}
+	return out
 }

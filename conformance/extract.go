@@ -94,6 +94,10 @@ func (p *SearchParam) Extract(res *fhirjson.Value) Values {
 		vals.Tokens = append(vals.Tokens, Token{Code: fmt.Sprint(present)})
 		return vals
 	}
+	if p.Derive == "exceeds-norm" {
+		vals.Tokens = append(vals.Tokens, Token{Code: fmt.Sprint(exceedsNorm(nodes))})
+		return vals
+	}
 	for _, n := range nodes {
 		switch p.Type {
 		case TypeToken:

@@ -27,7 +27,7 @@ func TestWhatTheValidatorAcceptsTheModelsRead(t *testing.T) {
 		appt(`"contained":[{"resourceType":"Practitioner","id":"pr"}],"supportingInformation":[{"reference":"#pr"}]`),
 		`{"resourceType":"Patient","name":[{"given":["Jan",null],"_given":[null,{"extension":[{"url":"http://example.org/x","valueString":"b"}]}]}]}`,
 		`{"resourceType":"Organization","identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/agb-z","value":"06020502"}]}`,
-		`{"resourceType":"HealthcareService","extension":[{"url":"https://wachtwijzer.nl/fhir/StructureDefinition/published-waiting-time","extension":[{"url":"kind","valueCode":"outpatient"},{"url":"days","valueInteger":31}]}]}`,
+		`{"resourceType":"HealthcareService","extension":[{"url":"https://wachtwijzer.nl/fhir/StructureDefinition/published-waiting-time","extension":[{"url":"kind","valueCode":"outpatient"},{"url":"days","valueInteger":31},{"url":"measuredOn","valueDate":"2026-11-24"}]}]}`,
 	)
 	for _, src := range srcs {
 		tree := parse(t, src)

@@ -119,7 +119,39 @@ func loadConformance() *ConfRegistry {
 			RegisterExtension(d)
 		}
 	}
+	for _, od := range r.byType["OperationDefinition"] {
+		if op, ok := operationOf(od.Tree); ok {
+			RegisterOperation(op)
+		}
+	}
 	return r
+}
+
+// operationOf is the operation a project OperationDefinition declares
+// (canonical base https://wachtwijzer.nl/fhir): its code, and the resource
+// types it runs on at type or instance level (none: a system operation).
+// The spec's own definitions the registry serves (Resource-validate) are
+// registered by their handlers.
+func operationOf(od *fhirjson.Value) (Operation, bool) {
+	url := od.GetStr("url")
+	if !strings.HasPrefix(url, "https://wachtwijzer.nl/fhir/") {
+		return Operation{}, false
+	}
+	op := Operation{Name: od.GetStr("code"), Definition: url}
+	level := func(k string) bool { b := od.Get(k); return b != nil && string(b.Raw) == "true" }
+	if level("type") || level("instance") {
+		if rs := od.Get("resource"); rs != nil && rs.Kind == fhirjson.Array {
+			for _, it := range rs.Items {
+				if t, ok := it.Str(); ok {
+					op.Types = append(op.Types, t)
+				}
+			}
+		}
+	}
+	if op.Name == "" || !(level("system") || level("type") || level("instance")) {
+		return Operation{}, false
+	}
+	return op, true
 }
 
 func (r *ConfRegistry) add(tree *fhirjson.Value) error {
@@ -307,6 +339,24 @@ func ValidateConformanceResource(c *ConfResource) []ww.Issue {
 	out := make([]ww.Issue, len(w.issues))
 	for i, is := range w.issues {
 		out[i] = is.Issue
+	}
+	return out
+}
+
+// OperationInputs returns the names of an operation's input parameters, as
+// its OperationDefinition (OperationDefinition/<code>) declares them.
+func OperationInputs(code string) []string {
+	c, ok := ConformanceResources().Get("OperationDefinition", code)
+	if !ok {
+		return nil
+	}
+	var out []string
+	if ps := c.Tree.Get("parameter"); ps != nil && ps.Kind == fhirjson.Array {
+		for _, p := range ps.Items {
+			if p.GetStr("use") == "in" {
+				out = append(out, p.GetStr("name"))
+			}
+		}
 	}
 	return out
 }

@@ -772,6 +772,9 @@ func TestWaitsAgainstTheTreeknorm(t *testing.T) {
 		{"demo-sr-0016", "outpatient 14 days, checked in today", "within"},
 		{"demo-sr-0017", "day treatment 50 days on hold by the patient's choice", "on-hold"},
 		{"demo-sr-0018", "ZBC outpatient 3 days, booked on a slot", "within"},
+		{"demo-sr-0019", "outpatient 40 days, not booked", "exceeded"},
+		{"demo-sr-0020", "diagnostics 20 days, not booked (at risk)", "within"},
+		{"demo-sr-0021", "same person as demo-pat-03 at a ZBC, outpatient 33 days, not booked", "exceeded"},
 	}
 	for _, c := range asOfCases {
 		t.Run(c.name, func(t *testing.T) {

@@ -102,6 +102,15 @@ var waits = []wait{
 		"Patiënt stelt de operatie uit tot na een familiebezoek in het buitenland (wenswachttijd).", "KA-9870"},
 	// 0018: outpatient at a ZBC, 3 days, booked on a slot in a few days → within norm.
 	{"09", "zbc-brabant", "0301", "outpatient", 3, "active", false, "", "KB-5560"},
+	// 0019–0021 make orthopedie in Gelderland (the members' home region) a
+	// cell of five waits, so $regional-capacity publishes it instead of
+	// suppressing it.
+	// 0019: outpatient, 40 days, not booked → exceeded.
+	{"11", "umc-oost", "0305", "outpatient", 40, "active", false, "", "ORD-411877"},
+	// 0020: diagnostics, 20 days, not booked → within norm, at risk.
+	{"08", "umc-oost", "0305", "diagnostics", 20, "active", false, "", "ORD-412301"},
+	// 0021: outpatient at a ZBC for the person of demo-pat-03, 33 days, not booked → exceeded.
+	{"03-zbc-brabant", "zbc-brabant", "0305", "outpatient", 33, "active", false, "", "KB-5571"},
 }
 
 // waitKindDisplay gives the Dutch display of each wait-kind code.

@@ -15,6 +15,7 @@ import (
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
+	"github.com/wachtwijzer/wachtwijzer/mediation/engine"
 )
 
 // Options configure a Gateway.
@@ -44,6 +45,8 @@ type Options struct {
 	// Ingest configures /status, the freshness tags, $import and
 	// $bulk-publish (ingest.go).
 	Ingest IngestOptions
+	// Mediation configures the insurer operations (zero: the defaults).
+	Mediation engine.Config
 }
 
 // Gateway is the HTTP API.
@@ -58,6 +61,7 @@ type Gateway struct {
 	// capabilities caches the CapabilityStatement per base URL.
 	capabilities capabilityCache
 	imports      *imports
+	med          *engine.Engine // nil when the store has no mediation index
 }
 
 // New builds the gateway and its routes.
@@ -92,6 +96,14 @@ func New(o Options) (*Gateway, error) {
 		reg, gath = r, r
 	}
 	g := &Gateway{o: o, store: o.Store, log: o.Logger, tokens: tok, started: o.Clock.Now(), metrics: newMetrics(reg)}
+	if o.Mediation.Clock == nil {
+		o.Mediation.Clock = o.Clock
+	}
+	g.med, _ = engine.New(o.Store, o.Mediation)
+	if g.med != nil {
+		// Read the provider directory now, not on the first insurer request.
+		go g.med.Directory(context.Background()) //nolint:errcheck // retried on first use
+	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
@@ -108,6 +120,7 @@ func New(o Options) (*Gateway, error) {
 
 	f := e.Group("/fhir")
 	f.GET("/metadata", g.handle(g.metadata))
+	g.mediationRoutes(f)
 	f.POST("", g.handle(g.bundle))
 	f.POST("/", g.handle(g.bundle))
 	f.GET("/_history", g.handle(g.history))

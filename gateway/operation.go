@@ -18,6 +18,7 @@ type Operation func(req *OperationRequest) (status int, body []byte, err error)
 type OperationRequest struct {
 	*request
 	Type, ID string
+	gw       *Gateway
 }
 
 var (
@@ -55,7 +56,7 @@ func (g *Gateway) operation(r *request, typ, name, id string) *response {
 		return errResponse(ww.Errorf(ww.KindNotFound, "not-supported", "operation %s is not supported %s; see /fhir/metadata", name, where))
 	}
 	r.ctx = g.withIngest(r.ctx)
-	status, body, err := h(&OperationRequest{request: r, Type: typ, ID: id})
+	status, body, err := h(&OperationRequest{request: r, Type: typ, ID: id, gw: g})
 	if err != nil {
 		return errResponse(err)
 	}

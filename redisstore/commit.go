@@ -35,6 +35,9 @@ type wplan struct {
 	rec    *record
 	ix     []ixop
 	result ww.WriteResult
+	// prev is the JSON of the live version the write replaces (nil when
+	// none), for the projections.
+	prev []byte
 }
 
 // gplan is one guard as index ranges.
@@ -99,6 +102,11 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 		if err != nil {
 			return nil, err
 		}
+		// The wait and member projections the writes change, in the same
+		// commit.
+		if plans, err = s.project(ctx, plans); err != nil {
+			return nil, err
+		}
 		fences := s.fenceGuards(plans, guards)
 		reply, err := s.run(ctx, plans, append(guards[:len(guards):len(guards)], fences...), rc)
 		if err != nil {
@@ -106,9 +114,9 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 		}
 		switch reply.status {
 		case "ok":
-			out := make([]ww.WriteResult, len(plans))
-			for i, pl := range plans {
-				out[i] = pl.result
+			out := make([]ww.WriteResult, len(c.Writes))
+			for i := range out {
+				out[i] = plans[i].result
 			}
 			for i, why := range reply.skips {
 				if i < 0 || i >= len(out) {
@@ -249,6 +257,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 	var oldIx []ixop
 	var oldTree *fhirjson.Value
 	if live {
+		pl.prev = old.json
 		var err error
 		if oldTree, err = fhirjson.Parse(old.json, fhirjson.Limits{MaxDepth: 200}); err != nil {
 			return ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")
@@ -276,6 +285,9 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 	}
 	if tree.Kind != fhirjson.Object {
 		return ww.Errorf(ww.KindInvalid, "structure", "a resource must be a JSON object")
+	}
+	if err := conformance.CheckTransition(w.Type, oldTree, tree); err != nil {
+		return err
 	}
 	rec := &record{vid: 1, ms: ms, prov: w.Provenance, srcLo: w.SourceTime.Lo}
 	if old != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
-	"github.com/wachtwijzer/wachtwijzer/conformance"
 )
 
 // kr returns the keys of the generation searches read now.
@@ -129,7 +128,7 @@ func (s *Store) initFences(ctx context.Context) error {
 	g := int(s.gen.Load())
 	var keys []string
 	var kinds []byte
-	for _, typ := range conformance.TypeNames() {
+	for _, typ := range indexedTypes() {
 		for sh := 0; sh < s.keys.shards; sh++ {
 			keys = append(keys, s.keys.writeFence(typ, sh), s.keys.readFence(typ, sh))
 			kinds = append(kinds, 'w', 'r')

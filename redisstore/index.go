@@ -44,6 +44,9 @@ func systemTag(system string) string {
 // every generation the shard's write fence names (two while a reindex
 // builds the next one).
 func (s *Store) entries(typ, id string, res *fhirjson.Value, rec *record) []ixop {
+	if isProjection(typ) {
+		return s.projectionEntries(typ, id, rec.json)
+	}
 	var out []ixop
 	for _, g := range s.writeGens(typ, s.keys.shard(id)) {
 		out = s.entriesIn(out, s.keys.withGen(g), typ, id, res, rec)
@@ -71,7 +74,7 @@ func (s *Store) entriesIn(out []ixop, k keys, typ, id string, res *fhirjson.Valu
 	for _, c := range s.reg.Compounds(typ) {
 		out = s.compoundEntries(out, k, typ, id, shard, c, res)
 	}
-	return out
+	return s.mediationEntries(out, k, typ, id, shard, res)
 }
 
 func (s *Store) paramEntries(out []ixop, k keys, typ, id string, shard int, p *conformance.SearchParam, v *conformance.Values) []ixop {

@@ -82,6 +82,29 @@ const DefaultShards = 16
 //
 // (see reindex.go).
 //
+// Mediation projections and capacity (projection.go, mediation.go). M is
+// the mediation tag: on standalone Redis one fixed tag per family ({wait},
+// {slotcap}) so a query reads few keys; on a Cluster the tag of the record
+// that owns the entry ({Wait.ss}, {Slot.ss}), so every write stays in its
+// record's slot and queries fan out over the shards.
+//
+//	P:{Wait.ss}:r:<srid>             string  wait projection (mediation.WaitRecord as JSON; no history)
+//	P:{Member.ss}:r:<memberkey>      string  member projection (mediation.MemberRecord as JSON; no history)
+//	P:{Patient.ss}:xg:~mk            hash    Patient id → member key (HMAC of the BSN)
+//	P:{Patient.ss}:xg:~mkp:<mk>      set     Patient ids with that member key
+//	P:M:xg:~wl:<X>:<S>:<K>:<c>       zset    open waits for $long-waits: X insurer key or *, S specialism or *,
+//	                                         K kind (- none), c u|b|hu|hb (unbooked, booked, on hold); score
+//	                                         day·2^32 + the id's first 4 bytes, day = authoredOn (u) or −waitDays (b)
+//	P:M:xg:~wr:<P>:<R>:<S>:<K>:<c>   zset    the same per region R for $regional-capacity; K also *; P * (members
+//	                                         "srid"), or <insurer key>@e<coverage end> / @s<start> (day numbers,
+//	                                         - for open; members "srid|coverage id")
+//	P:M:xg:~wrp                      set     partitions P seen (sticky)
+//	P:M:xg:~wrc:<P>                  set     cells "R|S|K" seen in a partition (sticky)
+//	P:M:xg:~fs:<schedule>:<S>        zset    free Slots by start ms; S the Slot's own specialism or -
+//	P:M:xg:~fsk                      set     "schedule|S" pairs seen (sticky)
+//	P:M:xg:~fsx:<S>                  zset    free Slots of own specialism S (- none, * all) by start ms:
+//	                                         "slot id\0schedule id"
+//
 // A version record's header is
 // "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>\t<srclo>";
 // flags "d" marks a deletion; srclo is the lower bound of the version's
@@ -89,9 +112,10 @@ const DefaultShards = 16
 // before it was added have seven fields). Values in index keys longer than 48 bytes are
 // replaced by "#" and 24 base32 characters of their SHA-256.
 type keys struct {
-	prefix string
-	shards int
-	gen    int
+	prefix  string
+	shards  int
+	gen     int
+	cluster bool
 }
 
 func (k keys) shard(id string) int {
@@ -158,6 +182,44 @@ func (k keys) recordPattern() string { return k.prefix + ":{*}:r:*" }
 func genMember(kind byte, g int) string { return string(kind) + strconv.Itoa(g) }
 func (k keys) tx(txid string) string    { return k.prefix + ":tx:" + txid }
 func (k keys) txOpen() string           { return k.prefix + ":txopen" }
+
+// med returns the key of a mediation index of family (wait, slotcap):
+// under the family's own tag on standalone Redis, under the owning
+// record's shard tag (typ, shard) on a Cluster.
+func (k keys) med(family, typ string, shard int, name string, parts ...string) string {
+	b := strings.Builder{}
+	if k.cluster {
+		b.WriteString(k.tag(typ, shard))
+	} else {
+		b.WriteString(k.prefix)
+		b.WriteString(":{")
+		b.WriteString(family)
+		b.WriteString("}")
+	}
+	b.WriteString(":x")
+	b.WriteString(strconv.Itoa(k.gen))
+	b.WriteString(":")
+	b.WriteString(name)
+	for _, v := range parts {
+		b.WriteString(":")
+		b.WriteString(shortValue(v))
+	}
+	return b.String()
+}
+
+// medShards returns the shards whose mediation keys a query reads: one
+// (the family tag) on standalone, all on a Cluster.
+func (k keys) medShards() []int {
+	if !k.cluster {
+		return []int{0}
+	}
+	out := make([]int, k.shards)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
 func (k keys) condLock(typ, criteria string) string {
 	return fmt.Sprintf("%s:{%s.cond}:lk:%s", k.prefix, typ, shortValue("#"+criteria))
 }

@@ -16,6 +16,9 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*ww.Resource, error) 
 	if err := s.policy.Allow(ctx, p, ww.AccessRead, typ); err != nil {
 		return nil, err
 	}
+	if isProjection(typ) {
+		return nil, notFound(typ, id)
+	}
 	raw, err := s.rdb.Get(ctx, s.keys.cur(typ, id)).Bytes()
 	if err == redis.Nil {
 		return nil, notFound(typ, id)

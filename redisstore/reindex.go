@@ -91,7 +91,7 @@ func (s *Store) Reindex(ctx context.Context, o ReindexOptions) (*ReindexResult, 
 	s.forgetFences()
 	// 2. Fill the new generation.
 	total := int64(0)
-	for _, typ := range conformance.TypeNames() {
+	for _, typ := range indexedTypes() {
 		pipe := s.rdb.Pipeline()
 		var cmds []*redis.IntCmd
 		for sh := 0; sh < s.keys.shards; sh++ {
@@ -171,7 +171,7 @@ func (s *Store) forgetFences() {
 // and runs them.
 func (s *Store) eachFence(ctx context.Context, fn func(pipe redis.Pipeliner, w, r string)) error {
 	pipe := s.rdb.Pipeline()
-	for _, typ := range conformance.TypeNames() {
+	for _, typ := range indexedTypes() {
 		for sh := 0; sh < s.keys.shards; sh++ {
 			fn(pipe, s.keys.writeFence(typ, sh), s.keys.readFence(typ, sh))
 		}
@@ -233,7 +233,8 @@ func (s *Store) parseRecordKey(k string) (typ, id string, ok bool) {
 	if dot < 0 {
 		return "", "", false
 	}
-	return tag[:dot], id, conformance.Supported(tag[:dot])
+	typ = tag[:dot]
+	return typ, id, conformance.Supported(typ) || isProjection(typ)
 }
 
 // reindexBatch indexes the current versions behind keys into generation
@@ -293,11 +294,15 @@ func (s *Store) reindexBatch(ctx context.Context, gen int, recordKeys []string, 
 			}
 			var ix []ixop
 			if rec.txid == "" {
-				tree, err := parseStored(rec.json)
-				if err != nil {
-					return indexed, ww.Wrap(op, ww.KindInternal, err, "corrupt stored version of "+it.typ+"/"+it.id)
+				if isProjection(it.typ) {
+					ix = s.projectionEntriesIn(kg, it.typ, it.id, rec.json)
+				} else {
+					tree, err := parseStored(rec.json)
+					if err != nil {
+						return indexed, ww.Wrap(op, ww.KindInternal, err, "corrupt stored version of "+it.typ+"/"+it.id)
+					}
+					ix = s.entriesIn(nil, kg, it.typ, it.id, tree, rec)
 				}
-				ix = s.entriesIn(nil, kg, it.typ, it.id, tree, rec)
 			}
 			tag := tagOfKeyParts(it.typ, s.keys.shard(it.id))
 			if _, ok := groups[tag]; !ok {
@@ -343,4 +348,11 @@ func (s *Store) reindexBatch(ctx context.Context, gen int, recordKeys []string, 
 		todo = again
 	}
 	return indexed, nil
+}
+
+// indexedTypes are the types whose records carry index entries: the served
+// resource types and the internal projection types of the insurer
+// operations.
+func indexedTypes() []string {
+	return append(conformance.TypeNames(), ProjectionTypes...)
 }

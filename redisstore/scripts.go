@@ -12,6 +12,8 @@ var scriptFS embed.FS
 
 type scripts struct {
 	commit, prepare, apply, abort, txstate, search, deadletter, reindex *redis.Script
+	// zcount counts many score ranges at once (mediation.go).
+	zcount *redis.Script
 }
 
 // loadScripts builds the scripts: common.lua is prepended to each that uses
@@ -23,7 +25,7 @@ func loadScripts(shebang bool) *scripts {
 	build := func(name string, withCommon bool) *redis.Script {
 		var b strings.Builder
 		if shebang {
-			if name == "search.lua" {
+			if name == "search.lua" || name == "zcount.lua" {
 				// A read-only script runs even when Redis is out of memory.
 				b.WriteString("#!lua flags=no-writes\n")
 			} else {
@@ -47,6 +49,7 @@ func loadScripts(shebang bool) *scripts {
 		reindex: build("reindex.lua", true),
 
 		deadletter: build("deadletter.lua", false),
+		zcount:     build("zcount.lua", false),
 	}
 }
 
@@ -59,5 +62,5 @@ func mustRead(name string) string {
 }
 
 func (s *scripts) all() []*redis.Script {
-	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex}
+	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex, s.zcount}
 }

@@ -17,6 +17,7 @@ import (
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
+	"github.com/wachtwijzer/wachtwijzer/mediation"
 )
 
 // Options configure a Store.
@@ -44,6 +45,9 @@ type Options struct {
 	Observe func(script string, d time.Duration, err error)
 	// Limits bound the work of one search (zero fields: DefaultLimits).
 	Limits Limits
+	// Regions files each wait under its member's region for
+	// $regional-capacity (default mediation.DefaultRegions()).
+	Regions *mediation.Regions
 }
 
 // Store is the Redis implementation of wachtwijzer.Store.
@@ -63,8 +67,12 @@ type Store struct {
 	// gen is the index generation searches read (refreshed when a search
 	// script reports its fence moved); fences caches each fence key's
 	// expected members (see generation.go).
-	gen    atomic.Int64
-	fences sync.Map
+	gen     atomic.Int64
+	fences  sync.Map
+	regions *mediation.Regions
+	// streamKeyCache maps a wait stream to its key names (mediation.go);
+	// streams are few (bounded by the cells seen), their names costly.
+	streamKeyCache sync.Map
 
 	closeOnce sync.Once
 }
@@ -102,13 +110,17 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.TxTimeout <= 0 {
 		o.TxTimeout = 10 * time.Second
 	}
+	if o.Regions == nil {
+		o.Regions = mediation.DefaultRegions()
+	}
 	s := &Store{
 		rdb: o.Client, keys: keys{prefix: o.Prefix, shards: o.Shards, gen: 1},
 		clock: o.Clock, policy: o.Policy, reg: o.Registry, log: o.Logger,
-		scripts: loadScripts(!o.InProcess), txTimeout: o.TxTimeout, observe: o.Observe, lim: o.Limits.withDefaults(),
+		scripts: loadScripts(!o.InProcess), txTimeout: o.TxTimeout, observe: o.Observe, lim: o.Limits.withDefaults(), regions: o.Regions,
 	}
 	if cc, ok := o.Client.(*redis.ClusterClient); ok {
 		s.cluster = cc
+		s.keys.cluster = true
 	}
 	if err := s.checkEviction(ctx, o.AllowEviction, o.InProcess); err != nil {
 		return nil, err

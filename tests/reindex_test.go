@@ -43,3 +43,38 @@ func TestReindexCommandWhileServing(t *testing.T) {
 		}
 	}
 }
+
+// The insurer operations read indexes of their own (wait and member
+// projections, free capacity): a reindex rebuilds those too, so the
+// operations answer the same after the switch.
+func TestReindexKeepsTheInsurerOperations(t *testing.T) {
+	redistest.Require(t)
+	url := redistest.Shared(t).URL()
+	prefix := redistest.Prefix(t)
+	g := StartGateway(t, GatewayOptions{RedisURL: url, Args: []string{"--key-prefix", prefix, "--demo"}})
+	queries := []string{
+		"/fhir/ServiceRequest/$long-waits?state=all",
+		"/fhir/ServiceRequest/$long-waits?insurer=7119&state=all",
+		"/fhir/Slot/$availability?_count=20",
+	}
+	before := map[string][]string{}
+	for _, q := range queries {
+		before[q], _ = opIDs(t, g, q)
+		if len(before[q]) == 0 {
+			t.Fatalf("%s answers nothing on the demo before the reindex", q)
+		}
+	}
+	capBefore := expect(t, g.Do(t, "GET", "/fhir/MeasureReport/$regional-capacity?_format=csv", nil), 200).Body
+	if code, out := run(t, nil, "reindex", "--redis-url", url, "--key-prefix", prefix); code != 0 {
+		t.Fatalf("reindex exit %d:\n%s", code, out)
+	}
+	for _, q := range queries {
+		after, _ := opIDs(t, g, q)
+		if strings.Join(after, ",") != strings.Join(before[q], ",") {
+			t.Fatalf("%s after a reindex: %v, before %v", q, after, before[q])
+		}
+	}
+	if capAfter := expect(t, g.Do(t, "GET", "/fhir/MeasureReport/$regional-capacity?_format=csv", nil), 200).Body; string(capAfter) != string(capBefore) {
+		t.Fatalf("regional capacity changed with a reindex:\n%s\nwas\n%s", capAfter, capBefore)
+	}
+}

@@ -58,11 +58,11 @@ func TestRoundTripIsLossless(t *testing.T) {
 	g := StartGateway(t, GatewayOptions{})
 	own := map[string]string{
 		"appointment with contained practitioner and primitive extensions": `{"resourceType":"Appointment","id":"rt-appt","status":"booked",
-			"_status":{"extension":[{"url":"https://wachtwijzer.nl/fhir/StructureDefinition/source-status","valueString":"Booked"}]},
+			"_status":{"extension":[{"url":"http://example.org/fhir/StructureDefinition/source-status","valueString":"Booked"}]},
 			"contained":[{"resourceType":"Practitioner","id":"dr","name":[{"family":"Bakker","_family":{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/humanname-own-prefix","valueString":"van"}]}}]}],
 			"start":"2026-12-01T10:40:00.000+01:00","end":"2026-12-01T11:00:00+01:00","minutesDuration":20,
 			"participant":[{"actor":{"reference":"#dr"},"status":"accepted","extension":[{"url":"http://example.org/role","valueCode":"lead"}]}],
-			"extension":[{"url":"https://wachtwijzer.nl/fhir/StructureDefinition/waiting-time","extension":[{"url":"waitDays","valueInteger":31},{"url":"kind","valueCode":"outpatient"},{"url":"score","valueDecimal":1.000000000000000000001}]}]}`,
+			"extension":[{"url":"http://example.org/fhir/StructureDefinition/wait-score","extension":[{"url":"waitDays","valueInteger":31},{"url":"kind","valueCode":"outpatient"},{"url":"score","valueDecimal":1.000000000000000000001}]}]}`,
 		"patient with given-name primitive extensions aligned by null": `{"resourceType":"Patient","id":"rt-pat","name":[{"given":["Jan","Piet"],"_given":[null,{"extension":[{"url":"http://hl7.org/fhir/StructureDefinition/iso21090-EN-qualifier","valueCode":"CL"}]}]}],
 			"address":[{"postalCode":"6525 GA","extension":[{"url":"http://hl7.org/fhir/StructureDefinition/geolocation","extension":[{"url":"latitude","valueDecimal":51.82438},{"url":"longitude","valueDecimal":5.86052}]}]}],
 			"text":{"status":"generated","div":"<div xmlns=\"http://www.w3.org/1999/xhtml\">Jan &amp; Piet &lt;3</div>"}}`,

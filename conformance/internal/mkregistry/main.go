@@ -227,5 +227,14 @@ func custom() []param {
 			Description: "When the appointment was created (Appointment.created)."},
 		{Resource: "Slot", Code: "end", Type: "date", Expression: "Slot.end", URL: u("Slot", "end"), Custom: true,
 			Description: "When the slot ends (Slot.end)."},
+		{Resource: "HealthcareService", Code: "wait-days", Type: "number", Expression: "HealthcareService.extension('" + pwt + "').extension('days').value", URL: u("HealthcareService", "wait-days"), Custom: true,
+			Description: "A published waiting time in days (extension published-waiting-time, any kind; combine with wait-type to read one kind's figures, which are not correlated per figure)."},
+		{Resource: "HealthcareService", Code: "wait-type", Type: "token", Expression: "HealthcareService.extension('" + pwt + "').extension('kind').value", URL: u("HealthcareService", "wait-type"), Custom: true,
+			Description: "The kinds of published waiting times the service carries (outpatient, diagnostics, treatment)."},
+		{Resource: "HealthcareService", Code: "exceeds-norm", Type: "token", Expression: "HealthcareService.extension('" + pwt + "')", URL: u("HealthcareService", "exceeds-norm"), Custom: true, Derive: "exceeds-norm",
+			Description: "true when a published waiting time exceeds the Treeknorm of its kind (outpatient and diagnostics 28, treatment 42 days by default; the configured table at indexing time), else false."},
 	}
 }
+
+// pwt is the published-waiting-time extension.
+const pwt = "https://wachtwijzer.nl/fhir/StructureDefinition/published-waiting-time"
