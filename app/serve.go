@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/extra/redisprometheus/v9"
 
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	"github.com/wachtwijzer/wachtwijzer/gateway"
 )
 
@@ -32,6 +35,7 @@ type serveConfig struct {
 	hl7             hl7Flags
 	ingest          ingestFlags
 	mediation       mediationFlags
+	auth            authFlags
 }
 
 func runServe(ctx context.Context, env Env, args []string) error {
@@ -50,6 +54,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "optional loopback HOST:PORT serving Go's /debug/pprof profiles (for benchmarks; empty: off)")
 	cfg.hl7.register(fs)
 	cfg.ingest.register(fs)
+	cfg.auth.register(fs)
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			printUsage(env.Stdout, "serve", "Run the FHIR gateway.", fs)
@@ -62,6 +67,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	}
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return usagef("--addr %q: %v", cfg.addr, err)
+	}
+	if err := cfg.auth.check(cfg.addr, cfg.demo, env.Stderr); err != nil {
+		return err
+	}
+	tlsCfg, err := cfg.auth.tlsConfig()
+	if err != nil {
+		return err
 	}
 	if err := cfg.hl7.validate(); err != nil {
 		return err
@@ -102,6 +114,13 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	log.Info("store ready", "redis", conn.describe, "key_prefix", cfg.redis.prefix)
+	authSrv, demoCl, err := cfg.auth.build(conn.client, cfg.redis.prefix, cfg.baseURL, log)
+	if err != nil {
+		return err
+	}
+	if authSrv == nil {
+		log.Warn("AUTHENTICATION IS OFF (--insecure-dev): every client may read and write; local trials only", "addr", cfg.addr)
+	}
 	if cfg.demo {
 		n, err := loadDemo(ctx, store, time.Now())
 		if err != nil {
@@ -117,6 +136,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	gw, err := gateway.New(gateway.Options{
 		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
 		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Ingest: ingest, Mediation: medCfg,
+		Limits: fhirjson.Limits{MaxDepth: cfg.auth.maxDepth, MaxItems: cfg.auth.maxItems},
+		Access: gateway.SecurityOptions{Auth: authSrv, PrivateBulkPublish: cfg.auth.privateBulk, SeparateAdmin: cfg.auth.adminAddr != ""},
 	})
 	if err != nil {
 		return err
@@ -136,10 +157,36 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	errc := make(chan error, 1)
+	srv := &http.Server{Handler: gw.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: cfg.auth.readTimeout,
+		WriteTimeout: cfg.auth.writeTimeout, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10, TLSConfig: tlsCfg}
+	errc := make(chan error, 2)
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, tlsCfg)
+	}
 	go func() { errc <- srv.Serve(ln) }()
-	fmt.Fprintf(env.Stderr, "wachtwijzer %s listening on http://%s\n", Version, ln.Addr().String())
+	var adminSrv *http.Server
+	if cfg.auth.adminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.auth.adminAddr)
+		if err != nil {
+			return fmt.Errorf("listen on --admin-addr %s: %w", cfg.auth.adminAddr, err)
+		}
+		adminSrv = &http.Server{Handler: gw.AdminHandler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: time.Minute}
+		go func() { errc <- adminSrv.Serve(aln) }()
+		fmt.Fprintf(env.Stderr, "admin surface (/metrics, /status, /admin/*) served at http://%s\n", aln.Addr().String())
+	}
+	self := scheme + "://" + ln.Addr().String()
+	if host, port, _ := net.SplitHostPort(ln.Addr().String()); host == "::" || host == "0.0.0.0" {
+		self = scheme + "://localhost:" + port
+	}
+	if cfg.baseURL != "" {
+		self = strings.TrimSuffix(strings.TrimSuffix(cfg.baseURL, "/"), "/fhir")
+	}
+	if err := printDemoTokens(env.Stderr, authSrv, demoCl, self); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "wachtwijzer %s listening on %s://%s\n", Version, scheme, ln.Addr().String())
 	select {
 	case err := <-errc:
 		return fmt.Errorf("http server: %w", err)
@@ -150,6 +197,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	defer cancel()
 	mllpDone := make(chan error, 1)
 	go func() { mllpDone <- feed.shutdown(sctx) }()
+	if adminSrv != nil {
+		defer adminSrv.Close()
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}

@@ -47,6 +47,9 @@ type Options struct {
 	Ingest IngestOptions
 	// Mediation configures the insurer operations (zero: the defaults).
 	Mediation engine.Config
+	// Security configures authentication, scopes and the public and admin
+	// surface (security.go); zero: no authentication.
+	Access SecurityOptions
 }
 
 // Gateway is the HTTP API.
@@ -107,7 +110,7 @@ func New(o Options) (*Gateway, error) {
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
 	e.HandleMethodNotAllowed = true
-	e.Use(g.recover, g.accessLog)
+	e.Use(g.recover, g.accessLog, g.secure)
 	e.NoRoute(func(c *gin.Context) {
 		g.writeError(c, ww.Errorf(ww.KindNotFound, "not-found", "no such endpoint: %s %s", c.Request.Method, c.Request.URL.Path))
 	})
@@ -117,6 +120,7 @@ func New(o Options) (*Gateway, error) {
 	e.GET("/healthz", g.healthz)
 	e.GET("/readyz", g.readyz)
 	e.GET("/metrics", gin.WrapH(metricsHandler(gath)))
+	g.securityRoutes(e)
 
 	f := e.Group("/fhir")
 	f.GET("/metadata", g.handle(g.metadata))
@@ -196,6 +200,10 @@ func (g *Gateway) handle(fn func(*request) *response) gin.HandlerFunc {
 			op: c.Param("op"), query: r.URL.Query(), rawQuery: r.URL.RawQuery, header: r.Header,
 			base: g.baseURL(r), prefer: parsePrefer(r.Header.Values("Prefer")),
 		}
+		if err := g.authorize(req, c.FullPath()); err != nil {
+			g.writeError(c, err)
+			return
+		}
 		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
 			form := strings.HasSuffix(c.FullPath(), "/_search") && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded")
 			if err := checkContentType(r.Header.Get("Content-Type")); err != nil && !form {
@@ -244,7 +252,7 @@ func (g *Gateway) write(c *gin.Context, ct string, resp *response) {
 	if !resp.lastModified.IsZero() {
 		h.Set("Last-Modified", resp.lastModified.UTC().Format(http.TimeFormat))
 	}
-	if resp.status == http.StatusUnauthorized {
+	if resp.status == http.StatusUnauthorized && h.Get("WWW-Authenticate") == "" {
 		h.Set("WWW-Authenticate", `Bearer realm="wachtwijzer"`)
 	}
 	if len(resp.body) == 0 {

@@ -127,6 +127,10 @@ func (g *Gateway) importOp(c *gin.Context) {
 		g.writeError(c, ww.Errorf(ww.KindUnsupportedMedia, "not-supported", "$import takes application/fhir+ndjson (an upload) or application/fhir+json (a Parameters listing input URLs), not %q", mt))
 		return
 	}
+	if err := g.authorizeImport(r.Context(), inputs); err != nil {
+		g.writeError(c, err)
+		return
+	}
 	p := ww.PrincipalFrom(r.Context())
 	job := &importJob{ID: ww.NewID(), Status: "in-progress", Request: base + "/$import", Started: g.o.Clock.Now(), Updated: g.o.Clock.Now()}
 	if !parsePrefer(r.Header.Values("Prefer")).async {

@@ -1,6 +1,9 @@
 package gateway
 
 import (
+	"strings"
+
+	"github.com/wachtwijzer/wachtwijzer/auth"
 	"net/http"
 	"sync"
 
@@ -42,7 +45,15 @@ func (c *capabilityCache) get(base string, build func() []byte) []byte {
 // operations).
 func (g *Gateway) metadata(r *request) *response {
 	b := g.capabilities.get(r.base, func() []byte {
-		return conformance.CapabilityStatement(conformance.ServerInfo{Version: g.o.Version, BaseURL: r.base, Started: g.started, Security: g.o.Security})
+		sec := g.o.Security
+		if sec == nil && g.o.Access.Auth != nil {
+			iss := strings.TrimSuffix(r.base, "/fhir")
+			sec = &conformance.Security{Service: []string{"SMART-on-FHIR"}, TokenURL: iss + auth.TokenPath,
+				Description: "SMART Backend Services: client_credentials with private_key_jwt at " + iss + auth.TokenPath +
+					"; the gateway's signing keys are at " + iss + auth.JWKSPath + " and the endpoints at " + r.base + auth.DiscoveryPath +
+					". Scopes: SMART v1 (system/Type.read|write|*) or v2 (system/Type.cruds) per interaction."}
+		}
+		return conformance.CapabilityStatement(conformance.ServerInfo{Version: g.o.Version, BaseURL: r.base, Started: g.started, Security: sec})
 	})
 	return &response{status: http.StatusOK, body: b}
 }

@@ -46,6 +46,10 @@ func (g *Gateway) handleRaw(typ string, fn rawOperation) gin.HandlerFunc {
 		}
 		req := &request{ctx: r.Context(), method: r.Method, typ: typ, query: r.URL.Query(), rawQuery: r.URL.RawQuery, header: r.Header,
 			base: g.baseURL(r), prefer: parsePrefer(r.Header.Values("Prefer"))}
+		if err := g.authorize(req, c.FullPath()); err != nil {
+			g.writeError(c, err)
+			return
+		}
 		if r.Method == http.MethodPost {
 			body, err := readBody(r, g.o.MaxBodyBytes)
 			if err != nil {

@@ -42,6 +42,9 @@ var resultParams = map[string]bool{"_count": true, "_total": true, "_summary": t
 // values are always a 400 naming parameter and value (the store checks
 // them).
 func parseSearch(typ string, params url.Values, strict bool, base string) (*parsedSearch, error) {
+	if err := queryCost(params); err != nil {
+		return nil, err
+	}
 	ps := &parsedSearch{q: &ww.Query{Type: typ, Count: defaultCount, Base: base}, norm: url.Values{}}
 	names := make([]string, 0, len(params))
 	for n := range params {

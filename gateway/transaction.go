@@ -51,6 +51,13 @@ func (g *Gateway) bundle(r *request) *response {
 	if err != nil {
 		return errResponse(err)
 	}
+	for _, e := range entries {
+		if e.err == nil {
+			if err := g.authorize(e.req, ""); err != nil {
+				e.err = entryErr(e, err)
+			}
+		}
+	}
 	if typ == "batch" {
 		return g.batch(r, entries)
 	}

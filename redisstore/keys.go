@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"crypto/sha1"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
 	"fmt"
@@ -64,6 +65,10 @@ const DefaultShards = 16
 //	                                         kind hl7: key "<MSH-10>|<MSH-3>|<MSH-4>", the deduplication and trace record
 //	P:{dl.<kind>}:z                  zset    dead letters of an ingest channel: received ms → id
 //	P:{dl.<kind>}:r:<id>             string  one dead letter (JSON written by Go: the message and why it was rejected)
+//	P:auth:jti:<hash>                string  a used client-assertion jti (SET NX PX until the assertion expires;
+//	                                         hash: base32 SHA-256 of client id "\0" jti) — AuthReplayKey
+//	P:auth:rl:<client>:<window>      string  a client's request count in one fixed rate-limit window (INCR, PEXPIRE
+//	                                         the window) — RateLimitKey
 //
 // Index generations. Every index key carries its generation g (":x<g>:" in
 // the name). P:layout's gen is the generation searches read; a reindex
@@ -237,6 +242,20 @@ func (k keys) receiptPattern(kind, keyPrefix string) string {
 func (k keys) deadLetters(kind string) string { return k.prefix + ":{dl." + kind + "}:z" }
 func (k keys) deadLetter(kind, id string) string {
 	return k.prefix + ":{dl." + kind + "}:r:" + id
+}
+
+// AuthReplayKey is the key recording a used client assertion (package
+// auth): the client id and jti are hashed, so neither length nor content
+// of a hostile jti reaches the key name.
+func AuthReplayKey(prefix, clientID, jti string) string {
+	sum := sha256.Sum256([]byte(clientID + "\x00" + jti))
+	return prefix + ":auth:jti:" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:20])
+}
+
+// RateLimitKey is the counter of a client's requests in fixed window
+// number window (package auth).
+func RateLimitKey(prefix, clientID string, window int64) string {
+	return prefix + ":auth:rl:" + shortValue(clientID) + ":" + strconv.FormatInt(window, 10)
 }
 
 func globEscape(s string) string {

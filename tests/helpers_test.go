@@ -75,6 +75,7 @@ type Gateway struct {
 	Stderr   *syncBuffer
 	done     chan error
 	exited   bool
+	clients  map[string]*testClient
 }
 
 // GatewayOptions configure StartGateway.
@@ -93,6 +94,11 @@ type GatewayOptions struct {
 	// Prefix is the key prefix (default a fresh one per test), so that a
 	// restarted gateway finds its data again.
 	Prefix string
+	// Auth starts with authentication on (auth_test.go): an --auth-config
+	// of these clients, whose keys the test generates; Gateway.Token mints
+	// real tokens through /auth/token. Without it the gateway runs with
+	// --insecure-dev on 127.0.0.1.
+	Auth *AuthOptions
 }
 
 var (
@@ -120,6 +126,14 @@ func StartGateway(t testing.TB, o GatewayOptions) *Gateway {
 	if o.MLLP {
 		args = append(args, "--mllp-addr", "127.0.0.1:0")
 	}
+	var clients map[string]*testClient
+	if o.Auth != nil {
+		var cfgPath string
+		cfgPath, clients = writeAuthConfig(t, o.Auth)
+		args = append(args, "--auth-config", cfgPath)
+	} else {
+		args = append(args, "--insecure-dev")
+	}
 	args = append(args, o.Args...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(cleanEnv(), o.Env...)
@@ -130,7 +144,7 @@ func StartGateway(t testing.TB, o GatewayOptions) *Gateway {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	g := &Gateway{t: t, cmd: cmd, Stderr: stderr, done: make(chan error, 1)}
+	g := &Gateway{t: t, cmd: cmd, Stderr: stderr, done: make(chan error, 1), clients: clients}
 	go func() {
 		err := cmd.Wait()
 		pw.Close()
