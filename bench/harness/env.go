@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto"
 	"fmt"
 	"net"
 	"os"
@@ -31,6 +32,8 @@ type env struct {
 	procs  []*proc
 	// debugAddr serves the gateway's pprof endpoints (with --profile).
 	debugAddr string
+	// token is the bearer token every request carries (--auth).
+	token string
 }
 
 type proc struct {
@@ -198,6 +201,17 @@ func (e *env) startGateway(ctx context.Context) error {
 		return err
 	}
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--log-format", "json"}, e.redisFlags()...)
+	var benchKey crypto.Signer
+	if e.c.auth {
+		cfgFile, key, err := writeBenchAuth(e.c.out)
+		if err != nil {
+			return err
+		}
+		benchKey = key
+		args = append(args, "--auth-config", cfgFile)
+	} else {
+		args = append(args, "--insecure-dev")
+	}
 	if e.c.profile {
 		port, err := freePort(false)
 		if err != nil {
@@ -232,6 +246,12 @@ func (e *env) startGateway(ctx context.Context) error {
 	case u := <-urlc:
 		e.gwURL = u
 		e.gw = &proc{cmd: cmd, log: log}
+		if benchKey != nil {
+			if e.token, err = benchToken(ctx, u, benchKey); err != nil {
+				return err
+			}
+			logf("authentication on: every request carries a bearer token of client bench-admin")
+		}
 		logf("gateway at %s (GOMAXPROCS %d on %d CPUs)", u, runtime.GOMAXPROCS(0), runtime.NumCPU())
 		return nil
 	case <-time.After(60 * time.Second):

@@ -29,6 +29,7 @@ type config struct {
 	keepWorld    bool
 	profile      bool
 	noWorld      bool
+	auth         bool
 }
 
 func main() {
@@ -45,6 +46,7 @@ func main() {
 	flag.BoolVar(&c.keepWorld, "keep-world", false, "reuse the generated world files in --out when present")
 	flag.BoolVar(&c.noWorld, "no-world", false, "skip generating and importing the world (for workloads that bring their own data, e.g. --only hl7)")
 	flag.BoolVar(&c.profile, "profile", false, "take a CPU profile of the gateway during each 16-client run and of the import (profile-*.pb.gz and profile-*.txt in --out)")
+	flag.BoolVar(&c.auth, "auth", false, "run the gateway with authentication on (an admin client; every request carries its bearer token) instead of --insecure-dev")
 	flag.Parse()
 	if c.appointments == 0 {
 		c.appointments = 1_000_000
@@ -118,7 +120,7 @@ func logf(format string, args ...any) {
 }
 
 func describe(c config) map[string]any {
-	return map[string]any{"quick": c.quick, "cluster": c.cluster, "appointments": c.appointments, "duration": c.duration.String(), "clients": c.clients, "seed": c.seed}
+	return map[string]any{"quick": c.quick, "cluster": c.cluster, "appointments": c.appointments, "duration": c.duration.String(), "clients": c.clients, "seed": c.seed, "auth": c.auth}
 }
 
 // selected reports whether --only names the workload: a token is a prefix

@@ -85,7 +85,7 @@ func (r *report) write(dir string) error {
 func (r *report) markdown() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run %s, %.0f s; machine: %v CPUs, %v, %v; load average at start %v; %v\n\n", r.Started, r.Seconds, r.Machine["cpus"], r.Machine["cpu"], r.Machine["memory"], r.Machine["loadavg_at_start"], r.Machine["redis"])
-	fmt.Fprintf(&b, "Config: %v appointments, cluster=%v, %v per workload, quick=%v\n\n", r.Config["appointments"], r.Config["cluster"], r.Config["duration"], r.Config["quick"])
+	fmt.Fprintf(&b, "Config: %v appointments, cluster=%v, %v per workload, quick=%v, auth=%v\n\n", r.Config["appointments"], r.Config["cluster"], r.Config["duration"], r.Config["quick"], r.Config["auth"])
 	b.WriteString("| workload | issue | clients | throughput /s | p50 ms | p99 ms | errors | ratio to raw | raw GET /s | raw SET /s | EVALSHA-10 /s | floor | note |\n")
 	b.WriteString("| --- | --- | --: | --: | --: | --: | --: | --: | --: | --: | --: | --- | --- |\n")
 	for _, x := range r.Results {

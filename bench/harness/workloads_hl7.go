@@ -66,7 +66,7 @@ func runHL7Workload(ctx context.Context, e *env, b baseline) ([]result, error) {
 	}
 	// A gateway of its own with the MLLP listener, on a fresh key prefix.
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--mllp-addr", "127.0.0.1:0", "--log-format", "json",
-		"--key-prefix", fmt.Sprintf("hl7b%d", time.Now().Unix()), "--hl7-senders", sendersFile}, e.redisFlags()...)
+		"--key-prefix", fmt.Sprintf("hl7b%d", time.Now().Unix()), "--hl7-senders", sendersFile, "--insecure-dev"}, e.redisFlags()...)
 	debugAddr := ""
 	if e.c.profile {
 		port, err := freePort(false)

@@ -39,7 +39,7 @@ func (e *env) runWrk(ctx context.Context, file string, clients int, d time.Durat
 	script, _ := filepath.Abs("bench/scripts/requests.lua")
 	args := []string{"-t", strconv.Itoa(threads), "-c", strconv.Itoa(clients), "-d", fmt.Sprintf("%ds", int(d.Seconds())), "--latency", "--timeout", "10s", "-s", script, e.gwURL}
 	cmd := exec.CommandContext(ctx, "wrk", args...)
-	cmd.Env = append(os.Environ(), "WW_REQUESTS="+file, "WW_PREFER="+prefer)
+	cmd.Env = append(os.Environ(), "WW_REQUESTS="+file, "WW_PREFER="+prefer, "WW_AUTH="+e.token)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return load{}, fmt.Errorf("wrk: %v: %s", err, out)
