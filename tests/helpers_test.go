@@ -102,7 +102,7 @@ type GatewayOptions struct {
 }
 
 var (
-	listening     = regexp.MustCompile(`listening on (http://[0-9.:\[\]a-z]+)`)
+	listening     = regexp.MustCompile(`listening on (https?://[0-9.:\[\]a-z]+)`)
 	listeningMLLP = regexp.MustCompile(`listening on mllp://([0-9.:\[\]a-z]+)`)
 )
 
