@@ -105,7 +105,8 @@ func New(o Options) (*Server, error) {
 		o.MaxTokenLifetime = time.Duration(o.Config.TokenLifetime)
 	}
 	if o.Fetcher == nil {
-		o.Fetcher = fetch.New(fetch.Options{Source: "jwks", MaxBody: 1 << 20, Logger: o.Logger, Clock: o.Clock, RetryMax: 2})
+		o.Fetcher = fetch.New(fetch.Options{Source: "jwks", MaxBody: 1 << 20, Logger: o.Logger, Clock: o.Clock, RetryMax: 2,
+			Timeout: 5 * time.Second, Deadline: 10 * time.Second, WaitMin: 200 * time.Millisecond, WaitMax: 2 * time.Second})
 	}
 	s := &Server{o: o, cache: map[string]*verified{}, issuers: map[string]*issuerKeys{},
 		keys: &Keys{Clock: o.Clock, Rotation: time.Duration(o.Config.KeyRotation), Lifetime: o.MaxTokenLifetime}}
