@@ -174,3 +174,30 @@ func TestTokenFlow(t *testing.T) {
 		t.Fatalf("an expired token (cached before) must be refused: %v", err)
 	}
 }
+
+// Chunked reservations: two gateways on one Redis together grant exactly
+// the limit, never more.
+func TestLimiterSharedChunks(t *testing.T) {
+	rdb := redistest.Shared(t).Client(t)
+	clock := &ww.FixedClock{T: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
+	prefix := redistest.Prefix(t)
+	a := &Limiter{Redis: rdb, Prefix: prefix, Clock: clock, Requests: 250, Window: time.Minute}
+	b := &Limiter{Redis: rdb, Prefix: prefix, Clock: clock, Requests: 250, Window: time.Minute}
+	granted := 0
+	for i := 0; i < 400; i++ {
+		l := a
+		if i%3 == 0 {
+			l = b
+		}
+		w, err := l.Allow(context.Background(), "c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w == 0 {
+			granted++
+		}
+	}
+	if granted > 250 || granted < 250-2*5 {
+		t.Fatalf("granted %d of a limit of 250 (chunks of 5 on two gateways)", granted)
+	}
+}
