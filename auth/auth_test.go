@@ -201,3 +201,24 @@ func TestLimiterSharedChunks(t *testing.T) {
 		t.Fatalf("granted %d of a limit of 250 (chunks of 5 on two gateways)", granted)
 	}
 }
+
+func TestLoadConfigRefusals(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"misspelt field":  `{"clients":[{"client_id":"x","role":"admin","scope":["system/*.*"]}]}`,
+		"bad role":        `{"clients":[{"client_id":"x","role":"root","scopes":[],"cert_sha256":"` + strings.Repeat("ab", 32) + `"}]}`,
+		"no organization": `{"clients":[{"client_id":"x","role":"insurer","scopes":[],"cert_sha256":"` + strings.Repeat("ab", 32) + `"}]}`,
+		"bad scope":       `{"clients":[{"client_id":"x","role":"admin","scopes":["openid"],"cert_sha256":"` + strings.Repeat("ab", 32) + `"}]}`,
+		"no keys":         `{"clients":[{"client_id":"x","role":"admin","scopes":[]}]}`,
+		"private key":     `{"clients":[{"client_id":"x","role":"admin","scopes":[],"jwks":{"keys":[{"kty":"EC","crv":"P-256","x":"a","y":"b","d":"c"}]}}]}`,
+		"short lifetime":  `{"token_lifetime":"10s","clients":[]}`,
+	} {
+		p := dir + "/" + strings.ReplaceAll(name, " ", "-") + ".json"
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadConfig(p); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -51,13 +52,16 @@ type RateLimit struct {
 
 // Client is a registered backend-services client.
 type Client struct {
-	ClientID     string      `json:"client_id"`
-	Role         ww.Role     `json:"role"`
-	Organization string      `json:"organization,omitempty"`
-	Scopes       []string    `json:"scopes"`
-	JWKS         *smart.JWKS `json:"jwks,omitempty"`
-	JWKSFile     string      `json:"jwks_file,omitempty"`
-	CertSHA256   string      `json:"cert_sha256,omitempty"`
+	ClientID     string   `json:"client_id"`
+	Role         ww.Role  `json:"role"`
+	Organization string   `json:"organization,omitempty"`
+	Scopes       []string `json:"scopes"`
+	// JWKS is the client's key set: "jwks" inline (JWKSInline) or read
+	// from "jwks_file".
+	JWKS       *smart.JWKS     `json:"-"`
+	JWKSInline json.RawMessage `json:"jwks,omitempty"`
+	JWKSFile   string          `json:"jwks_file,omitempty"`
+	CertSHA256 string          `json:"cert_sha256,omitempty"`
 
 	allowed *Grants
 }
@@ -98,10 +102,24 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, fmt.Errorf("auth config: %w", err)
 	}
 	var c Config
-	if err := json.Unmarshal(b, &c); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // a misspelt field must not silently drop a setting
+	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("auth config %s: %w", path, err)
 	}
 	for _, cl := range c.Clients {
+		if cl == nil {
+			continue
+		}
+		if len(cl.JWKSInline) > 0 && cl.JWKSFile != "" {
+			return nil, fmt.Errorf("auth config: client %q has both jwks and jwks_file", cl.ClientID)
+		}
+		if len(cl.JWKSInline) > 0 {
+			var err error
+			if cl.JWKS, err = smart.ParseJWKS(cl.JWKSInline); err != nil {
+				return nil, fmt.Errorf("auth config: client %q: jwks: %w", cl.ClientID, err)
+			}
+		}
 		if cl.JWKSFile != "" && cl.JWKS == nil {
 			f := cl.JWKSFile
 			if !filepath.IsAbs(f) {
