@@ -314,6 +314,12 @@ func TestAuthPublicAndAdminSurface(t *testing.T) {
 		outcome(t, g.Do(t, "GET", p, nil, bearer(hosp)), 403, "forbidden", "admin")
 		expect(t, g.Do(t, "GET", p, nil, bearer(admin)), 200)
 	}
+	// Every /admin path, served or not, is for admins only.
+	outcome(t, g.Do(t, "GET", "/admin/hl7/dead-letters", nil), 401, "login")
+	outcome(t, g.Do(t, "GET", "/admin/hl7/dead-letters", nil, bearer(hosp)), 403, "forbidden", "admin")
+	if r := g.Do(t, "GET", "/admin/hl7/dead-letters", nil, bearer(admin)); r.Status == 401 || r.Status == 403 {
+		t.Fatalf("admin refused on /admin: %d", r.Status)
+	}
 	r := expect(t, g.Do(t, "GET", "/fhir/Patient", nil, bearer(hosp)), 200)
 	if r.Header.Get("X-Content-Type-Options") != "nosniff" || r.Header.Get("Cache-Control") != "no-store" {
 		t.Fatalf("security headers: %v", r.Header)
