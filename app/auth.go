@@ -131,7 +131,7 @@ const demoTokenLife = 12 * time.Hour
 
 // buildAuth makes the authorisation server (nil with --insecure-dev) and
 // the demo clients it registered.
-func (a *authFlags) build(client redis.UniversalClient, prefix, baseURL string, log *slog.Logger) (*auth.Server, []demoClient, error) {
+func (a *authFlags) build(client redis.UniversalClient, prefix, baseURL string, seed []byte, log *slog.Logger) (*auth.Server, []demoClient, error) {
 	if a.insecureDev {
 		return nil, nil, nil
 	}
@@ -157,7 +157,7 @@ func (a *authFlags) build(client redis.UniversalClient, prefix, baseURL string, 
 		}
 		maxLife = demoTokenLife
 	}
-	s, err := auth.New(auth.Options{Config: cfg, Redis: client, Prefix: prefix, BaseURL: baseURL, Logger: log, MaxTokenLifetime: maxLife})
+	s, err := auth.New(auth.Options{Config: cfg, Redis: client, Prefix: prefix, BaseURL: baseURL, Logger: log, MaxTokenLifetime: maxLife, SigningSeed: seed})
 	if err != nil {
 		return nil, nil, usagef("%v", err)
 	}

@@ -114,7 +114,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	log.Info("store ready", "redis", conn.describe, "key_prefix", cfg.redis.prefix)
-	authSrv, demoCl, err := cfg.auth.build(conn.client, cfg.redis.prefix, cfg.baseURL, log)
+	authSrv, demoCl, err := cfg.auth.build(conn.client, cfg.redis.prefix, cfg.baseURL, store.DeploymentKey(), log)
 	if err != nil {
 		return err
 	}

@@ -222,3 +222,34 @@ func TestLoadConfigRefusals(t *testing.T) {
 		}
 	}
 }
+
+// Keys derived from one seed are the same on every gateway: a token one
+// signs, another verifies; epochs rotate them, the previous one overlaps.
+func TestDerivedKeys(t *testing.T) {
+	clock := &ww.FixedClock{T: time.Date(2026, 12, 1, 23, 58, 0, 0, time.UTC)}
+	a := &Keys{Clock: clock, Rotation: 24 * time.Hour, Lifetime: 5 * time.Minute, Seed: []byte("deployment key")}
+	b := &Keys{Clock: clock, Rotation: 24 * time.Hour, Lifetime: 5 * time.Minute, Seed: []byte("deployment key")}
+	other := &Keys{Clock: clock, Rotation: 24 * time.Hour, Lifetime: 5 * time.Minute, Seed: []byte("another deployment")}
+	tok, err := a.Sign(&smart.Claims{Expiry: clock.Now().Add(5 * time.Minute).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := smart.VerifyOptions{Clock: clock}
+	if _, _, err := smart.Verify(tok, b, opts); err != nil {
+		t.Fatalf("another gateway with the same seed: %v", err)
+	}
+	if _, _, err := smart.Verify(tok, other, opts); err == nil {
+		t.Fatal("a gateway with another seed verified the token")
+	}
+	clock.Advance(3 * time.Minute) // the next epoch: a new key, the old one still published
+	if n := len(b.JWKS().Keys); n != 2 {
+		t.Fatalf("after the epoch boundary %d keys, want 2", n)
+	}
+	if _, _, err := smart.Verify(tok, b, opts); err != nil {
+		t.Fatalf("the previous epoch's token: %v", err)
+	}
+	clock.Advance(10 * time.Minute)
+	if n := len(b.JWKS().Keys); n != 1 {
+		t.Fatalf("the previous key outlived its tokens: %d keys", n)
+	}
+}

@@ -8,9 +8,10 @@
 //   - Server: POST /auth/token verifies the client assertion against the
 //     client's JWKS, refuses a replayed jti (SET NX in Redis until the
 //     assertion expires) and issues a short-lived access token signed by a
-//     rotating key (Keys; the previous key stays published until its last
-//     token expired) at /auth/jwks; /.well-known/smart-configuration
-//     describes the endpoints.
+//     rotating key (Keys, derived per rotation epoch from the deployment
+//     key so all gateways on a Redis share them; the previous key stays
+//     published until its last token expired) at /auth/jwks;
+//     /.well-known/smart-configuration describes the endpoints.
 //   - Authenticate turns a request's bearer token (ours or a trusted
 //     issuer's, whose JWKS is fetched through package fetch and cached) or
 //     a mapped client certificate into a wachtwijzer.Principal and its

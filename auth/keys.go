@@ -4,7 +4,9 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"sync"
 	"time"
@@ -25,6 +27,12 @@ type Keys struct {
 	Lifetime time.Duration
 	// Generate makes a new key (default ECDSA P-256).
 	Generate func() (crypto.Signer, error)
+	// Seed, when set, derives the keys instead: the key of rotation epoch
+	// e (Unix time / Rotation) is the P-256 key whose scalar is
+	// HMAC-SHA256(Seed, "wachtwijzer auth signing key" e). Every gateway
+	// with the same Seed (the store's deployment key) signs and verifies
+	// with the same keys, across restarts, without sharing key material.
+	Seed []byte
 
 	mu   sync.Mutex
 	keys []*signingKey // newest first
@@ -43,6 +51,9 @@ func generateP256() (crypto.Signer, error) { return ecdsa.GenerateKey(elliptic.P
 // hold mu.
 func (k *Keys) rotate() error {
 	now := k.Clock.Now()
+	if len(k.Seed) > 0 {
+		return k.rotateDerived(now)
+	}
 	if len(k.keys) == 0 || now.Sub(k.keys[0].created) >= k.Rotation {
 		gen := k.Generate
 		if gen == nil {
@@ -67,6 +78,49 @@ func (k *Keys) rotate() error {
 		}
 	}
 	return nil
+}
+
+// rotateDerived keeps the current epoch's derived key and the previous
+// one while tokens it signed may live; callers hold mu.
+func (k *Keys) rotateDerived(now time.Time) error {
+	e := now.UnixNano() / int64(k.Rotation)
+	if len(k.keys) > 0 && k.keys[0].created.Equal(time.Unix(0, e*int64(k.Rotation))) {
+		if len(k.keys) > 1 && now.Sub(k.keys[0].created) > k.Lifetime+time.Minute {
+			k.keys = k.keys[:1]
+		}
+		return nil
+	}
+	var keys []*signingKey
+	for _, ep := range []int64{e, e - 1} {
+		start := time.Unix(0, ep*int64(k.Rotation))
+		if ep == e-1 && now.Sub(time.Unix(0, e*int64(k.Rotation))) > k.Lifetime+time.Minute {
+			break
+		}
+		s, err := k.derive(ep)
+		if err != nil {
+			return err
+		}
+		j, err := smart.PublicJWK(s.Public(), "")
+		if err != nil {
+			return fmt.Errorf("auth: signing key: %w", err)
+		}
+		keys = append(keys, &signingKey{signer: s, kid: j.Kid, created: start, pub: j})
+	}
+	k.keys = keys
+	return nil
+}
+
+// derive is the key of epoch e.
+func (k *Keys) derive(e int64) (crypto.Signer, error) {
+	for i := 0; ; i++ {
+		m := hmac.New(sha256.New, k.Seed)
+		fmt.Fprintf(m, "wachtwijzer auth signing key %d/%d/%d", int64(k.Rotation), e, i)
+		if key, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), m.Sum(nil)); err == nil {
+			return key, nil
+		} else if i > 8 {
+			return nil, fmt.Errorf("auth: derive the signing key: %w", err)
+		}
+	}
 }
 
 // Sign signs claims with the current key.

@@ -55,6 +55,10 @@ type Options struct {
 	// MaxTokenLifetime is the longest token Issue may mint (the demo's
 	// long-lived tokens; default Config.TokenLifetime).
 	MaxTokenLifetime time.Duration
+	// SigningSeed derives the signing keys (Keys.Seed): the store's
+	// deployment key, so every gateway on the Redis shares them. Empty:
+	// random keys of this process only.
+	SigningSeed []byte
 }
 
 // Server is the authorisation server and the bearer-token guard.
@@ -109,7 +113,7 @@ func New(o Options) (*Server, error) {
 			Timeout: 5 * time.Second, Deadline: 10 * time.Second, WaitMin: 200 * time.Millisecond, WaitMax: 2 * time.Second})
 	}
 	s := &Server{o: o, cache: map[string]*verified{}, issuers: map[string]*issuerKeys{},
-		keys: &Keys{Clock: o.Clock, Rotation: time.Duration(o.Config.KeyRotation), Lifetime: o.MaxTokenLifetime}}
+		keys: &Keys{Clock: o.Clock, Rotation: time.Duration(o.Config.KeyRotation), Lifetime: o.MaxTokenLifetime, Seed: o.SigningSeed}}
 	s.limiter = &Limiter{Redis: o.Redis, Prefix: o.Prefix, Clock: o.Clock, Requests: o.Config.RateLimit.Requests, Window: time.Duration(o.Config.RateLimit.Window)}
 	return s, nil
 }

@@ -412,3 +412,25 @@ func TestHostileInputLimits(t *testing.T) {
 	outcome(t, g.Do(t, "GET", it, nil), 400, "too-costly", ":iterate")
 	outcome(t, g.Do(t, "POST", "/fhir/Patient", patientJSON("", "999914121", "X"), "Content-Type: text/plain"), 415, "")
 }
+
+// Gateways on one Redis derive the same signing keys from the deployment
+// key: a token from one is good at the other, and after a restart.
+func TestAuthTokensAcrossGateways(t *testing.T) {
+	prefix := redistest.Prefix(t)
+	opts := func() GatewayOptions {
+		return GatewayOptions{Prefix: prefix, Auth: &AuthOptions{Clients: []TestClient{{ID: "zkh", Role: "hospital", Org: "06990101", Scopes: []string{"system/*.rs"}}}}}
+	}
+	a := StartGateway(t, opts())
+	tok := a.Token(t, "zkh")
+	b := StartGateway(t, opts())
+	expect(t, b.Do(t, "GET", "/fhir/Patient", nil, bearer(tok)), 200)
+	a.Stop()
+	a2 := StartGateway(t, opts())
+	expect(t, a2.Do(t, "GET", "/fhir/Patient", nil, bearer(tok)), 200)
+	// The JWKS of both is the same set.
+	ja := expect(t, b.Do(t, "GET", "/auth/jwks", nil), 200).Body
+	jb := expect(t, a2.Do(t, "GET", "/auth/jwks", nil), 200).Body
+	if string(ja) != string(jb) {
+		t.Fatalf("two gateways publish different keys:\n%s\n%s", ja, jb)
+	}
+}
