@@ -35,6 +35,12 @@
 --   A resource sorts by its lowest value ascending, its highest descending
 --   (a date by the lower bound of its range); ties by id (bytewise); those
 --   without a value last, in _lastUpdated then id order.
+-- With several shards, ARGV[1] holds what their plans have alike once:
+--   common (shard fields) and cf (per filter); a shard or filter reads a
+--   field it lacks from there.
+-- ARGV[1] may also say merge: true (standalone, first call of a page): a
+--   search sorted by a compound index's date is then paged across all
+--   shards at once (mergedpage), falling back to the per-shard path.
 -- Modes: "page" returns the shard's first `count` matches after the cursor
 --   in sort order (whole runs of equal sort values, so a caller sorting by
 --   further keys can finish the order); "collect" returns every match, in
@@ -48,6 +54,15 @@
 --   n, done, resume, est, drv, how, over, work}…]}; sort values, distances
 --   and lastUpdated are strings (exact decimals).
 local plan = cjson.decode(ARGV[1])
+-- What every shard's plan has alike comes once (common, cf[filter]).
+if plan.common then
+  for _, sh in ipairs(plan.shards) do
+    setmetatable(sh, {__index = plan.common})
+    for fi, f in ipairs(sh.f) do
+      if plan.cf[fi] then setmetatable(f, {__index = plan.cf[fi]}) end
+    end
+  end
+end
 local work = 0
 local budget = tonumber(plan.budget) or 10000
 local CH = 128
@@ -151,9 +166,26 @@ local function num(s)
 end
 
 -- dranges lists an id's date ranges {lo, hi} in a date index.
+-- memo caches the reads of a date's exceptions hash and narrow index per
+-- id: the sort value and the date filter of one parameter read both.
+local memo = {}
+local function mcall(cmd, key, id)
+  local t = memo[key]
+  if not t then
+    t = {}
+    memo[key] = t
+  end
+  local v = t[id]
+  if v == nil then
+    v = call(cmd, key, id)
+    t[id] = v
+  end
+  return v
+end
+
 local function dranges(k, x, w, id)
   if x then
-    local ex = call('HGET', KEYS[x], id)
+    local ex = mcall('HGET', KEYS[x], id)
     if ex then
       local out = {}
       for lo, hi in string.gmatch(ex, '([^:,]+):([^,]+)') do
@@ -162,7 +194,7 @@ local function dranges(k, x, w, id)
       return out
     end
   end
-  local s = call('ZSCORE', KEYS[k], id)
+  local s = mcall('ZSCORE', KEYS[k], id)
   if not s then return {} end
   s = tonumber(s)
   return {{s, s + w}}
@@ -371,6 +403,19 @@ card = function(sh, f, fi)
   return nil
 end
 
+-- cardrank orders the filters whose candidates are estimated: explicit
+-- ids, exact lex members (references, identifiers) and compounds first,
+-- then sets, ranges and scans.
+local RANK = {ids = 0, cz = 2, set = 4, num = 5, date = 6, ['or'] = 7, geo = 8, scan = 9}
+local SMALLDRIVER = 32
+local function cardrank(f)
+  if f.t == 'lex' then
+    if f.x then return 1 end
+    return 3
+  end
+  return RANK[f.t] or 10
+end
+
 -- sources lists the resumable ranges a driving filter's candidates come
 -- from: S (a set, by SSCAN), L (a lex range), Z (a score range), I (ids),
 -- G (geo, at once), C (:contains scan).
@@ -517,7 +562,7 @@ local function sortval(sh, id)
     return best, bs
   end
   if s.x then
-    local ex = call('HGET', KEYS[s.x], id)
+    local ex = mcall('HGET', KEYS[s.x], id)
     if ex then
       for lo in string.gmatch(ex, '([^:,]+):[^,]+') do
         local n = num(lo)
@@ -526,7 +571,7 @@ local function sortval(sh, id)
       return best, bs
     end
   end
-  local v = call('ZSCORE', KEYS[s.keys[1]], id)
+  local v = mcall('ZSCORE', KEYS[s.keys[1]], id)
   if not v then return nil, nil end
   return tonumber(v), v
 end
@@ -820,14 +865,91 @@ local function pagemode(sh, r, geo, best, startwork)
   if not done then r.resume = st end
 end
 
+-- mergedpage pages a search sorted by a compound index's date across every
+-- shard of the call at once (standalone Redis): it walks each shard's
+-- compound key from the search's lower bound (or the cursor), a few members
+-- at a time, and merges them in sort order until `count` matches are found,
+-- so a page costs about `count` checks instead of `count` per shard. The
+-- compound implies its token filters and holds only resources with a sort
+-- value, so there is no part without one. It returns nil (nothing decided)
+-- when the plan does not fit or the budget runs out; the caller then runs
+-- the per-shard path with a fresh budget.
+local function mergedpage(shards)
+  local want = 0
+  local heads = {}
+  for si, sh in ipairs(shards) do
+    local s = sh.sort
+    if sh.mode ~= 'page' or sh.multi or s.t ~= 'score' or s.d or not s.czi then return nil end
+    local c = sh.after
+    if c == NULL then c = nil end
+    if c and (c.vs == nil or c.vs == NULL) then return nil end
+    local f = sh.f[s.czi]
+    local ks = czkeys(f)
+    if #ks ~= 1 then return nil end
+    local min = f.a
+    if c and (num(min) == nil or num(c.vs) > num(min)) then min = c.vs end
+    want = tonumber(sh.count)
+    heads[si] = {key = ks[1], min = min, max = f.b, off = 0, n = 4, buf = {}, i = 1, done = false}
+  end
+  local outs, caches = {}, {}
+  for si = 1, #shards do outs[si], caches[si] = {}, {} end
+  local function fill(h)
+    local r = rd('ZRANGEBYSCORE', h.key, h.min, h.max, 'WITHSCORES', 'LIMIT', h.off, h.n)
+    h.buf, h.i = {}, 1
+    for i = 1, #r, 2 do h.buf[#h.buf + 1] = {r[i], num(r[i + 1]), r[i + 1]} end
+    h.off = h.off + #h.buf
+    if #h.buf < h.n then h.done = true end
+    if h.n < 64 then h.n = h.n * 2 end
+  end
+  local found = 0
+  while found < want do
+    if work > budget or over then return nil end
+    local best, bh = nil, nil
+    for si, h in ipairs(heads) do
+      if h.i > #h.buf and not h.done then fill(h) end
+      local e = h.buf[h.i]
+      if e and (best == nil or e[2] < best[2] or (e[2] == best[2] and bless(e[1], best[1]))) then best, bh = e, si end
+    end
+    if best == nil then break end
+    local h, sh = heads[bh], shards[bh]
+    h.i = h.i + 1
+    local id, ss = best[1], best[3]
+    local e = entry(id, ss, nil, nil)
+    matcache = caches[bh]
+    if aftercur(sh, e) and sortval(sh, id) == best[2] and allchecks(sh, sh.sort.czi, id) then
+      local out = outs[bh]
+      out[#out + 1] = e
+      found = found + 1
+    end
+  end
+  if over then return nil end
+  local replies = {}
+  for si, sh in ipairs(shards) do
+    local f = sh.f[sh.sort.czi]
+    local est = 0
+    if plan.est then est = call('ZCOUNT', heads[si].key, f.a, f.b) end
+    replies[si] = {m = clean(outs[si]), done = true, how = 'merge', drv = sh.sort.czi, est = est, work = work}
+  end
+  return replies
+end
+
+for _, sh in ipairs(plan.shards) do
+  if sh.fence and redis.call('SISMEMBER', KEYS[sh.fence], sh.gen) == 0 then
+    return cjson.encode({stale = true})
+  end
+end
+
+if plan.merge then
+  local replies = mergedpage(plan.shards)
+  if replies then return cjson.encode({shards = replies}) end
+  work, over = 0, nil
+end
+
 local replies = {}
 for si, sh in ipairs(plan.shards) do
   matcache = {}
   over = nil
   local r = {work = 0}
-  if sh.fence and redis.call('SISMEMBER', KEYS[sh.fence], sh.gen) == 0 then
-    return cjson.encode({stale = true})
-  end
   if work > budget then
     r.pending = true
   else
@@ -837,12 +959,23 @@ for si, sh in ipairs(plan.shards) do
     -- the driver: the filter with the fewest candidates (kept across calls)
     local best = st.est
     if st.d == nil then
+      -- Cheap, usually selective estimates first; a driver this small
+      -- is taken without estimating the rest (collecting it costs less
+      -- than the estimates would).
       local driver, b = 0, nil
+      local order = {}
       for fi, f in ipairs(sh.f) do
-        if f.t ~= 'not' then
-          local c = card(sh, f, fi)
-          if c and (b == nil or c < b) then driver, b = fi, c end
-        end
+        if f.t ~= 'not' then order[#order + 1] = fi end
+      end
+      table.sort(order, function(x, y)
+        local rx, ry = cardrank(sh.f[x]), cardrank(sh.f[y])
+        if rx ~= ry then return rx < ry end
+        return x < y
+      end)
+      for _, fi in ipairs(order) do
+        local c = card(sh, sh.f[fi], fi)
+        if c and (b == nil or c < b or (c == b and fi < driver)) then driver, b = fi, c end
+        if b and b <= SMALLDRIVER then break end
       end
       if b == nil then b = call('ZCARD', KEYS[sh.lu]) end
       st.d, st.est, best = driver, b, b
