@@ -889,7 +889,7 @@ local function mergedpage(shards)
     local min = f.a
     if c and (num(min) == nil or num(c.vs) > num(min)) then min = c.vs end
     want = tonumber(sh.count)
-    heads[si] = {key = ks[1], min = min, max = f.b, off = 0, n = 4, buf = {}, i = 1, done = false}
+    heads[si] = {key = ks[1], min = min, max = f.b, off = 0, n = 2, buf = {}, i = 1, done = false}
   end
   local outs, caches = {}, {}
   for si = 1, #shards do outs[si], caches[si] = {}, {} end
@@ -986,6 +986,9 @@ for si, sh in ipairs(plan.shards) do
     local geo = geotable(sh)
     if over then
       r.over = over
+    elseif best == 0 and st.ph == nil then
+      -- every estimate bounds its filter's candidates: none, no match
+      r.m, r.n, r.done, r.how = {}, 0, true, 'collect'
     elseif sh.mode == 'page' then
       pagemode(sh, r, geo, best, startwork)
     else
