@@ -29,6 +29,8 @@ type benchWorld struct {
 	s       *Store
 	c       redis.UniversalClient
 	queries map[string][]*ww.Query
+	// writes are Appointments to update (a comment toggled each time).
+	writes []map[string]any
 }
 
 var (
@@ -117,6 +119,7 @@ func openBenchWorld(b *testing.B) (*benchWorld, error) {
 		c.Set(ctx, marker, "1", 0)
 	}
 	r := rand.New(rand.NewPCG(1, 99))
+	w.writes = res["Appointment"][:min(200, len(res["Appointment"]))]
 	w.queries["a"] = benchQueriesA(res["Appointment"], r)
 	w.queries["b"] = benchQueriesB(res["Slot"], r)
 	w.queries["c"] = benchQueriesC(res["Location"], r)
@@ -316,6 +319,70 @@ func BenchmarkSearchShapes(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchWrites commits n Appointment updates one by one and returns their
+// latencies, sorted.
+func benchWrites(b *testing.B, w *benchWorld, n int) []time.Duration {
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		m := w.writes[i%len(w.writes)]
+		m["comment"] = fmt.Sprintf("bench write %d", i)
+		js, _ := json.Marshal(m)
+		t0 := time.Now()
+		_, err := w.s.Commit(ctx, &ww.Commit{Writes: []ww.Write{{Op: ww.OpUpdate, Type: "Appointment", ID: m["id"].(string), JSON: js}}})
+		lat = append(lat, time.Since(t0))
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat
+}
+
+// BenchmarkSearchWrites reports the p50/p99 of single Appointment updates
+// alone and while four goroutines run search shapes (a) and (b) without
+// pause (the "write p99 while search load runs").
+func BenchmarkSearchWrites(b *testing.B) {
+	w := loadBenchWorld(b)
+	report := func(b *testing.B, lat []time.Duration) {
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
+	}
+	b.Run("alone", func(b *testing.B) { report(b, benchWrites(b, w, b.N)) })
+	b.Run("under-search", func(b *testing.B) {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		searches := 0
+		var mu sync.Mutex
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				qs := append(append([]*ww.Query(nil), w.queries["a"]...), w.queries["b"]...)
+				for i := g; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					if _, err := w.s.Search(context.Background(), qs[i%len(qs)]); err != nil {
+						b.Error(err)
+						return
+					}
+					mu.Lock()
+					searches++
+					mu.Unlock()
+				}
+			}(g)
+		}
+		lat := benchWrites(b, w, b.N)
+		close(stop)
+		wg.Wait()
+		report(b, lat)
+		b.ReportMetric(float64(searches)/float64(b.N), "searches/write")
+	})
 }
 
 // cmdStats sums INFO commandstats: every call (those scripts make
