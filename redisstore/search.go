@@ -240,6 +240,9 @@ func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts) map[string]any
 				if f == p.czSort {
 					srt["czi"] = i + 1
 				}
+				if f.kind == "date" && f.index == name && f.wide {
+					srt["dfi"] = i + 1 // the sort parameter's own date filter bounds its walk
+				}
 			}
 		default:
 			nk := a.keyN(k.index(typ, sh, sk.param.IndexName()))

@@ -31,7 +31,8 @@
 -- Sort {t: "score"|"none", keys: zsets walked in order (a date's narrow
 --   index, a number zset, _lastUpdated), wk/wpfx: a date's wide classes
 --   (walked too, by lower bound), x: date exceptions hash, nk: number zset,
---   lu: sort by _lastUpdated, d: descending, czi: compound filter}.
+--   lu: sort by _lastUpdated, d: descending, czi: compound filter, dfi: the
+--   sort parameter's own date filter, whose window bounds the walk}.
 --   A resource sorts by its lowest value ascending, its highest descending
 --   (a date by the lower bound of its range); ties by id (bytewise); those
 --   without a value last, in _lastUpdated then id order.
@@ -41,6 +42,9 @@
 -- ARGV[1] may also say merge: true (standalone, first call of a page): a
 --   search sorted by a compound index's date is then paged across all
 --   shards at once (mergedpage), falling back to the per-shard path.
+-- A page walks the sort index instead of collecting a driver of up to
+--   collectmax candidates when the walk should read fewer elements
+--   (walkcheaper: count * entries in the walk's window < driver²).
 -- Modes: "page" returns the shard's first `count` matches after the cursor
 --   in sort order (whole runs of equal sort values, so a caller sorting by
 --   further keys can finish the order); "collect" returns every match, in
@@ -675,16 +679,23 @@ local function walk(sh, st, keys, missing, limit, out, geo)
       if not missing and c.vs and c.vs ~= NULL then bound = c.vs end
     end
   end
+  if not missing and st.from then
+    -- the sort parameter's own date filter bounds the walk
+    local b = bound and num((string.gsub(bound, '^%(', '')))
+    if b == nil or (asc and num(st.from) > b) or (not asc and num(st.from) < b) then bound = st.from end
+  end
   bound = bound or (asc and '(-inf' or '(+inf')
+  local stop = (asc and '+inf' or '-inf')
+  if not missing and st.to then stop = st.to end
   while true do
     if work > budget or over then st.b = bound return false end
     local all, cut, cuts = {}, nil, nil
     for _, key in ipairs(keys) do
       local r
       if asc then
-        r = rd('ZRANGEBYSCORE', key, bound, '+inf', 'WITHSCORES', 'LIMIT', 0, CH)
+        r = rd('ZRANGEBYSCORE', key, bound, stop, 'WITHSCORES', 'LIMIT', 0, CH)
       else
-        r = rd('ZREVRANGEBYSCORE', key, bound, '-inf', 'WITHSCORES', 'LIMIT', 0, CH)
+        r = rd('ZREVRANGEBYSCORE', key, bound, stop, 'WITHSCORES', 'LIMIT', 0, CH)
       end
       for i = 1, #r, 2 do all[#all + 1] = {r[i], num(r[i + 1]), r[i + 1]} end
       if #r >= 2 * CH then
@@ -762,6 +773,72 @@ local function clean(rows)
   return out
 end
 
+-- lower and upper return the lower (upper) of two score strings.
+local function lower(a, b)
+  if a == nil or num(b) < num(a) then return b end
+  return a
+end
+local function upper(a, b)
+  if a == nil or num(b) > num(a) then return b end
+  return a
+end
+
+-- walkkeys lists the indexes a sort walk reads (the sort's narrow index
+-- and the wide classes in use, or a single compound key) and sets the
+-- score window the sort parameter's own date filter allows (st.from,
+-- st.to: where the walk starts and stops, in walk order), once.
+local function walkkeys(sh, st)
+  if sh.wkeys then return sh.wkeys end
+  local s = sh.sort
+  local keys, kinds = {}, {}
+  for _, ki in ipairs(s.keys) do keys[#keys + 1] = KEYS[ki] end
+  if s.wk then
+    -- wide values sort by their lower bound too: finite classes and open ends
+    for _, kind in ipairs(rd('SMEMBERS', KEYS[s.wk])) do
+      if kind ~= 'os' and kind ~= 'all' then
+        keys[#keys + 1] = s.wpfx .. kind
+        kinds[#kinds + 1] = kind
+      end
+    end
+  end
+  local lo, hi = nil, nil
+  if s.czi and #czkeys(sh.f[s.czi]) == 1 then
+    local f = sh.f[s.czi]
+    keys, lo, hi = {czkeys(f)[1]}, f.a, f.b
+  elseif s.dfi then
+    local f = sh.f[s.dfi]
+    lo, hi = f.a, f.b
+    for _, kind in ipairs(kinds) do
+      local w = f.win and f.win[kind]
+      if not w then
+        lo, hi = '-inf', '+inf'
+      elseif not (w[1] == '1' and w[2] == '0') then
+        lo, hi = lower(lo, w[1]), upper(hi, w[2])
+      end
+    end
+  end
+  if st.from == nil and lo then
+    if s.d then st.from, st.to = hi, lo else st.from, st.to = lo, hi end
+  end
+  sh.wkeys = keys
+  return keys
+end
+
+-- walkcheaper reports whether walking the sort index should find `limit`
+-- matches with fewer reads than collecting the driver's `best`
+-- candidates: the walk reads about limit * (entries in its window / best).
+local function walkcheaper(sh, st, best, limit)
+  if sh.sort.t ~= 'score' or sh.sort.lu or best <= 4 * limit then return false end
+  local keys = walkkeys(sh, st)
+  local n = 0
+  for _, k in ipairs(keys) do
+    local a, b = st.from or '-inf', st.to or '+inf'
+    if sh.sort.d then a, b = b, a end
+    n = n + call('ZCOUNT', k, a, b)
+  end
+  return limit * n < best * best
+end
+
 local function pagemode(sh, r, geo, best, startwork)
   local limit = tonumber(sh.count)
   local st = sh.resume
@@ -773,7 +850,7 @@ local function pagemode(sh, r, geo, best, startwork)
   local out = {}
   if not st.ph then
     -- a small driver: collect every match and sort (exact totals too)
-    if best <= tonumber(sh.collectmax) then
+    if best <= tonumber(sh.collectmax) and not (not cursorMissing and walkcheaper(sh, st, best, limit)) then
       local all = collectall(sh, st.d, geo, false)
       if all then
         for _, e in ipairs(all) do
@@ -804,18 +881,7 @@ local function pagemode(sh, r, geo, best, startwork)
     if cursorMissing or s.t ~= 'score' then st.ph = 'm' end
   end
   if st.ph == 'v' then
-    local keys = {}
-    for _, ki in ipairs(s.keys) do keys[#keys + 1] = KEYS[ki] end
-    if s.wk then
-      -- wide values sort by their lower bound too: finite classes and open ends
-      for _, kind in ipairs(rd('SMEMBERS', KEYS[s.wk])) do
-        if kind ~= 'os' and kind ~= 'all' then keys[#keys + 1] = s.wpfx .. kind end
-      end
-    end
-    if s.czi then
-      local ks = czkeys(sh.f[s.czi])
-      if #ks == 1 then keys = {ks[1]} end
-    end
+    local keys = walkkeys(sh, st)
     local done = walk(sh, st, keys, false, limit, out, geo)
     r.how = 'walk'
     if not done then
