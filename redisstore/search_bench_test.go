@@ -72,10 +72,16 @@ func openBenchWorld(b *testing.B) (*benchWorld, error) {
 	prefix := redistest.Prefix(b)
 	dir := filepath.Join(os.TempDir(), fmt.Sprintf("ww-search-bench-%d", n))
 	keep := os.Getenv("WW_SEARCH_BENCH_ADDR")
-	if keep != "" {
+	if os.Getenv("WW_SEARCH_BENCH_CLUSTER") != "" {
+		keep = ""
+	}
+	switch {
+	case os.Getenv("WW_SEARCH_BENCH_CLUSTER") != "":
+		c = redistest.SharedCluster(b).Client(b) // world files kept in dir
+	case keep != "":
 		c = redis.NewClient(&redis.Options{Addr: keep})
 		prefix = fmt.Sprintf("wwsb%d", n)
-	} else {
+	default:
 		c = redistest.Shared(b).Client(b)
 		var err error
 		if dir, err = os.MkdirTemp("", "ww-search-bench-"); err != nil {
@@ -254,7 +260,8 @@ func benchQueriesC(locs []map[string]any, r *rand.Rand) []*ww.Query {
 
 // BenchmarkSearchShapes runs the three search shapes against a
 // real redis-server holding a generated world (WW_SEARCH_BENCH_APPOINTMENTS,
-// default 20,000 appointments), beside a raw GET of the same server as
+// default 20,000 appointments; WW_SEARCH_BENCH_CLUSTER=1: a 3-master
+// Cluster, latencies only), beside a raw GET of the same server as
 // the baseline. Each shape reports p50/p99 latency, the mean script work
 // (elements read per search) and the Redis calls per search; compare
 // shapes with rawGET run in the same invocation. redis-cpu-us/op (the
@@ -394,6 +401,9 @@ type cmdStats struct {
 
 func commandStats(ctx context.Context, c redis.UniversalClient) cmdStats {
 	var out cmdStats
+	if _, ok := c.(*redis.ClusterClient); ok {
+		return out // per node; not summed here
+	}
 	cpu, _ := c.Info(ctx, "cpu").Result()
 	for _, line := range strings.Split(cpu, "\n") {
 		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
