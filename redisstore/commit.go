@@ -396,6 +396,7 @@ type argv struct {
 	keys   []string
 	keyIdx map[string]int
 	args   []any
+	strIdx map[string]int
 }
 
 func newArgv() *argv { return &argv{keyIdx: map[string]int{}} }
@@ -412,9 +413,17 @@ func (a *argv) key(k string) string {
 func (a *argv) add(v ...any) { a.args = append(a.args, v...) }
 
 // str appends a binary-safe string argument for the search script and
-// returns its ARGV index (ARGV[1] is the plan, so strings start at 2).
+// returns its ARGV index (ARGV[1] is the plan, so strings start at 2); a
+// string given again (the same range in every shard) reuses its index.
 func (a *argv) str(s string) int {
+	if i, ok := a.strIdx[s]; ok {
+		return i
+	}
+	if a.strIdx == nil {
+		a.strIdx = map[string]int{}
+	}
 	a.args = append(a.args, s)
+	a.strIdx[s] = len(a.args) + 1
 	return len(a.args) + 1
 }
 

@@ -554,8 +554,8 @@ func dateWindows(op string, slo, shi, w int64) window {
 		return gt(shi - w)
 	case "lt": // lo < slo
 		return lt(slo - 1)
-	case "ge": // hi > shi, or inside: hi >= slo
-		return gt(slo - w)
+	case "ge": // hi > shi (so lo > shi - w), or inside (lo >= slo)
+		return gt(minI(slo, shi-w+1))
 	case "le": // lo < slo, or inside: lo <= shi
 		return lt(shi)
 	case "sa": // lo > shi

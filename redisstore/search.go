@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -239,6 +240,9 @@ func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts) map[string]any
 				if f == p.czSort {
 					srt["czi"] = i + 1
 				}
+				if f.kind == "date" && f.index == name && f.wide {
+					srt["dfi"] = i + 1 // the sort parameter's own date filter bounds its walk
+				}
 			}
 		default:
 			nk := a.keyN(k.index(typ, sh, sk.param.IndexName()))
@@ -372,7 +376,7 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any 
 
 // runScripts runs the search script for shards (one call on standalone; one
 // per shard, in parallel, on a Cluster) and returns each shard's reply.
-func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv, sh int) map[string]any, shards []int) (map[int]*shardReply, error) {
+func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv, sh int) map[string]any, shards []int, top map[string]any) (map[int]*shardReply, error) {
 	out := make(map[int]*shardReply, len(shards))
 	var mu sync.Mutex
 	call := func(group []int) error {
@@ -381,7 +385,7 @@ func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv
 		for _, sh := range group {
 			plans = append(plans, build(a, sh))
 		}
-		body, err := json.Marshal(map[string]any{"budget": s.lim.ScriptBudget, "shards": plans})
+		body, err := json.Marshal(callPlan(s.lim.ScriptBudget, plans, top, len(group) > 1))
 		if err != nil {
 			return ww.Wrap("redisstore.Search", ww.KindInternal, err, "search plan")
 		}
@@ -432,6 +436,85 @@ func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+// callPlan is the JSON plan of one script call: the budget, the shards'
+// plans and top-level options (merge and est apply only to a call of
+// several shards).
+func callPlan(budget int, plans []any, top map[string]any, several bool) map[string]any {
+	out := map[string]any{"budget": budget, "shards": plans}
+	if several {
+		for k, v := range top {
+			out[k] = v
+		}
+		out["common"], out["cf"] = sharePlans(plans)
+	}
+	return out
+}
+
+// unshared are the shard fields the script changes or that hold keys.
+var unshared = map[string]bool{"f": true, "sort": true, "resume": true}
+
+// sharePlans moves what every shard's plan has alike (limits, mode,
+// cursor; per filter its conditions, windows, ranges and description) into
+// one shared part, so a call over 16 shards decodes it once: common for
+// the shard fields, cf[i] for filter i. The script reads a missing field
+// from the shared part.
+func sharePlans(plans []any) (map[string]any, []map[string]any) {
+	ms := make([]map[string]any, len(plans))
+	for i, p := range plans {
+		ms[i] = p.(map[string]any)
+	}
+	common := map[string]any{}
+	for k, v := range ms[0] {
+		if !unshared[k] && sameIn(ms, k, v) {
+			common[k] = v
+		}
+	}
+	for k := range common {
+		for _, m := range ms {
+			delete(m, k)
+		}
+	}
+	fs0, _ := ms[0]["f"].([]any)
+	cf := make([]map[string]any, len(fs0))
+	for fi := range fs0 {
+		fms := make([]map[string]any, len(ms))
+		ok := true
+		for i, m := range ms {
+			fs, _ := m["f"].([]any)
+			if fi >= len(fs) {
+				ok = false
+				break
+			}
+			fms[i], _ = fs[fi].(map[string]any)
+		}
+		cf[fi] = map[string]any{}
+		if !ok || fms[0] == nil {
+			continue
+		}
+		for k, v := range fms[0] {
+			if sameIn(fms, k, v) {
+				cf[fi][k] = v
+			}
+		}
+		for k := range cf[fi] {
+			for _, m := range fms {
+				delete(m, k)
+			}
+		}
+	}
+	return common, cf
+}
+
+func sameIn(ms []map[string]any, k string, v any) bool {
+	for _, m := range ms[1:] {
+		w, ok := m[k]
+		if !ok || !reflect.DeepEqual(v, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // rows decodes the script's match list; cjson writes an empty Lua table as
@@ -625,13 +708,23 @@ func (s *Store) runPaged(ctx context.Context, q *ww.Query, p *qplan, st *runStat
 		seen := map[string]bool{}
 		after := cursorFor(q.After, multi)
 		pending := shards
-		for len(pending) > 0 {
+		// A search sorted by a compound index's date pages all shards
+		// in one merged walk (standalone Redis; see mergedpage in
+		// search.lua).
+		var top map[string]any
+		if s.cluster == nil && p.czSort != nil && !multi && !desc && !p.hasGeo {
+			top = map[string]any{"merge": true, "est": q.Total != ww.TotalNone || q.Explain}
+		}
+		for round := 0; len(pending) > 0; round++ {
 			if st.rounds >= s.lim.MaxRounds {
 				return nil, tooCostly(s.lim)
 			}
+			if round > 0 {
+				top = nil // only a page's first call, over every shard, merges
+			}
 			replies, err := s.runScripts(ctx, st, func(a *argv, sh int) map[string]any {
 				return s.shardJSON(a, p, sh, shardOpts{mode: "page", count: want - got(sh), after: after, resume: state[sh]})
-			}, pending)
+			}, pending, top)
 			if err != nil {
 				return nil, err
 			}
@@ -798,7 +891,7 @@ func (s *Store) countAll(ctx context.Context, p *qplan, st *runStats) (int, bool
 		}
 		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) map[string]any {
 			return s.shardJSON(a, p, sh, shardOpts{mode: "count", resume: state[sh]})
-		}, pending)
+		}, pending, nil)
 		if err != nil {
 			return 0, false, 0, err
 		}
@@ -840,7 +933,7 @@ func (s *Store) collectAll(ctx context.Context, p *qplan, st *runStats, limit in
 		}
 		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) map[string]any {
 			return s.shardJSON(a, p, sh, shardOpts{mode: "collect", resume: state[sh]})
-		}, pending)
+		}, pending, nil)
 		if err != nil {
 			return nil, err
 		}

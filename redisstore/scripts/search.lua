@@ -31,10 +31,20 @@
 -- Sort {t: "score"|"none", keys: zsets walked in order (a date's narrow
 --   index, a number zset, _lastUpdated), wk/wpfx: a date's wide classes
 --   (walked too, by lower bound), x: date exceptions hash, nk: number zset,
---   lu: sort by _lastUpdated, d: descending, czi: compound filter}.
+--   lu: sort by _lastUpdated, d: descending, czi: compound filter, dfi: the
+--   sort parameter's own date filter, whose window bounds the walk}.
 --   A resource sorts by its lowest value ascending, its highest descending
 --   (a date by the lower bound of its range); ties by id (bytewise); those
 --   without a value last, in _lastUpdated then id order.
+-- With several shards, ARGV[1] holds what their plans have alike once:
+--   common (shard fields) and cf (per filter); a shard or filter reads a
+--   field it lacks from there.
+-- ARGV[1] may also say merge: true (standalone, first call of a page): a
+--   search sorted by a compound index's date is then paged across all
+--   shards at once (mergedpage), falling back to the per-shard path.
+-- A page walks the sort index instead of collecting a driver of up to
+--   collectmax candidates when the walk should read fewer elements
+--   (walkcheaper: count * entries in the walk's window < driver²).
 -- Modes: "page" returns the shard's first `count` matches after the cursor
 --   in sort order (whole runs of equal sort values, so a caller sorting by
 --   further keys can finish the order); "collect" returns every match, in
@@ -48,6 +58,15 @@
 --   n, done, resume, est, drv, how, over, work}…]}; sort values, distances
 --   and lastUpdated are strings (exact decimals).
 local plan = cjson.decode(ARGV[1])
+-- What every shard's plan has alike comes once (common, cf[filter]).
+if plan.common then
+  for _, sh in ipairs(plan.shards) do
+    setmetatable(sh, {__index = plan.common})
+    for fi, f in ipairs(sh.f) do
+      if plan.cf[fi] then setmetatable(f, {__index = plan.cf[fi]}) end
+    end
+  end
+end
 local work = 0
 local budget = tonumber(plan.budget) or 10000
 local CH = 128
@@ -151,9 +170,26 @@ local function num(s)
 end
 
 -- dranges lists an id's date ranges {lo, hi} in a date index.
+-- memo caches the reads of a date's exceptions hash and narrow index per
+-- id: the sort value and the date filter of one parameter read both.
+local memo = {}
+local function mcall(cmd, key, id)
+  local t = memo[key]
+  if not t then
+    t = {}
+    memo[key] = t
+  end
+  local v = t[id]
+  if v == nil then
+    v = call(cmd, key, id)
+    t[id] = v
+  end
+  return v
+end
+
 local function dranges(k, x, w, id)
   if x then
-    local ex = call('HGET', KEYS[x], id)
+    local ex = mcall('HGET', KEYS[x], id)
     if ex then
       local out = {}
       for lo, hi in string.gmatch(ex, '([^:,]+):([^,]+)') do
@@ -162,7 +198,7 @@ local function dranges(k, x, w, id)
       return out
     end
   end
-  local s = call('ZSCORE', KEYS[k], id)
+  local s = mcall('ZSCORE', KEYS[k], id)
   if not s then return {} end
   s = tonumber(s)
   return {{s, s + w}}
@@ -371,6 +407,19 @@ card = function(sh, f, fi)
   return nil
 end
 
+-- cardrank orders the filters whose candidates are estimated: explicit
+-- ids, exact lex members (references, identifiers) and compounds first,
+-- then sets, ranges and scans.
+local RANK = {ids = 0, cz = 2, set = 4, num = 5, date = 6, ['or'] = 7, geo = 8, scan = 9}
+local SMALLDRIVER = 32
+local function cardrank(f)
+  if f.t == 'lex' then
+    if f.x then return 1 end
+    return 3
+  end
+  return RANK[f.t] or 10
+end
+
 -- sources lists the resumable ranges a driving filter's candidates come
 -- from: S (a set, by SSCAN), L (a lex range), Z (a score range), I (ids),
 -- G (geo, at once), C (:contains scan).
@@ -517,7 +566,7 @@ local function sortval(sh, id)
     return best, bs
   end
   if s.x then
-    local ex = call('HGET', KEYS[s.x], id)
+    local ex = mcall('HGET', KEYS[s.x], id)
     if ex then
       for lo in string.gmatch(ex, '([^:,]+):[^,]+') do
         local n = num(lo)
@@ -526,7 +575,7 @@ local function sortval(sh, id)
       return best, bs
     end
   end
-  local v = call('ZSCORE', KEYS[s.keys[1]], id)
+  local v = mcall('ZSCORE', KEYS[s.keys[1]], id)
   if not v then return nil, nil end
   return tonumber(v), v
 end
@@ -630,16 +679,23 @@ local function walk(sh, st, keys, missing, limit, out, geo)
       if not missing and c.vs and c.vs ~= NULL then bound = c.vs end
     end
   end
+  if not missing and st.from then
+    -- the sort parameter's own date filter bounds the walk
+    local b = bound and num((string.gsub(bound, '^%(', '')))
+    if b == nil or (asc and num(st.from) > b) or (not asc and num(st.from) < b) then bound = st.from end
+  end
   bound = bound or (asc and '(-inf' or '(+inf')
+  local stop = (asc and '+inf' or '-inf')
+  if not missing and st.to then stop = st.to end
   while true do
     if work > budget or over then st.b = bound return false end
     local all, cut, cuts = {}, nil, nil
     for _, key in ipairs(keys) do
       local r
       if asc then
-        r = rd('ZRANGEBYSCORE', key, bound, '+inf', 'WITHSCORES', 'LIMIT', 0, CH)
+        r = rd('ZRANGEBYSCORE', key, bound, stop, 'WITHSCORES', 'LIMIT', 0, CH)
       else
-        r = rd('ZREVRANGEBYSCORE', key, bound, '-inf', 'WITHSCORES', 'LIMIT', 0, CH)
+        r = rd('ZREVRANGEBYSCORE', key, bound, stop, 'WITHSCORES', 'LIMIT', 0, CH)
       end
       for i = 1, #r, 2 do all[#all + 1] = {r[i], num(r[i + 1]), r[i + 1]} end
       if #r >= 2 * CH then
@@ -717,6 +773,72 @@ local function clean(rows)
   return out
 end
 
+-- lower and upper return the lower (upper) of two score strings.
+local function lower(a, b)
+  if a == nil or num(b) < num(a) then return b end
+  return a
+end
+local function upper(a, b)
+  if a == nil or num(b) > num(a) then return b end
+  return a
+end
+
+-- walkkeys lists the indexes a sort walk reads (the sort's narrow index
+-- and the wide classes in use, or a single compound key) and sets the
+-- score window the sort parameter's own date filter allows (st.from,
+-- st.to: where the walk starts and stops, in walk order), once.
+local function walkkeys(sh, st)
+  if sh.wkeys then return sh.wkeys end
+  local s = sh.sort
+  local keys, kinds = {}, {}
+  for _, ki in ipairs(s.keys) do keys[#keys + 1] = KEYS[ki] end
+  if s.wk then
+    -- wide values sort by their lower bound too: finite classes and open ends
+    for _, kind in ipairs(rd('SMEMBERS', KEYS[s.wk])) do
+      if kind ~= 'os' and kind ~= 'all' then
+        keys[#keys + 1] = s.wpfx .. kind
+        kinds[#kinds + 1] = kind
+      end
+    end
+  end
+  local lo, hi = nil, nil
+  if s.czi and #czkeys(sh.f[s.czi]) == 1 then
+    local f = sh.f[s.czi]
+    keys, lo, hi = {czkeys(f)[1]}, f.a, f.b
+  elseif s.dfi then
+    local f = sh.f[s.dfi]
+    lo, hi = f.a, f.b
+    for _, kind in ipairs(kinds) do
+      local w = f.win and f.win[kind]
+      if not w then
+        lo, hi = '-inf', '+inf'
+      elseif not (w[1] == '1' and w[2] == '0') then
+        lo, hi = lower(lo, w[1]), upper(hi, w[2])
+      end
+    end
+  end
+  if st.from == nil and lo then
+    if s.d then st.from, st.to = hi, lo else st.from, st.to = lo, hi end
+  end
+  sh.wkeys = keys
+  return keys
+end
+
+-- walkcheaper reports whether walking the sort index should find `limit`
+-- matches with fewer reads than collecting the driver's `best`
+-- candidates: the walk reads about limit * (entries in its window / best).
+local function walkcheaper(sh, st, best, limit)
+  if sh.sort.t ~= 'score' or sh.sort.lu or best <= 4 * limit then return false end
+  local keys = walkkeys(sh, st)
+  local n = 0
+  for _, k in ipairs(keys) do
+    local a, b = st.from or '-inf', st.to or '+inf'
+    if sh.sort.d then a, b = b, a end
+    n = n + call('ZCOUNT', k, a, b)
+  end
+  return limit * n < best * best
+end
+
 local function pagemode(sh, r, geo, best, startwork)
   local limit = tonumber(sh.count)
   local st = sh.resume
@@ -728,7 +850,7 @@ local function pagemode(sh, r, geo, best, startwork)
   local out = {}
   if not st.ph then
     -- a small driver: collect every match and sort (exact totals too)
-    if best <= tonumber(sh.collectmax) then
+    if best <= tonumber(sh.collectmax) and not (not cursorMissing and walkcheaper(sh, st, best, limit)) then
       local all = collectall(sh, st.d, geo, false)
       if all then
         for _, e in ipairs(all) do
@@ -759,18 +881,7 @@ local function pagemode(sh, r, geo, best, startwork)
     if cursorMissing or s.t ~= 'score' then st.ph = 'm' end
   end
   if st.ph == 'v' then
-    local keys = {}
-    for _, ki in ipairs(s.keys) do keys[#keys + 1] = KEYS[ki] end
-    if s.wk then
-      -- wide values sort by their lower bound too: finite classes and open ends
-      for _, kind in ipairs(rd('SMEMBERS', KEYS[s.wk])) do
-        if kind ~= 'os' and kind ~= 'all' then keys[#keys + 1] = s.wpfx .. kind end
-      end
-    end
-    if s.czi then
-      local ks = czkeys(sh.f[s.czi])
-      if #ks == 1 then keys = {ks[1]} end
-    end
+    local keys = walkkeys(sh, st)
     local done = walk(sh, st, keys, false, limit, out, geo)
     r.how = 'walk'
     if not done then
@@ -820,14 +931,91 @@ local function pagemode(sh, r, geo, best, startwork)
   if not done then r.resume = st end
 end
 
+-- mergedpage pages a search sorted by a compound index's date across every
+-- shard of the call at once (standalone Redis): it walks each shard's
+-- compound key from the search's lower bound (or the cursor), a few members
+-- at a time, and merges them in sort order until `count` matches are found,
+-- so a page costs about `count` checks instead of `count` per shard. The
+-- compound implies its token filters and holds only resources with a sort
+-- value, so there is no part without one. It returns nil (nothing decided)
+-- when the plan does not fit or the budget runs out; the caller then runs
+-- the per-shard path with a fresh budget.
+local function mergedpage(shards)
+  local want = 0
+  local heads = {}
+  for si, sh in ipairs(shards) do
+    local s = sh.sort
+    if sh.mode ~= 'page' or sh.multi or s.t ~= 'score' or s.d or not s.czi then return nil end
+    local c = sh.after
+    if c == NULL then c = nil end
+    if c and (c.vs == nil or c.vs == NULL) then return nil end
+    local f = sh.f[s.czi]
+    local ks = czkeys(f)
+    if #ks ~= 1 then return nil end
+    local min = f.a
+    if c and (num(min) == nil or num(c.vs) > num(min)) then min = c.vs end
+    want = tonumber(sh.count)
+    heads[si] = {key = ks[1], min = min, max = f.b, off = 0, n = 2, buf = {}, i = 1, done = false}
+  end
+  local outs, caches = {}, {}
+  for si = 1, #shards do outs[si], caches[si] = {}, {} end
+  local function fill(h)
+    local r = rd('ZRANGEBYSCORE', h.key, h.min, h.max, 'WITHSCORES', 'LIMIT', h.off, h.n)
+    h.buf, h.i = {}, 1
+    for i = 1, #r, 2 do h.buf[#h.buf + 1] = {r[i], num(r[i + 1]), r[i + 1]} end
+    h.off = h.off + #h.buf
+    if #h.buf < h.n then h.done = true end
+    if h.n < 64 then h.n = h.n * 2 end
+  end
+  local found = 0
+  while found < want do
+    if work > budget or over then return nil end
+    local best, bh = nil, nil
+    for si, h in ipairs(heads) do
+      if h.i > #h.buf and not h.done then fill(h) end
+      local e = h.buf[h.i]
+      if e and (best == nil or e[2] < best[2] or (e[2] == best[2] and bless(e[1], best[1]))) then best, bh = e, si end
+    end
+    if best == nil then break end
+    local h, sh = heads[bh], shards[bh]
+    h.i = h.i + 1
+    local id, ss = best[1], best[3]
+    local e = entry(id, ss, nil, nil)
+    matcache = caches[bh]
+    if aftercur(sh, e) and sortval(sh, id) == best[2] and allchecks(sh, sh.sort.czi, id) then
+      local out = outs[bh]
+      out[#out + 1] = e
+      found = found + 1
+    end
+  end
+  if over then return nil end
+  local replies = {}
+  for si, sh in ipairs(shards) do
+    local f = sh.f[sh.sort.czi]
+    local est = 0
+    if plan.est then est = call('ZCOUNT', heads[si].key, f.a, f.b) end
+    replies[si] = {m = clean(outs[si]), done = true, how = 'merge', drv = sh.sort.czi, est = est, work = work}
+  end
+  return replies
+end
+
+for _, sh in ipairs(plan.shards) do
+  if sh.fence and redis.call('SISMEMBER', KEYS[sh.fence], sh.gen) == 0 then
+    return cjson.encode({stale = true})
+  end
+end
+
+if plan.merge then
+  local replies = mergedpage(plan.shards)
+  if replies then return cjson.encode({shards = replies}) end
+  work, over = 0, nil
+end
+
 local replies = {}
 for si, sh in ipairs(plan.shards) do
   matcache = {}
   over = nil
   local r = {work = 0}
-  if sh.fence and redis.call('SISMEMBER', KEYS[sh.fence], sh.gen) == 0 then
-    return cjson.encode({stale = true})
-  end
   if work > budget then
     r.pending = true
   else
@@ -837,12 +1025,23 @@ for si, sh in ipairs(plan.shards) do
     -- the driver: the filter with the fewest candidates (kept across calls)
     local best = st.est
     if st.d == nil then
+      -- Cheap, usually selective estimates first; a driver this small
+      -- is taken without estimating the rest (collecting it costs less
+      -- than the estimates would).
       local driver, b = 0, nil
+      local order = {}
       for fi, f in ipairs(sh.f) do
-        if f.t ~= 'not' then
-          local c = card(sh, f, fi)
-          if c and (b == nil or c < b) then driver, b = fi, c end
-        end
+        if f.t ~= 'not' then order[#order + 1] = fi end
+      end
+      table.sort(order, function(x, y)
+        local rx, ry = cardrank(sh.f[x]), cardrank(sh.f[y])
+        if rx ~= ry then return rx < ry end
+        return x < y
+      end)
+      for _, fi in ipairs(order) do
+        local c = card(sh, sh.f[fi], fi)
+        if c and (b == nil or c < b or (c == b and fi < driver)) then driver, b = fi, c end
+        if b and b <= SMALLDRIVER then break end
       end
       if b == nil then b = call('ZCARD', KEYS[sh.lu]) end
       st.d, st.est, best = driver, b, b
@@ -853,6 +1052,9 @@ for si, sh in ipairs(plan.shards) do
     local geo = geotable(sh)
     if over then
       r.over = over
+    elseif best == 0 and st.ph == nil then
+      -- every estimate bounds its filter's candidates: none, no match
+      r.m, r.n, r.done, r.how = {}, 0, true, 'collect'
     elseif sh.mode == 'page' then
       pagemode(sh, r, geo, best, startwork)
     else
