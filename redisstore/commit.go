@@ -90,6 +90,10 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 	if err != nil {
 		return nil, err
 	}
+	rel, err := s.planRelease(c.Release)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		guards, err := s.planGuards(c.Guards)
 		if err != nil {
@@ -108,12 +112,19 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 			return nil, err
 		}
 		fences := s.fenceGuards(plans, guards)
-		reply, err := s.run(ctx, plans, append(guards[:len(guards):len(guards)], fences...), rc)
+		reply, err := s.run(ctx, plans, append(guards[:len(guards):len(guards)], fences...), rc, rel)
 		if err != nil {
 			return nil, err
 		}
 		switch reply.status {
 		case "ok":
+			if rel != nil && s.cluster != nil {
+				// On a Cluster the lease lives in a slot of its own: it is
+				// given up after the commit point.
+				if err := s.ReleaseLease(context.WithoutCancel(ctx), c.Release.Name, c.Release.Holder); err != nil {
+					s.log.Warn("commit landed but its lease was not released; it lapses by itself", "err", err)
+				}
+			}
 			out := make([]ww.WriteResult, len(c.Writes))
 			for i := range out {
 				out[i] = plans[i].result
@@ -459,7 +470,7 @@ func (s *Store) addGuard(a *argv, g *gplan) {
 
 // run executes the plans: one commit script when every key shares a slot
 // (always on standalone), else the Cluster commit protocol.
-func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan, rc *receiptPlan) (scriptReply, error) {
+func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan, rc *receiptPlan, rel *releasePlan) (scriptReply, error) {
 	// On a Cluster a receipt lives in its own slot, so a commit with one
 	// always takes the commit protocol.
 	if s.cluster != nil && (rc != nil || spansShards(plans, guards)) {
@@ -478,7 +489,12 @@ func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan, rc *re
 	} else {
 		a.add(0)
 	}
-	if len(plans) == 0 && len(guards) == 0 && rc == nil {
+	if rel != nil {
+		a.add(1, a.key(rel.key), rel.holder)
+	} else {
+		a.add(0)
+	}
+	if len(plans) == 0 && len(guards) == 0 && rc == nil && rel == nil {
 		return scriptReply{status: "ok"}, nil
 	}
 	v, err := s.runScript(ctx, "commit", s.scripts.commit, a.keys, a.args)
@@ -539,6 +555,24 @@ func (s *Store) planReceipt(r *ww.Receipt) (*receiptPlan, error) {
 		return nil, ww.Errorf(ww.KindInvalid, "invalid", "invalid receipt %q/%q", r.Kind, r.Key).WithOp("redisstore.Commit")
 	}
 	return &receiptPlan{key: s.keys.receipt(r.Kind, r.Key), value: string(r.Value), ttlMs: r.TTL.Milliseconds()}, nil
+}
+
+// releasePlan is a Commit's lease release with its key.
+type releasePlan struct {
+	key, holder string
+}
+
+func (s *Store) planRelease(r *ww.LeaseRef) (*releasePlan, error) {
+	if r == nil {
+		return nil, nil
+	}
+	if err := checkNames("redisstore.Commit", r.Name); err != nil {
+		return nil, err
+	}
+	if r.Holder == "" {
+		return nil, ww.Errorf(ww.KindInvalid, "invalid", "a lease release without a holder").WithOp("redisstore.Commit")
+	}
+	return &releasePlan{key: s.keys.lease(r.Name), holder: r.Holder}, nil
 }
 
 // planGuards turns guards into index ranges over every shard of their type.

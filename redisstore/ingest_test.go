@@ -64,7 +64,7 @@ func TestIfAbsentIsDecidedInsideTheScript(t *testing.T) {
 	// another version than planned (conflict, Go plans again), and the new
 	// plan keeps it.
 	write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "late", JSON: patient("late", "999911120", "Eerder")})
-	reply, err := s.run(ctx, plans, nil, nil)
+	reply, err := s.run(ctx, plans, nil, nil, nil)
 	if err != nil || reply.status != "conflict" {
 		t.Fatalf("stale plan: %v %+v", err, reply)
 	}
@@ -76,7 +76,7 @@ func TestIfAbsentIsDecidedInsideTheScript(t *testing.T) {
 	// is live at the expected version (forged plan: Go believed it absent).
 	pl := plans[0]
 	pl.expect = 1
-	reply, err = s.run(ctx, []*wplan{pl}, nil, nil)
+	reply, err = s.run(ctx, []*wplan{pl}, nil, nil, nil)
 	if err != nil || reply.status != "ok" || reply.skips[0] != 'u' {
 		t.Fatalf("script did not skip the if-absent write: %v %+v", err, reply)
 	}
@@ -91,7 +91,7 @@ func TestIfAbsentIsDecidedInsideTheScript(t *testing.T) {
 	}
 	write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "ordered", SourceTime: minute(2026, 1, 1, 9, 0), JSON: patient("ordered", "999911120", "Nieuw")})
 	plans[0].expect = 1
-	reply, err = s.run(ctx, plans, nil, nil)
+	reply, err = s.run(ctx, plans, nil, nil, nil)
 	if err != nil || reply.status != "ok" || reply.skips[0] != 's' {
 		t.Fatalf("script did not skip the older write: %v %+v", err, reply)
 	}

@@ -11,7 +11,9 @@
 --   version's source time starts at or after it),
 -- then per guard: expectedIds nClauses, per clause: nRanges, per range:
 --   kind (L lex, S set, Z score, R resource) kKey min max,
--- then nReceipts (0 or 1) and per receipt: kKey value ttlMs (0: no expiry).
+-- then nReceipts (0 or 1) and per receipt: kKey value ttlMs (0: no expiry),
+-- then nReleases (0 or 1) and per release: kLease holder (the lease is
+-- deleted when holder has it; written by lease.lua).
 -- Reply: {"ok", skipped} (skipped: "3u,5s", write# and u unchanged or s
 --   superseded), {"conflict", write#, actualVid}, {"locked", write#, txid}
 --   or {"guard", guard#, foundIds}. Nothing is written unless the reply is ok.
@@ -31,5 +33,12 @@ for r = 0, nr - 1 do
   else
     redis.call('SET', key, value)
   end
+end
+a = a + 1 + 3 * nr
+local nl = tonumber(ARGV[a]) or 0
+for l = 0, nl - 1 do
+  local b = a + 1 + 2 * l
+  local key = KEYS[tonumber(ARGV[b])]
+  if redis.call('GET', key) == ARGV[b + 1] then redis.call('DEL', key) end
 end
 return {'ok', skip_list(writes, nw)}
