@@ -36,8 +36,11 @@ type wplan struct {
 	ix     []ixop
 	result ww.WriteResult
 	// prev is the JSON of the live version the write replaces (nil when
-	// none), for the projections.
-	prev []byte
+	// none), for the projections; prevTree and tree are prev and the new
+	// version as planOne parsed them (nil when it did not), so the
+	// projections do not parse them again.
+	prev           []byte
+	prevTree, tree *fhirjson.Value
 }
 
 // gplan is one guard as index ranges.
@@ -313,6 +316,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		return nil
 	}
 	rec.json = tree.Bytes()
+	pl.prevTree, pl.tree = oldTree, tree
 	pl.write = true
 	pl.rec = rec
 	pl.ix = diff(oldIx, s.entries(w.Type, w.ID, tree, rec))
@@ -476,6 +480,37 @@ func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan, rc *re
 	if s.cluster != nil && (rc != nil || spansShards(plans, guards)) {
 		return s.commitCluster(ctx, plans, guards, rc)
 	}
+	if len(plans) == 0 && len(guards) == 0 && rc == nil && (rel == nil || s.cluster != nil) {
+		return scriptReply{status: "ok"}, nil
+	}
+	var v any
+	var err error
+	if s.cluster != nil {
+		// One slot: the commit script alone (the lease, in a slot of its
+		// own, is released by Commit; batches would span slots).
+		a := s.commitArgs(plans, guards, rc, nil)
+		v, err = s.runScript(ctx, "commit", s.scripts.commit, a.keys, a.args)
+	} else {
+		a := s.commitArgs(plans, guards, rc, rel)
+		v, err = s.commitScript(ctx, a.keys, a.args)
+	}
+	if err != nil {
+		return scriptReply{}, redisErr("redisstore.Commit", err)
+	}
+	return parseReply(v)
+}
+
+func (s *Store) runScript(ctx context.Context, name string, sc *redis.Script, keys []string, args []any) (any, error) {
+	start := time.Now()
+	v, err := sc.Run(ctx, s.rdb, keys, args...).Result()
+	if s.observe != nil {
+		s.observe(name, time.Since(start), err)
+	}
+	return v, err
+}
+
+// commitArgs encodes a standalone commit for commit.lua.
+func (s *Store) commitArgs(plans []*wplan, guards []*gplan, rc *receiptPlan, rel *releasePlan) *argv {
 	a := newArgv()
 	a.add(len(plans), len(guards), "")
 	for _, pl := range plans {
@@ -494,23 +529,7 @@ func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan, rc *re
 	} else {
 		a.add(0)
 	}
-	if len(plans) == 0 && len(guards) == 0 && rc == nil && rel == nil {
-		return scriptReply{status: "ok"}, nil
-	}
-	v, err := s.runScript(ctx, "commit", s.scripts.commit, a.keys, a.args)
-	if err != nil {
-		return scriptReply{}, redisErr("redisstore.Commit", err)
-	}
-	return parseReply(v)
-}
-
-func (s *Store) runScript(ctx context.Context, name string, sc *redis.Script, keys []string, args []any) (any, error) {
-	start := time.Now()
-	v, err := sc.Run(ctx, s.rdb, keys, args...).Result()
-	if s.observe != nil {
-		s.observe(name, time.Since(start), err)
-	}
-	return v, err
+	return a
 }
 
 func spansShards(plans []*wplan, guards []*gplan) bool {

@@ -2,7 +2,9 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -290,4 +292,88 @@ func TestDeadLetters(t *testing.T) {
 			t.Fatalf("after delete: %v", err)
 		}
 	})
+}
+
+// TestCommitBatchAppliesEachCommitAlone drives commitbatch.lua with three
+// commits, the second planned before another writer changed its resource:
+// it fails its version check and writes nothing, the others land with their
+// receipt and lease release.
+func TestCommitBatchAppliesEachCommitAlone(t *testing.T) {
+	s := openStore(t, redistest.Shared(t).Client(t))
+	ctx := context.Background()
+	write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-stale", JSON: patient("b-stale", "999911120", "Eerst")})
+	planOf := func(w ww.Write) []*wplan {
+		t.Helper()
+		plans, err := s.plan(ctx, []ww.Write{w}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plans
+	}
+	pa := planOf(ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-one", JSON: patient("b-one", "999911120", "Een")})
+	pb := planOf(ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-stale", JSON: patient("b-stale", "999911120", "Verouderd")})
+	pc := planOf(ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-three", JSON: patient("b-three", "999911120", "Drie")})
+	write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-stale", JSON: patient("b-stale", "999911120", "Tussendoor")})
+	if ok, err := s.Lease(ctx, "hl7.b-three", "me", time.Minute); err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	rc := &receiptPlan{key: s.keys.receipt("hl7", "b-three"), value: "ack", ttlMs: 60000}
+	var batch []*pendingCommit
+	for _, c := range []struct {
+		plans []*wplan
+		rc    *receiptPlan
+		rel   *releasePlan
+	}{{pa, nil, nil}, {pb, nil, nil}, {pc, rc, &releasePlan{key: s.keys.lease("hl7.b-three"), holder: "me"}}} {
+		a := s.commitArgs(c.plans, nil, c.rc, c.rel)
+		batch = append(batch, &pendingCommit{ctx: ctx, keys: a.keys, args: a.args, done: make(chan struct{})})
+	}
+	s.runBatch(batch)
+	var status []string
+	for _, p := range batch {
+		<-p.done
+		r, err := parseReply(p.v)
+		if p.err != nil || err != nil {
+			t.Fatalf("batch reply: %v %v", p.err, err)
+		}
+		status = append(status, r.status)
+	}
+	if strings.Join(status, ",") != "ok,conflict,ok" {
+		t.Fatalf("replies = %v, want ok,conflict,ok", status)
+	}
+	for id, want := range map[string]string{"b-one": "Een", "b-stale": "Tussendoor", "b-three": "Drie"} {
+		got, err := s.Read(ctx, "Patient", id)
+		if err != nil || !strings.Contains(string(got.JSON), want) {
+			t.Fatalf("Patient/%s = %v %v, want %s", id, got, err, want)
+		}
+	}
+	if v, _ := s.Receipt(ctx, "hl7", "b-three"); string(v) != "ack" {
+		t.Fatalf("receipt = %q", v)
+	}
+	if h, _ := s.LeaseHolder(ctx, "hl7.b-three"); h != "" {
+		t.Fatalf("lease still held by %q", h)
+	}
+	// Concurrent commits through the batcher all land.
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			id := fmt.Sprintf("b-par-%d", i)
+			_, err := s.Commit(ctx, &ww.Commit{Writes: []ww.Write{{Op: ww.OpUpdate, Type: "Patient", ID: id, JSON: patient(id, "999911120", "Par")}}})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 16; i++ {
+		if _, err := s.Read(ctx, "Patient", fmt.Sprintf("b-par-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
