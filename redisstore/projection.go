@@ -340,6 +340,9 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 
 // trees parses the old (live) and new versions of a planned write.
 func (pl *wplan) trees() (old, new *fhirjson.Value, err error) {
+	if pl.tree != nil && (pl.prev == nil || pl.prevTree != nil) && pl.rec != nil && !pl.rec.deleted {
+		return pl.prevTree, pl.tree, nil
+	}
 	if pl.prev != nil {
 		if old, err = parseStored(pl.prev); err != nil {
 			return nil, nil, ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")
