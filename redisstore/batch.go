@@ -149,8 +149,12 @@ func (s *Store) runBatch(batch []*pendingCommit) {
 		close(p.done)
 		return
 	}
-	var keys []string
-	args := make([]any, 0, 1+2*len(batch))
+	nk, na := 0, 1+2*len(batch)
+	for _, p := range batch {
+		nk, na = nk+len(p.keys), na+len(p.args)
+	}
+	keys := make([]string, 0, nk)
+	args := make([]any, 0, na)
 	args = append(args, len(batch))
 	for _, p := range batch {
 		args = append(args, len(p.keys), len(p.args))

@@ -415,13 +415,30 @@ type argv struct {
 
 func newArgv() *argv { return &argv{keyIdx: map[string]int{}} }
 
+// keyRefs are the ARGV spellings of the first key indexes (a commit refers
+// to its keys hundreds of times).
+var keyRefs = func() []string {
+	out := make([]string, 1024)
+	for i := range out {
+		out[i] = strconv.Itoa(i)
+	}
+	return out
+}()
+
+func keyRef(i int) string {
+	if i < len(keyRefs) {
+		return keyRefs[i]
+	}
+	return strconv.Itoa(i)
+}
+
 func (a *argv) key(k string) string {
 	if i, ok := a.keyIdx[k]; ok {
-		return strconv.Itoa(i)
+		return keyRef(i)
 	}
 	a.keys = append(a.keys, k)
 	a.keyIdx[k] = len(a.keys)
-	return strconv.Itoa(len(a.keys))
+	return keyRef(len(a.keys))
 }
 
 func (a *argv) add(v ...any) { a.args = append(a.args, v...) }
@@ -512,6 +529,12 @@ func (s *Store) runScript(ctx context.Context, name string, sc *redis.Script, ke
 // commitArgs encodes a standalone commit for commit.lua.
 func (s *Store) commitArgs(plans []*wplan, guards []*gplan, rc *receiptPlan, rel *releasePlan) *argv {
 	a := newArgv()
+	n := 8
+	for _, pl := range plans {
+		n += 12 + 4*len(pl.ix)
+	}
+	a.args = make([]any, 0, n)
+	a.keys = make([]string, 0, n/4)
 	a.add(len(plans), len(guards), "")
 	for _, pl := range plans {
 		s.addWrite(a, pl)

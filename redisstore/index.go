@@ -309,11 +309,20 @@ func removals(old []ixop) []ixop {
 }
 
 func (o ixop) opcode() string {
-	sign := "+"
-	if o.kind&0x80 != 0 {
-		sign = "-"
-	}
-	return sign + string(o.kind&0x7f)
+	return opcodes[o.kind]
 }
+
+// opcodes spells every ixop kind as the scripts' "+k" / "-k" (built once:
+// a commit sends hundreds).
+var opcodes = func() (out [256]string) {
+	for k := 0; k < 256; k++ {
+		sign := "+"
+		if k&0x80 != 0 {
+			sign = "-"
+		}
+		out[k] = sign + string(rune(k&0x7f))
+	}
+	return out
+}()
 
 var _ = math.Inf
