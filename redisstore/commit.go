@@ -41,6 +41,8 @@ type wplan struct {
 	// projections do not parse them again.
 	prev           []byte
 	prevTree, tree *fhirjson.Value
+	// nohist: the write keeps no history (projection records).
+	nohist bool
 }
 
 // gplan is one guard as index ranges.
@@ -460,8 +462,10 @@ func (s *Store) addWrite(a *argv, pl *wplan) {
 	case pl.write:
 		mode = "w"
 		rec = string(pl.rec.encode())
-		hmember = w.ID + "/" + strconv.FormatInt(pl.rec.vid, 10)
-		hscore = strconv.FormatInt(pl.rec.ms, 10)
+		if !pl.nohist {
+			hmember = w.ID + "/" + strconv.FormatInt(pl.rec.vid, 10)
+			hscore = strconv.FormatInt(pl.rec.ms, 10)
+		}
 	}
 	cond, srcHi := "", ""
 	if w.IfAbsent && w.Op != ww.OpDelete {

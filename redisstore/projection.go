@@ -503,13 +503,8 @@ func projWrite[T any](s *Store, typ, id string, st *projState[T], empty bool, no
 	if empty {
 		pl.ix = removals(oldIx)
 	}
-	// No history for projections: drop what install adds.
-	thist := s.keys.typeHist(typ, pl.shard)
-	if st.vid > 0 {
-		pl.ix = append(pl.ix, ixop{kind: 'h' | 0x80, key: s.keys.hist(typ, id), member: strconv.FormatInt(st.vid, 10)},
-			ixop{kind: 'z' | 0x80, key: thist, member: id + "/" + strconv.FormatInt(st.vid, 10)})
-	}
-	pl.ix = append(pl.ix, ixop{kind: 'z' | 0x80, key: thist, member: id + "/" + strconv.FormatInt(rec.vid, 10)})
+	// No history for projections: install adds none.
+	pl.nohist = true
 	pl.result = ww.WriteResult{Outcome: ww.Updated}
 	return pl, nil
 }

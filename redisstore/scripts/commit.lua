@@ -6,7 +6,8 @@
 -- then per write: kCur kHist kTypeHist kPend expectVid mode record
 --   historyMember historyScore cond srcHi nIndexOps, then nIndexOps × (op kKey
 --   member score) (mode "w" writes, "c" only checks the expected version, "k"
---   expects the stored resource to be kept; cond "a" writes only when no live
+--   expects the stored resource to be kept; an empty historyMember keeps no
+--   history of the write; cond "a" writes only when no live
 --   resource exists; srcHi, when not empty, skips the write when the stored
 --   version's source time starts at or after it),
 -- then per guard: expectedIds nClauses, per clause: nRanges, per range:

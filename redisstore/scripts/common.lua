@@ -92,14 +92,16 @@ local function apply_index(w)
 end
 
 -- install makes a write's new record current: the old record (if any) moves
--- to the history hash, the history zset gains the new version and the index
--- operations run.
+-- to the history hash, the history zset gains the new version (neither when
+-- the history member is empty) and the index operations run.
 local function install(w, old)
-  if old and rec_vid(old) > 0 then
+  -- An empty history member: a record kept without history (projections).
+  local hist = w.hmember ~= ''
+  if hist and old and rec_vid(old) > 0 then
     redis.call('HSET', w.hist, tostring(rec_vid(old)), rec_set_tx(old, ''))
   end
   redis.call('SET', w.cur, w.rec)
-  redis.call('ZADD', w.thist, w.hscore, w.hmember)
+  if hist then redis.call('ZADD', w.thist, w.hscore, w.hmember) end
   apply_index(w)
 end
 
