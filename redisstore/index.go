@@ -270,6 +270,7 @@ func fmtBound(v int64) string {
 // diff returns the operations that turn the index entries of the old
 // version into those of the new one.
 func diff(old, new []ixop) []ixop {
+	new = uniqueSets(new)
 	if len(old) == 0 {
 		return new
 	}
@@ -292,6 +293,41 @@ func diff(old, new []ixop) []ixop {
 			o.kind = o.kind | 0x80 // removal
 			out = append(out, o)
 		}
+	}
+	return out
+}
+
+// uniqueSets drops repeated set-index entries of one version (three
+// participants with the same status add the same member three times): a
+// set member is there once, however often it is added. Entries of other
+// kinds are kept as they are (a sorted-set member's last score wins).
+func uniqueSets(ix []ixop) []ixop {
+	var seen map[string]bool
+	var out []ixop // nil until a repeat is dropped
+	for i, o := range ix {
+		if o.kind != 's' {
+			if out != nil {
+				out = append(out, o)
+			}
+			continue
+		}
+		if seen == nil {
+			seen = make(map[string]bool, len(ix))
+		}
+		id := o.key + "\x01" + o.member
+		if seen[id] {
+			if out == nil {
+				out = append(make([]ixop, 0, len(ix)), ix[:i]...)
+			}
+			continue
+		}
+		seen[id] = true
+		if out != nil {
+			out = append(out, o)
+		}
+	}
+	if out == nil {
+		return ix
 	}
 	return out
 }

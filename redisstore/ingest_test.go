@@ -377,3 +377,22 @@ func TestCommitBatchAppliesEachCommitAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestUniqueSetsDropsRepeatedSetEntriesOnly: a repeated set member goes
+// once; sorted-set entries (whose last score wins) stay as they are.
+func TestUniqueSetsDropsRepeatedSetEntriesOnly(t *testing.T) {
+	in := []ixop{{kind: 's', key: "k", member: "a"}, {kind: 'z', key: "z", member: "a", score: "1"},
+		{kind: 's', key: "k", member: "a"}, {kind: 's', key: "k", member: "b"}, {kind: 'z', key: "z", member: "a", score: "2"},
+		{kind: 's', key: "k2", member: "a"}}
+	got := uniqueSets(in)
+	var ids []string
+	for _, o := range got {
+		ids = append(ids, string(o.kind)+o.key+"="+o.member+o.score)
+	}
+	if want := "sk=a,zz=a1,sk=b,zz=a2,sk2=a"; strings.Join(ids, ",") != want {
+		t.Fatalf("uniqueSets = %s, want %s", strings.Join(ids, ","), want)
+	}
+	if one := in[:2]; len(uniqueSets(one)) != 2 {
+		t.Fatal("entries without repeats changed")
+	}
+}
