@@ -131,7 +131,14 @@ type Commit struct {
 	Guards []Guard
 	// Receipt, when set, is written in the same atomic step.
 	Receipt *Receipt
+	// Release, when set, is a lease the commit gives up once it has landed
+	// (when its holder still has it): a delivery lease that ends with the
+	// commit that settles the delivery, without a round trip of its own.
+	Release *LeaseRef
 }
+
+// LeaseRef names a lease and the holder that took it.
+type LeaseRef struct{ Name, Holder string }
 
 // Outcome says what a Write did.
 type Outcome int

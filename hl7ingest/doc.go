@@ -7,9 +7,14 @@
 //
 //  1. Parse. A message that does not parse gets AE/AR and goes to the
 //     dead-letter store; so does one without a control id (MSH-10, AE 101).
-//  2. Deduplicate. The key is (MSH-10, MSH-3, MSH-4) with the SHA-256 of
-//     the message bytes: the same key and hash were accepted before → the
-//     stored ACK again, nothing written (wachtwijzer_hl7_duplicates_total);
+//  2. Deduplicate. One delivery of a message at a time holds a lease on
+//     its key; the lease, the deduplication record and whether a dead
+//     letter of the same bytes exists come in one round trip
+//     (redisstore.ClaimDelivery), and the accepting commit releases the
+//     lease itself (ww.Commit.Release). The key is (MSH-10, MSH-3,
+//     MSH-4) with the SHA-256 of the message bytes: the same key and hash
+//     were accepted before → the stored ACK again, nothing written
+//     (wachtwijzer_hl7_duplicates_total);
 //     the same key with another hash → processed, with a warning log and
 //     wachtwijzer_hl7_control_id_reused_total. Records expire after the
 //     deduplication TTL (default 7 days, serve --hl7-dedup-ttl).

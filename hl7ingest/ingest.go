@@ -31,6 +31,7 @@ type Store interface {
 	DeadLetters(ctx context.Context, kind string, before int64, count int) ([]*redisstore.DeadLetter, int64, error)
 	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
+	ClaimDelivery(ctx context.Context, lease, holder string, ttl time.Duration, receiptKind, receiptKey, dlKind, dlID string) (redisstore.Delivery, error)
 }
 
 var _ Store = (*redisstore.Store)(nil)
@@ -223,12 +224,25 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	// One delivery of a message at a time: a sender that gave up waiting
 	// resends on another connection (or to another gateway) while the first
 	// delivery may still be committing; the second waits here, then finds
-	// the first one's receipt.
-	release, err := st.hold(sctx)
+	// the first one's receipt. The lease comes with the receipt and whether
+	// a dead letter of these bytes exists (one round trip).
+	dlID := deadLetterID(st.key, st.sum)
+	lease, dv, err := st.hold(sctx, dlID)
 	if err != nil {
 		return st.storeFailed(ctx, err)
 	}
+	// The accepting commit releases the lease itself; every other way out
+	// releases it after the ACK is decided.
+	released := false
 	defer func() {
+		if released {
+			return
+		}
+		release := func() {
+			if err := p.o.Store.ReleaseLease(context.WithoutCancel(sctx), lease.Name, lease.Holder); err != nil {
+				p.log.Warn("hl7 could not release a delivery lease; it lapses by itself", "err", err)
+			}
+		}
 		if st.po.Replay {
 			release() // a replay (often a short-lived CLI) finishes its work itself
 		} else {
@@ -236,11 +250,7 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 		}
 	}()
 	if !st.po.Force {
-		prev, err := p.o.Store.Receipt(sctx, kindAccepted, st.key)
-		if err != nil {
-			return st.storeFailed(ctx, err)
-		}
-		if prev != nil {
+		if prev := dv.Receipt; prev != nil {
 			var rc receipt
 			if jerr := jsonUnmarshal(prev, &rc); jerr == nil && rc.SHA256 == st.sum {
 				p.m.duplicates.WithLabelValues(st.senderLabel()).Inc()
@@ -281,10 +291,11 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 		rc.Resources = append(rc.Resources, w.Type+"/"+w.ID)
 	}
 	results, err := p.o.Store.Commit(sctx, &ww.Commit{Writes: writes,
-		Receipt: &ww.Receipt{Kind: kindAccepted, Key: st.key, Value: mustJSON(rc), TTL: p.o.DedupTTL}})
+		Receipt: &ww.Receipt{Kind: kindAccepted, Key: st.key, Value: mustJSON(rc), TTL: p.o.DedupTTL}, Release: &lease})
 	if err != nil {
 		return st.storeFailed(ctx, err)
 	}
+	released = true
 	out := &Result{ACK: st.wanted(code, ack), Code: code, Problems: problems}
 	for i, wr := range results {
 		w := Written{Type: writes[i].Type, ID: writes[i].ID, Outcome: wr.Outcome}
@@ -301,8 +312,12 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	}
 	// A message accepted now has no business in the dead-letter store any
 	// more (an earlier rejection of the same bytes, since fixed by a
-	// configuration change).
-	dctx, id := context.WithoutCancel(sctx), deadLetterID(st.key, st.sum)
+	// configuration change). A replay always clears (its dead letter may
+	// have been read before the lease).
+	if !dv.DeadLetter && !st.po.Replay {
+		return out
+	}
+	dctx, id := context.WithoutCancel(sctx), dlID
 	clear := func() {
 		if _, err := p.o.Store.DeleteDeadLetter(dctx, kindDead, id); err != nil {
 			p.log.Warn("hl7 could not clear a resolved dead letter", "err", err)
@@ -426,27 +441,25 @@ const leaseMargin = 5 * time.Second
 const leasePoll = 10 * time.Millisecond
 
 // hold takes the lease on the message's dedup key, waiting while another
-// delivery of the same message holds it (until ctx ends).
-func (st *state) hold(ctx context.Context) (func(), error) {
+// delivery of the same message holds it (until ctx ends), and returns it
+// with the message's receipt and whether the dead letter dlID exists, both
+// read once the lease is held.
+func (st *state) hold(ctx context.Context, dlID string) (ww.LeaseRef, redisstore.Delivery, error) {
 	p := st.p
-	name, holder := leaseName(st.key), ww.NewID()
+	lease := ww.LeaseRef{Name: leaseName(st.key), Holder: ww.NewID()}
 	for {
-		ok, err := p.o.Store.Lease(ctx, name, holder, p.o.WriteTimeout+leaseMargin)
+		d, err := p.o.Store.ClaimDelivery(ctx, lease.Name, lease.Holder, p.o.WriteTimeout+leaseMargin, kindAccepted, st.key, kindDead, dlID)
 		if err != nil {
-			return nil, err
+			return lease, d, err
 		}
-		if ok {
-			return func() {
-				if err := p.o.Store.ReleaseLease(context.WithoutCancel(ctx), name, holder); err != nil {
-					p.log.Warn("hl7 could not release a delivery lease; it lapses by itself", "err", err)
-				}
-			}, nil
+		if d.Held {
+			return lease, d, nil
 		}
 		t := time.NewTimer(leasePoll)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return nil, fmt.Errorf("another delivery of this message is still being processed: %w", ctx.Err())
+			return lease, redisstore.Delivery{}, fmt.Errorf("another delivery of this message is still being processed: %w", ctx.Err())
 		case <-t.C:
 		}
 	}

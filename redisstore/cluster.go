@@ -441,7 +441,7 @@ func (s *Store) recoveryPlans(ctx context.Context, txid, writes string) ([]*wpla
 			continue
 		}
 		w := &ww.Write{Type: typ, ID: id}
-		pl := &wplan{w: w, shard: s.keys.shard(id)}
+		pl := &wplan{w: w, shard: s.keys.shard(id), nohist: isProjection(typ)}
 		pend, err := s.rdb.HGetAll(ctx, s.keys.pend(typ, id)).Result()
 		if err != nil {
 			return nil, redisErr(op, err)

@@ -36,8 +36,13 @@ type wplan struct {
 	ix     []ixop
 	result ww.WriteResult
 	// prev is the JSON of the live version the write replaces (nil when
-	// none), for the projections.
-	prev []byte
+	// none), for the projections; prevTree and tree are prev and the new
+	// version as planOne parsed them (nil when it did not), so the
+	// projections do not parse them again.
+	prev           []byte
+	prevTree, tree *fhirjson.Value
+	// nohist: the write keeps no history (projection records).
+	nohist bool
 }
 
 // gplan is one guard as index ranges.
@@ -90,6 +95,10 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 	if err != nil {
 		return nil, err
 	}
+	rel, err := s.planRelease(c.Release)
+	if err != nil {
+		return nil, err
+	}
 	for attempt := 0; ; attempt++ {
 		guards, err := s.planGuards(c.Guards)
 		if err != nil {
@@ -108,12 +117,19 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 			return nil, err
 		}
 		fences := s.fenceGuards(plans, guards)
-		reply, err := s.run(ctx, plans, append(guards[:len(guards):len(guards)], fences...), rc)
+		reply, err := s.run(ctx, plans, append(guards[:len(guards):len(guards)], fences...), rc, rel)
 		if err != nil {
 			return nil, err
 		}
 		switch reply.status {
 		case "ok":
+			if rel != nil && s.cluster != nil {
+				// On a Cluster the lease lives in a slot of its own: it is
+				// given up after the commit point.
+				if err := s.ReleaseLease(context.WithoutCancel(ctx), c.Release.Name, c.Release.Holder); err != nil {
+					s.log.Warn("commit landed but its lease was not released; it lapses by itself", "err", err)
+				}
+			}
 			out := make([]ww.WriteResult, len(c.Writes))
 			for i := range out {
 				out[i] = plans[i].result
@@ -302,6 +318,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		return nil
 	}
 	rec.json = tree.Bytes()
+	pl.prevTree, pl.tree = oldTree, tree
 	pl.write = true
 	pl.rec = rec
 	pl.ix = diff(oldIx, s.entries(w.Type, w.ID, tree, rec))
@@ -401,13 +418,30 @@ type argv struct {
 
 func newArgv() *argv { return &argv{keyIdx: map[string]int{}} }
 
+// keyRefs are the ARGV spellings of the first key indexes (a commit refers
+// to its keys hundreds of times).
+var keyRefs = func() []string {
+	out := make([]string, 1024)
+	for i := range out {
+		out[i] = strconv.Itoa(i)
+	}
+	return out
+}()
+
+func keyRef(i int) string {
+	if i < len(keyRefs) {
+		return keyRefs[i]
+	}
+	return strconv.Itoa(i)
+}
+
 func (a *argv) key(k string) string {
 	if i, ok := a.keyIdx[k]; ok {
-		return strconv.Itoa(i)
+		return keyRef(i)
 	}
 	a.keys = append(a.keys, k)
 	a.keyIdx[k] = len(a.keys)
-	return strconv.Itoa(len(a.keys))
+	return keyRef(len(a.keys))
 }
 
 func (a *argv) add(v ...any) { a.args = append(a.args, v...) }
@@ -437,8 +471,10 @@ func (s *Store) addWrite(a *argv, pl *wplan) {
 	case pl.write:
 		mode = "w"
 		rec = string(pl.rec.encode())
-		hmember = w.ID + "/" + strconv.FormatInt(pl.rec.vid, 10)
-		hscore = strconv.FormatInt(pl.rec.ms, 10)
+		if !pl.nohist {
+			hmember = w.ID + "/" + strconv.FormatInt(pl.rec.vid, 10)
+			hscore = strconv.FormatInt(pl.rec.ms, 10)
+		}
 	}
 	cond, srcHi := "", ""
 	if w.IfAbsent && w.Op != ww.OpDelete {
@@ -468,29 +504,26 @@ func (s *Store) addGuard(a *argv, g *gplan) {
 
 // run executes the plans: one commit script when every key shares a slot
 // (always on standalone), else the Cluster commit protocol.
-func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan, rc *receiptPlan) (scriptReply, error) {
+func (s *Store) run(ctx context.Context, plans []*wplan, guards []*gplan, rc *receiptPlan, rel *releasePlan) (scriptReply, error) {
 	// On a Cluster a receipt lives in its own slot, so a commit with one
 	// always takes the commit protocol.
 	if s.cluster != nil && (rc != nil || spansShards(plans, guards)) {
 		return s.commitCluster(ctx, plans, guards, rc)
 	}
-	a := newArgv()
-	a.add(len(plans), len(guards), "")
-	for _, pl := range plans {
-		s.addWrite(a, pl)
-	}
-	for _, g := range guards {
-		s.addGuard(a, g)
-	}
-	if rc != nil {
-		a.add(1, a.key(rc.key), rc.value, rc.ttlMs)
-	} else {
-		a.add(0)
-	}
-	if len(plans) == 0 && len(guards) == 0 && rc == nil {
+	if len(plans) == 0 && len(guards) == 0 && rc == nil && (rel == nil || s.cluster != nil) {
 		return scriptReply{status: "ok"}, nil
 	}
-	v, err := s.runScript(ctx, "commit", s.scripts.commit, a.keys, a.args)
+	var v any
+	var err error
+	if s.cluster != nil {
+		// One slot: the commit script alone (the lease, in a slot of its
+		// own, is released by Commit; batches would span slots).
+		a := s.commitArgs(plans, guards, rc, nil)
+		v, err = s.runScript(ctx, "commit", s.scripts.commit, a.keys, a.args)
+	} else {
+		a := s.commitArgs(plans, guards, rc, rel)
+		v, err = s.commitScript(ctx, a.keys, a.args)
+	}
 	if err != nil {
 		return scriptReply{}, redisErr("redisstore.Commit", err)
 	}
@@ -504,6 +537,35 @@ func (s *Store) runScript(ctx context.Context, name string, sc *redis.Script, ke
 		s.observe(name, time.Since(start), err)
 	}
 	return v, err
+}
+
+// commitArgs encodes a standalone commit for commit.lua.
+func (s *Store) commitArgs(plans []*wplan, guards []*gplan, rc *receiptPlan, rel *releasePlan) *argv {
+	a := newArgv()
+	n := 8
+	for _, pl := range plans {
+		n += 12 + 4*len(pl.ix)
+	}
+	a.args = make([]any, 0, n)
+	a.keys = make([]string, 0, n/4)
+	a.add(len(plans), len(guards), "")
+	for _, pl := range plans {
+		s.addWrite(a, pl)
+	}
+	for _, g := range guards {
+		s.addGuard(a, g)
+	}
+	if rc != nil {
+		a.add(1, a.key(rc.key), rc.value, rc.ttlMs)
+	} else {
+		a.add(0)
+	}
+	if rel != nil {
+		a.add(1, a.key(rel.key), rel.holder)
+	} else {
+		a.add(0)
+	}
+	return a
 }
 
 func spansShards(plans []*wplan, guards []*gplan) bool {
@@ -548,6 +610,24 @@ func (s *Store) planReceipt(r *ww.Receipt) (*receiptPlan, error) {
 		return nil, ww.Errorf(ww.KindInvalid, "invalid", "invalid receipt %q/%q", r.Kind, r.Key).WithOp("redisstore.Commit")
 	}
 	return &receiptPlan{key: s.keys.receipt(r.Kind, r.Key), value: string(r.Value), ttlMs: r.TTL.Milliseconds()}, nil
+}
+
+// releasePlan is a Commit's lease release with its key.
+type releasePlan struct {
+	key, holder string
+}
+
+func (s *Store) planRelease(r *ww.LeaseRef) (*releasePlan, error) {
+	if r == nil {
+		return nil, nil
+	}
+	if err := checkNames("redisstore.Commit", r.Name); err != nil {
+		return nil, err
+	}
+	if r.Holder == "" {
+		return nil, ww.Errorf(ww.KindInvalid, "invalid", "a lease release without a holder").WithOp("redisstore.Commit")
+	}
+	return &releasePlan{key: s.keys.lease(r.Name), holder: r.Holder}, nil
 }
 
 // planGuards turns guards into index ranges over every shard of their type.

@@ -270,6 +270,7 @@ func fmtBound(v int64) string {
 // diff returns the operations that turn the index entries of the old
 // version into those of the new one.
 func diff(old, new []ixop) []ixop {
+	new = uniqueSets(new)
 	if len(old) == 0 {
 		return new
 	}
@@ -296,6 +297,41 @@ func diff(old, new []ixop) []ixop {
 	return out
 }
 
+// uniqueSets drops repeated set-index entries of one version (three
+// participants with the same status add the same member three times): a
+// set member is there once, however often it is added. Entries of other
+// kinds are kept as they are (a sorted-set member's last score wins).
+func uniqueSets(ix []ixop) []ixop {
+	var seen map[string]bool
+	var out []ixop // nil until a repeat is dropped
+	for i, o := range ix {
+		if o.kind != 's' {
+			if out != nil {
+				out = append(out, o)
+			}
+			continue
+		}
+		if seen == nil {
+			seen = make(map[string]bool, len(ix))
+		}
+		id := o.key + "\x01" + o.member
+		if seen[id] {
+			if out == nil {
+				out = append(make([]ixop, 0, len(ix)), ix[:i]...)
+			}
+			continue
+		}
+		seen[id] = true
+		if out != nil {
+			out = append(out, o)
+		}
+	}
+	if out == nil {
+		return ix
+	}
+	return out
+}
+
 // removals marks every entry of a version for removal (for deletes).
 func removals(old []ixop) []ixop {
 	out := make([]ixop, 0, len(old))
@@ -309,11 +345,20 @@ func removals(old []ixop) []ixop {
 }
 
 func (o ixop) opcode() string {
-	sign := "+"
-	if o.kind&0x80 != 0 {
-		sign = "-"
-	}
-	return sign + string(o.kind&0x7f)
+	return opcodes[o.kind]
 }
+
+// opcodes spells every ixop kind as the scripts' "+k" / "-k" (built once:
+// a commit sends hundreds).
+var opcodes = func() (out [256]string) {
+	for k := 0; k < 256; k++ {
+		sign := "+"
+		if k&0x80 != 0 {
+			sign = "-"
+		}
+		out[k] = sign + string(rune(k&0x7f))
+	}
+	return out
+}()
 
 var _ = math.Inf

@@ -2,7 +2,9 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,7 +66,7 @@ func TestIfAbsentIsDecidedInsideTheScript(t *testing.T) {
 	// another version than planned (conflict, Go plans again), and the new
 	// plan keeps it.
 	write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "late", JSON: patient("late", "999911120", "Eerder")})
-	reply, err := s.run(ctx, plans, nil, nil)
+	reply, err := s.run(ctx, plans, nil, nil, nil)
 	if err != nil || reply.status != "conflict" {
 		t.Fatalf("stale plan: %v %+v", err, reply)
 	}
@@ -76,7 +78,7 @@ func TestIfAbsentIsDecidedInsideTheScript(t *testing.T) {
 	// is live at the expected version (forged plan: Go believed it absent).
 	pl := plans[0]
 	pl.expect = 1
-	reply, err = s.run(ctx, []*wplan{pl}, nil, nil)
+	reply, err = s.run(ctx, []*wplan{pl}, nil, nil, nil)
 	if err != nil || reply.status != "ok" || reply.skips[0] != 'u' {
 		t.Fatalf("script did not skip the if-absent write: %v %+v", err, reply)
 	}
@@ -91,7 +93,7 @@ func TestIfAbsentIsDecidedInsideTheScript(t *testing.T) {
 	}
 	write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "ordered", SourceTime: minute(2026, 1, 1, 9, 0), JSON: patient("ordered", "999911120", "Nieuw")})
 	plans[0].expect = 1
-	reply, err = s.run(ctx, plans, nil, nil)
+	reply, err = s.run(ctx, plans, nil, nil, nil)
 	if err != nil || reply.status != "ok" || reply.skips[0] != 's' {
 		t.Fatalf("script did not skip the older write: %v %+v", err, reply)
 	}
@@ -290,4 +292,107 @@ func TestDeadLetters(t *testing.T) {
 			t.Fatalf("after delete: %v", err)
 		}
 	})
+}
+
+// TestCommitBatchAppliesEachCommitAlone drives commitbatch.lua with three
+// commits, the second planned before another writer changed its resource:
+// it fails its version check and writes nothing, the others land with their
+// receipt and lease release.
+func TestCommitBatchAppliesEachCommitAlone(t *testing.T) {
+	s := openStore(t, redistest.Shared(t).Client(t))
+	ctx := context.Background()
+	write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-stale", JSON: patient("b-stale", "999911120", "Eerst")})
+	planOf := func(w ww.Write) []*wplan {
+		t.Helper()
+		plans, err := s.plan(ctx, []ww.Write{w}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plans
+	}
+	pa := planOf(ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-one", JSON: patient("b-one", "999911120", "Een")})
+	pb := planOf(ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-stale", JSON: patient("b-stale", "999911120", "Verouderd")})
+	pc := planOf(ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-three", JSON: patient("b-three", "999911120", "Drie")})
+	write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "b-stale", JSON: patient("b-stale", "999911120", "Tussendoor")})
+	if ok, err := s.Lease(ctx, "hl7.b-three", "me", time.Minute); err != nil || !ok {
+		t.Fatalf("lease: %v %v", ok, err)
+	}
+	rc := &receiptPlan{key: s.keys.receipt("hl7", "b-three"), value: "ack", ttlMs: 60000}
+	var batch []*pendingCommit
+	for _, c := range []struct {
+		plans []*wplan
+		rc    *receiptPlan
+		rel   *releasePlan
+	}{{pa, nil, nil}, {pb, nil, nil}, {pc, rc, &releasePlan{key: s.keys.lease("hl7.b-three"), holder: "me"}}} {
+		a := s.commitArgs(c.plans, nil, c.rc, c.rel)
+		batch = append(batch, &pendingCommit{ctx: ctx, keys: a.keys, args: a.args, done: make(chan struct{})})
+	}
+	s.runBatch(batch)
+	var status []string
+	for _, p := range batch {
+		<-p.done
+		r, err := parseReply(p.v)
+		if p.err != nil || err != nil {
+			t.Fatalf("batch reply: %v %v", p.err, err)
+		}
+		status = append(status, r.status)
+	}
+	if strings.Join(status, ",") != "ok,conflict,ok" {
+		t.Fatalf("replies = %v, want ok,conflict,ok", status)
+	}
+	for id, want := range map[string]string{"b-one": "Een", "b-stale": "Tussendoor", "b-three": "Drie"} {
+		got, err := s.Read(ctx, "Patient", id)
+		if err != nil || !strings.Contains(string(got.JSON), want) {
+			t.Fatalf("Patient/%s = %v %v, want %s", id, got, err, want)
+		}
+	}
+	if v, _ := s.Receipt(ctx, "hl7", "b-three"); string(v) != "ack" {
+		t.Fatalf("receipt = %q", v)
+	}
+	if h, _ := s.LeaseHolder(ctx, "hl7.b-three"); h != "" {
+		t.Fatalf("lease still held by %q", h)
+	}
+	// Concurrent commits through the batcher all land.
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			id := fmt.Sprintf("b-par-%d", i)
+			_, err := s.Commit(ctx, &ww.Commit{Writes: []ww.Write{{Op: ww.OpUpdate, Type: "Patient", ID: id, JSON: patient(id, "999911120", "Par")}}})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 16; i++ {
+		if _, err := s.Read(ctx, "Patient", fmt.Sprintf("b-par-%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestUniqueSetsDropsRepeatedSetEntriesOnly: a repeated set member goes
+// once; sorted-set entries (whose last score wins) stay as they are.
+func TestUniqueSetsDropsRepeatedSetEntriesOnly(t *testing.T) {
+	in := []ixop{{kind: 's', key: "k", member: "a"}, {kind: 'z', key: "z", member: "a", score: "1"},
+		{kind: 's', key: "k", member: "a"}, {kind: 's', key: "k", member: "b"}, {kind: 'z', key: "z", member: "a", score: "2"},
+		{kind: 's', key: "k2", member: "a"}}
+	got := uniqueSets(in)
+	var ids []string
+	for _, o := range got {
+		ids = append(ids, string(o.kind)+o.key+"="+o.member+o.score)
+	}
+	if want := "sk=a,zz=a1,sk=b,zz=a2,sk2=a"; strings.Join(ids, ",") != want {
+		t.Fatalf("uniqueSets = %s, want %s", strings.Join(ids, ","), want)
+	}
+	if one := in[:2]; len(uniqueSets(one)) != 2 {
+		t.Fatal("entries without repeats changed")
+	}
 }

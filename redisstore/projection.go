@@ -340,6 +340,9 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 
 // trees parses the old (live) and new versions of a planned write.
 func (pl *wplan) trees() (old, new *fhirjson.Value, err error) {
+	if pl.tree != nil && (pl.prev == nil || pl.prevTree != nil) && pl.rec != nil && !pl.rec.deleted {
+		return pl.prevTree, pl.tree, nil
+	}
 	if pl.prev != nil {
 		if old, err = parseStored(pl.prev); err != nil {
 			return nil, nil, ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")
@@ -380,30 +383,34 @@ func (p *projector) refreshMember(m *projState[mediation.MemberRecord]) {
 
 // load reads what is wanted and not loaded yet: Patients, waits and members.
 func (p *projector) load(ctx context.Context) error {
-	if ids := pending(p.needP, func(id string) bool { _, ok := p.patients[id]; return ok }); len(ids) > 0 {
-		recs, err := p.s.readRecords(ctx, "Patient", ids)
-		if err != nil {
-			return err
-		}
-		for i, id := range ids {
-			ps := &patientState{}
-			if r := recs[i]; r != nil {
-				ps.vid = r.vid
-				if !r.deleted && r.vid > 0 {
-					tree, err := parseStored(r.json)
-					if err != nil {
-						return ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored Patient")
-					}
-					ps.facts = mediation.PatientFactsOf(tree, p.s.regions)
-				}
-			}
-			p.patients[id] = ps
-		}
+	pids := pending(p.needP, func(id string) bool { _, ok := p.patients[id]; return ok })
+	wids := pending(p.needW, func(id string) bool { _, ok := p.waits[id]; return ok })
+	mids := pending(p.needM, func(id string) bool { _, ok := p.members[id]; return ok })
+	if len(pids)+len(wids)+len(mids) == 0 {
+		return nil
 	}
-	if err := loadProj(ctx, p.s, projWait, p.needW, p.waits); err != nil {
+	recs, err := p.s.readRecordsOf(ctx, []recordsOf{{"Patient", pids}, {projWait, wids}, {projMember, mids}})
+	if err != nil {
 		return err
 	}
-	return loadProj(ctx, p.s, projMember, p.needM, p.members)
+	for i, id := range pids {
+		ps := &patientState{}
+		if r := recs[0][i]; r != nil {
+			ps.vid = r.vid
+			if !r.deleted && r.vid > 0 {
+				tree, err := parseStored(r.json)
+				if err != nil {
+					return ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored Patient")
+				}
+				ps.facts = mediation.PatientFactsOf(tree, p.s.regions)
+			}
+		}
+		p.patients[id] = ps
+	}
+	if err := loadProj(projWait, wids, recs[1], p.waits); err != nil {
+		return err
+	}
+	return loadProj(projMember, mids, recs[2], p.members)
 }
 
 func pending(need map[string]bool, have func(string) bool) []string {
@@ -417,15 +424,7 @@ func pending(need map[string]bool, have func(string) bool) []string {
 	return ids
 }
 
-func loadProj[T any](ctx context.Context, s *Store, typ string, need map[string]bool, into map[string]*projState[T]) error {
-	ids := pending(need, func(id string) bool { _, ok := into[id]; return ok })
-	if len(ids) == 0 {
-		return nil
-	}
-	recs, err := s.readRecords(ctx, typ, ids)
-	if err != nil {
-		return err
-	}
+func loadProj[T any](typ string, ids []string, recs []*record, into map[string]*projState[T]) error {
 	for i, id := range ids {
 		st := &projState[T]{}
 		if r := recs[i]; r != nil {
@@ -504,13 +503,8 @@ func projWrite[T any](s *Store, typ, id string, st *projState[T], empty bool, no
 	if empty {
 		pl.ix = removals(oldIx)
 	}
-	// No history for projections: drop what install adds.
-	thist := s.keys.typeHist(typ, pl.shard)
-	if st.vid > 0 {
-		pl.ix = append(pl.ix, ixop{kind: 'h' | 0x80, key: s.keys.hist(typ, id), member: strconv.FormatInt(st.vid, 10)},
-			ixop{kind: 'z' | 0x80, key: thist, member: id + "/" + strconv.FormatInt(st.vid, 10)})
-	}
-	pl.ix = append(pl.ix, ixop{kind: 'z' | 0x80, key: thist, member: id + "/" + strconv.FormatInt(rec.vid, 10)})
+	// No history for projections: install adds none.
+	pl.nohist = true
 	pl.result = ww.WriteResult{Outcome: ww.Updated}
 	return pl, nil
 }

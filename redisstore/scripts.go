@@ -12,6 +12,8 @@ var scriptFS embed.FS
 
 type scripts struct {
 	commit, prepare, apply, abort, txstate, search, deadletter, reindex *redis.Script
+	// commitBatch runs several commits in one call (batch.go).
+	commitBatch *redis.Script
 	// zcount counts many score ranges at once (mediation.go).
 	zcount *redis.Script
 }
@@ -40,13 +42,15 @@ func loadScripts(shebang bool) *scripts {
 		return redis.NewScript(b.String())
 	}
 	return &scripts{
-		commit:  build("commit.lua", true),
-		prepare: build("prepare.lua", true),
-		apply:   build("apply.lua", true),
-		abort:   build("abort.lua", true),
-		txstate: build("txstate.lua", false),
-		search:  build("search.lua", false),
-		reindex: build("reindex.lua", true),
+		commit: build("commit.lua", true),
+
+		commitBatch: build("commitbatch.lua", true),
+		prepare:     build("prepare.lua", true),
+		apply:       build("apply.lua", true),
+		abort:       build("abort.lua", true),
+		txstate:     build("txstate.lua", false),
+		search:      build("search.lua", false),
+		reindex:     build("reindex.lua", true),
 
 		deadletter: build("deadletter.lua", false),
 		zcount:     build("zcount.lua", false),
@@ -62,5 +66,5 @@ func mustRead(name string) string {
 }
 
 func (s *scripts) all() []*redis.Script {
-	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex, s.zcount}
+	return []*redis.Script{s.commit, s.commitBatch, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex, s.zcount}
 }

@@ -73,6 +73,8 @@ type Store struct {
 	// streamKeyCache maps a wait stream to its key names (mediation.go);
 	// streams are few (bounded by the cells seen), their names costly.
 	streamKeyCache sync.Map
+	// batch groups concurrent commits (batch.go).
+	batch batcher
 
 	closeOnce sync.Once
 }
@@ -251,7 +253,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes the Redis client.
 func (s *Store) Close() error {
 	var err error
-	s.closeOnce.Do(func() { err = s.rdb.Close() })
+	s.closeOnce.Do(func() {
+		s.batch.close()
+		err = s.rdb.Close()
+	})
 	return err
 }
 

@@ -146,6 +146,90 @@ func (s *Store) Lease(ctx context.Context, name, holder string, ttl time.Duratio
 	return n == 1, nil
 }
 
+// Delivery is what ClaimDelivery found.
+type Delivery struct {
+	// Held: the caller holds the lease now. Receipt and DeadLetter are
+	// meaningful only then.
+	Held bool
+	// Receipt is the stored receipt (nil when none), read after the lease
+	// was taken.
+	Receipt []byte
+	// DeadLetter reports whether the dead letter asked about exists.
+	DeadLetter bool
+}
+
+// ClaimDelivery takes (or renews) a lease and, once it holds it, reads a
+// receipt and whether a dead letter exists: the start of one delivery of
+// an ingested message. On standalone Redis it is one round trip (the three
+// commands run in order on one connection, so the receipt is read after the
+// lease is held); on a Cluster, where they live in different slots, the
+// reads follow the lease.
+func (s *Store) ClaimDelivery(ctx context.Context, lease, holder string, ttl time.Duration, receiptKind, receiptKey, dlKind, dlID string) (Delivery, error) {
+	const op = "redisstore.ClaimDelivery"
+	if err := checkNames(op, lease, dlKind); err != nil {
+		return Delivery{}, err
+	}
+	if !validReceiptKind(receiptKind) || receiptKey == "" {
+		return Delivery{}, ww.Errorf(ww.KindInvalid, "invalid", "invalid receipt %q/%q", receiptKind, receiptKey).WithOp(op)
+	}
+	if ttl < time.Millisecond {
+		ttl = time.Millisecond
+	}
+	rkey, dkey := s.keys.receipt(receiptKind, receiptKey), s.keys.deadLetter(dlKind, dlID)
+	if s.cluster == nil {
+		pipe := s.rdb.Pipeline()
+		held := leaseScript.EvalSha(ctx, pipe, []string{s.keys.lease(lease)}, holder, ttl.Milliseconds(), "")
+		rc := pipe.Get(ctx, rkey)
+		dl := pipe.Exists(ctx, dkey)
+		_, err := pipe.Exec(ctx)
+		if err == nil || err == redis.Nil {
+			return delivery(held, rc, dl, op)
+		}
+		if !redis.HasErrorPrefix(held.Err(), "NOSCRIPT") {
+			return Delivery{}, redisErr(op, err)
+		}
+		// The lease script is not loaded yet: the steps one by one load it.
+	}
+	ok, err := s.Lease(ctx, lease, holder, ttl)
+	if err != nil || !ok {
+		return Delivery{}, err
+	}
+	pipe := s.rdb.Pipeline()
+	rc := pipe.Get(ctx, rkey)
+	dl := pipe.Exists(ctx, dkey)
+	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
+		return Delivery{}, redisErr(op, err)
+	}
+	return delivery(nil, rc, dl, op)
+}
+
+// delivery decodes ClaimDelivery's replies (held nil: the lease was taken
+// before).
+func delivery(held *redis.Cmd, rc *redis.StringCmd, dl *redis.IntCmd, op string) (Delivery, error) {
+	if held != nil {
+		n, err := held.Int()
+		if err != nil {
+			return Delivery{}, redisErr(op, err)
+		}
+		if n != 1 {
+			return Delivery{}, nil
+		}
+	}
+	d := Delivery{Held: true, DeadLetter: dl.Val() > 0}
+	if err := dl.Err(); err != nil {
+		return Delivery{}, redisErr(op, err)
+	}
+	v, err := rc.Bytes()
+	switch {
+	case err == redis.Nil:
+	case err != nil:
+		return Delivery{}, redisErr(op, err)
+	default:
+		d.Receipt = v
+	}
+	return d, nil
+}
+
 // ReleaseLease gives a lease up when holder has it.
 func (s *Store) ReleaseLease(ctx context.Context, name, holder string) error {
 	const op = "redisstore.ReleaseLease"

@@ -100,3 +100,50 @@ func TestStateDocumentsAndReadMany(t *testing.T) {
 		}
 	})
 }
+
+// TestClaimDeliveryAndCommitRelease: a delivery's lease comes with the
+// receipt and the dead letter, a second holder waits, and the accepting
+// commit gives the lease up with its receipt (a stale holder's release
+// leaves the lease alone).
+func TestClaimDeliveryAndCommitRelease(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		claim := func(holder string) Delivery {
+			t.Helper()
+			d, err := s.ClaimDelivery(ctx, "hl7.msg1", holder, time.Minute, "hl7", "M1|APP|FAC", "hl7", "dl-m1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		if d := claim("a"); !d.Held || d.Receipt != nil || d.DeadLetter {
+			t.Fatalf("first claim = %+v; want held, no receipt, no dead letter", d)
+		}
+		if d := claim("b"); d.Held {
+			t.Fatalf("second holder got a held lease: %+v", d)
+		}
+		if _, err := s.PutDeadLetter(ctx, "hl7", "dl-m1", time.Unix(1, 0), []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		// A commit naming another holder leaves a's lease alone.
+		if _, err := s.Commit(ctx, &ww.Commit{Release: &ww.LeaseRef{Name: "hl7.msg1", Holder: "b"}}); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := s.LeaseHolder(ctx, "hl7.msg1"); h != "a" {
+			t.Fatalf("holder after a stale release = %q, want a", h)
+		}
+		if _, err := s.Commit(ctx, &ww.Commit{Receipt: &ww.Receipt{Kind: "hl7", Key: "M1|APP|FAC", Value: []byte("ack")},
+			Release: &ww.LeaseRef{Name: "hl7.msg1", Holder: "a"}}); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := s.LeaseHolder(ctx, "hl7.msg1"); h != "" {
+			t.Fatalf("holder after the commit = %q, want none", h)
+		}
+		if d := claim("b"); !d.Held || string(d.Receipt) != "ack" || !d.DeadLetter {
+			t.Fatalf("claim after the commit = %+v; want held with receipt and dead letter", d)
+		}
+		if _, err := s.Commit(ctx, &ww.Commit{Release: &ww.LeaseRef{Name: "bad name", Holder: "b"}}); err == nil {
+			t.Fatal("a release with an invalid lease name was accepted")
+		}
+	})
+}

@@ -6,6 +6,10 @@
 -- txid is non-empty only while a Cluster transaction holds the resource;
 -- srclo is the lower bound of the version's source time in Unix ms, or empty.
 
+-- The helpers read a script's arguments through A and K (ARGV and KEYS, or
+-- one commit's share of them in commitbatch.lua).
+local A, K = ARGV, KEYS
+
 local function rec_vid(v)
   if not v then return 0 end
   return tonumber(string.match(v, '^v(%d+)')) or 0
@@ -43,14 +47,14 @@ local function id_of(kind, m)
   return string.match(m, '^([^|]*)')
 end
 
--- read_write parses one write's fixed fields starting at ARGV[a]; it returns
+-- read_write parses one write's fixed fields starting at A[a]; it returns
 -- the write and the index of the next unread ARGV.
 local function read_write(a)
   local w = {
-    cur = KEYS[tonumber(ARGV[a])], hist = KEYS[tonumber(ARGV[a + 1])], thist = KEYS[tonumber(ARGV[a + 2])],
-    pend = KEYS[tonumber(ARGV[a + 3])], expect = tonumber(ARGV[a + 4]), mode = ARGV[a + 5],
-    rec = ARGV[a + 6], hmember = ARGV[a + 7], hscore = ARGV[a + 8], cond = ARGV[a + 9], srchi = ARGV[a + 10],
-    nix = tonumber(ARGV[a + 11]), ix = a + 12,
+    cur = K[tonumber(A[a])], hist = K[tonumber(A[a + 1])], thist = K[tonumber(A[a + 2])],
+    pend = K[tonumber(A[a + 3])], expect = tonumber(A[a + 4]), mode = A[a + 5],
+    rec = A[a + 6], hmember = A[a + 7], hscore = A[a + 8], cond = A[a + 9], srchi = A[a + 10],
+    nix = tonumber(A[a + 11]), ix = a + 12,
   }
   return w, a + 12 + 4 * w.nix
 end
@@ -73,7 +77,7 @@ end
 local function apply_index(w)
   for j = 0, w.nix - 1 do
     local b = w.ix + 4 * j
-    local op, key, member, score = ARGV[b], KEYS[tonumber(ARGV[b + 1])], ARGV[b + 2], ARGV[b + 3]
+    local op, key, member, score = A[b], K[tonumber(A[b + 1])], A[b + 2], A[b + 3]
     if op == '+s' then redis.call('SADD', key, member)
     elseif op == '-s' then redis.call('SREM', key, member)
     elseif op == '+z' then redis.call('ZADD', key, score, member)
@@ -88,30 +92,32 @@ local function apply_index(w)
 end
 
 -- install makes a write's new record current: the old record (if any) moves
--- to the history hash, the history zset gains the new version and the index
--- operations run.
+-- to the history hash, the history zset gains the new version (neither when
+-- the history member is empty) and the index operations run.
 local function install(w, old)
-  if old and rec_vid(old) > 0 then
+  -- An empty history member: a record kept without history (projections).
+  local hist = w.hmember ~= ''
+  if hist and old and rec_vid(old) > 0 then
     redis.call('HSET', w.hist, tostring(rec_vid(old)), rec_set_tx(old, ''))
   end
   redis.call('SET', w.cur, w.rec)
-  redis.call('ZADD', w.thist, w.hscore, w.hmember)
+  if hist then redis.call('ZADD', w.thist, w.hscore, w.hmember) end
   apply_index(w)
 end
 
--- eval_guard evaluates the guard starting at ARGV[a]: the ids matching the
+-- eval_guard evaluates the guard starting at A[a]: the ids matching the
 -- criteria must equal the expected list. It returns ok, found, next index.
 local function eval_guard(a)
-  local expected = ARGV[a]
-  local nclauses = tonumber(ARGV[a + 1])
+  local expected = A[a]
+  local nclauses = tonumber(A[a + 1])
   local p = a + 2
   local acc = nil
   for c = 1, nclauses do
-    local nr = tonumber(ARGV[p])
+    local nr = tonumber(A[p])
     p = p + 1
     local set = {}
     for r = 1, nr do
-      local kind, key, lo, hi = ARGV[p], KEYS[tonumber(ARGV[p + 1])], ARGV[p + 2], ARGV[p + 3]
+      local kind, key, lo, hi = A[p], K[tonumber(A[p + 1])], A[p + 2], A[p + 3]
       p = p + 4
       if kind == 'L' then
         for _, m in ipairs(redis.call('ZRANGEBYLEX', key, lo, hi)) do set[id_of('L', m)] = true end
@@ -152,7 +158,7 @@ local function check_all(nw, ng, start)
     w, a = read_write(a)
     local cur = redis.call('GET', w.cur)
     local tx = rec_tx(cur)
-    if tx ~= '' and tx ~= ARGV[3] then
+    if tx ~= '' and tx ~= A[3] then
       return nil, {'locked', i, tx}
     end
     local vid = rec_vid(cur)
@@ -185,4 +191,33 @@ local function skip_list(writes, nw)
     if writes[i].skip then out[#out + 1] = i .. writes[i].skip end
   end
   return table.concat(out, ',')
+end
+
+-- commit_one is commit.lua's body (see its header) over A and K.
+local function commit_one()
+  local nw, ng = tonumber(A[1]), tonumber(A[2])
+  local writes, fail, a = check_all(nw, ng, 4)
+  if fail then return fail end
+  for i = 1, nw do
+    local w = writes[i]
+    if w.mode == 'w' and not w.skip then install(w, w.old) end
+  end
+  local nr = tonumber(A[a]) or 0
+  for r = 0, nr - 1 do
+    local b = a + 1 + 3 * r
+    local key, value, ttl = K[tonumber(A[b])], A[b + 1], tonumber(A[b + 2])
+    if ttl > 0 then
+      redis.call('SET', key, value, 'PX', ttl)
+    else
+      redis.call('SET', key, value)
+    end
+  end
+  a = a + 1 + 3 * nr
+  local nl = tonumber(A[a]) or 0
+  for l = 0, nl - 1 do
+    local b = a + 1 + 2 * l
+    local key = K[tonumber(A[b])]
+    if redis.call('GET', key) == A[b + 1] then redis.call('DEL', key) end
+  end
+  return {'ok', skip_list(writes, nw)}
 end
