@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/audit"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	"github.com/wachtwijzer/wachtwijzer/mediation/engine"
@@ -47,6 +48,10 @@ type Options struct {
 	Ingest IngestOptions
 	// Mediation configures the insurer operations (zero: the defaults).
 	Mediation engine.Config
+	// Audit, when set, receives an NEN 7513 event for every request that can
+	// touch patient data, before its response goes out (a failed write is a
+	// 503), and serves the AuditEvent search to admins.
+	Audit *audit.Log
 }
 
 // Gateway is the HTTP API.
@@ -119,6 +124,7 @@ func New(o Options) (*Gateway, error) {
 	e.GET("/metrics", gin.WrapH(metricsHandler(gath)))
 
 	f := e.Group("/fhir")
+	f.Use(g.audit)
 	f.GET("/metadata", g.handle(g.metadata))
 	g.mediationRoutes(f)
 	f.POST("", g.handle(g.bundle))
@@ -276,6 +282,9 @@ func (g *Gateway) logError(c *gin.Context, err error) {
 func (g *Gateway) typeLevel(r *request) *response {
 	if strings.HasPrefix(r.typ, "$") {
 		return g.operation(r, "", r.typ, "")
+	}
+	if r.typ == "AuditEvent" && g.o.Audit != nil {
+		return g.auditSearch(r)
 	}
 	return g.search(r)
 }

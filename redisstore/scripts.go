@@ -14,6 +14,8 @@ type scripts struct {
 	commit, prepare, apply, abort, txstate, search, deadletter, reindex *redis.Script
 	// zcount counts many score ranges at once (mediation.go).
 	zcount *redis.Script
+	// audit appends to the audit chain (audit.go).
+	audit *redis.Script
 }
 
 // loadScripts builds the scripts: common.lua is prepended to each that uses
@@ -50,6 +52,7 @@ func loadScripts(shebang bool) *scripts {
 
 		deadletter: build("deadletter.lua", false),
 		zcount:     build("zcount.lua", false),
+		audit:      build("audit.lua", false),
 	}
 }
 
@@ -62,5 +65,5 @@ func mustRead(name string) string {
 }
 
 func (s *scripts) all() []*redis.Script {
-	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex, s.zcount}
+	return []*redis.Script{s.commit, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex, s.zcount, s.audit}
 }
