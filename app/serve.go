@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/extra/redisprometheus/v9"
 
+	"github.com/wachtwijzer/wachtwijzer/audit"
 	"github.com/wachtwijzer/wachtwijzer/gateway"
 )
 
@@ -29,6 +30,7 @@ type serveConfig struct {
 	maxBody         int64
 	baseURL         string
 	debugAddr       string
+	audit           bool
 	hl7             hl7Flags
 	ingest          ingestFlags
 	mediation       mediationFlags
@@ -48,6 +50,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.Int64Var(&cfg.maxBody, "max-body-bytes", 10<<20, "largest accepted request body; larger → 413")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public base URL of the FHIR API (e.g. https://gw.example.nl/fhir); default: from each request")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "optional loopback HOST:PORT serving Go's /debug/pprof profiles (for benchmarks; empty: off)")
+	fs.BoolVar(&cfg.audit, "audit", true, "log every access to patient data (NEN 7513) to the hash-chained audit stream; a failed log write fails the request")
 	cfg.hl7.register(fs)
 	cfg.ingest.register(fs)
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
@@ -114,9 +117,16 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer stopPull()
+	var auditLog *audit.Log
+	if cfg.audit {
+		auditLog = audit.New(store, nil)
+	} else {
+		log.Warn("the NEN 7513 access log is off (--audit=false): accesses to patient data are not recorded")
+	}
 	gw, err := gateway.New(gateway.Options{
 		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
 		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Ingest: ingest, Mediation: medCfg,
+		Audit: auditLog,
 	})
 	if err != nil {
 		return err
