@@ -18,6 +18,7 @@ import (
 
 	"github.com/wachtwijzer/wachtwijzer/audit"
 	"github.com/wachtwijzer/wachtwijzer/gateway"
+	"github.com/wachtwijzer/wachtwijzer/pseudonym"
 )
 
 type serveConfig struct {
@@ -31,6 +32,8 @@ type serveConfig struct {
 	baseURL         string
 	debugAddr       string
 	audit           bool
+	pseudonymise    bool
+	pseudonymKeys   string
 	hl7             hl7Flags
 	ingest          ingestFlags
 	mediation       mediationFlags
@@ -51,6 +54,8 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public base URL of the FHIR API (e.g. https://gw.example.nl/fhir); default: from each request")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "optional loopback HOST:PORT serving Go's /debug/pprof profiles (for benchmarks; empty: off)")
 	fs.BoolVar(&cfg.audit, "audit", true, "log every access to patient data (NEN 7513) to the hash-chained audit stream; a failed log write fails the request")
+	fs.BoolVar(&cfg.pseudonymise, "pseudonymise", true, "insurers see waits pseudonymised: member pseudonyms instead of Patients, identity only through $reidentify")
+	fs.StringVar(&cfg.pseudonymKeys, "pseudonym-keys", "", "JSON file of per-insurer versioned pseudonym keys (see README); default: keys derived from the deployment key")
 	cfg.hl7.register(fs)
 	cfg.ingest.register(fs)
 	if err := parseFlags(fs, args, env.Getenv); err != nil {
@@ -100,6 +105,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		scriptTime.WithLabelValues(script, outcome).Observe(d.Seconds())
 	}
+	cfg.redis.hidePatients = cfg.pseudonymise
 	store, err := cfg.redis.openStore(ctx, conn, log, observe)
 	if err != nil {
 		return err
@@ -117,6 +123,17 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer stopPull()
+	var keys *pseudonym.Keys
+	switch {
+	case !cfg.pseudonymise:
+		log.Warn("pseudonymisation is off (--pseudonymise=false): insurers see their members' Patients")
+	case cfg.pseudonymKeys != "":
+		if keys, err = pseudonym.Load(cfg.pseudonymKeys, store.DeploymentKey()); err != nil {
+			return usagef("--pseudonym-keys: %v", err)
+		}
+	default:
+		keys = pseudonym.Derived(store.DeploymentKey())
+	}
 	var auditLog *audit.Log
 	if cfg.audit {
 		auditLog = audit.New(store, nil)
@@ -126,7 +143,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	gw, err := gateway.New(gateway.Options{
 		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
 		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Ingest: ingest, Mediation: medCfg,
-		Audit: auditLog,
+		Audit: auditLog, Pseudonyms: keys,
 	})
 	if err != nil {
 		return err

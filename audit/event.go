@@ -47,8 +47,9 @@ type Ground struct {
 
 // Note is the per-request holder a handler states its Ground in.
 type Note struct {
-	mu sync.Mutex
-	g  *Ground
+	mu       sync.Mutex
+	g        *Ground
+	patients []string
 }
 
 type noteKey struct{}
@@ -67,6 +68,24 @@ func State(ctx context.Context, g Ground) {
 		n.g = &g
 		n.mu.Unlock()
 	}
+}
+
+// AddPatients records Patients a request disclosed that its response no
+// longer names (a pseudonymised response), for the event (no-op without a
+// Note).
+func AddPatients(ctx context.Context, ids []string) {
+	if n, ok := ctx.Value(noteKey{}).(*Note); ok {
+		n.mu.Lock()
+		n.patients = append(n.patients, ids...)
+		n.mu.Unlock()
+	}
+}
+
+// Patients returns the Patients added with AddPatients.
+func (n *Note) Patients() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.patients...)
 }
 
 // Ground returns the stated ground, nil when none.

@@ -184,6 +184,9 @@ func (g *Gateway) auditEvent(c *gin.Context, w *auditWriter, note *audit.Note) *
 	for _, pid := range gr.Patients {
 		add(pid)
 	}
+	for _, pid := range note.Patients() {
+		add(pid)
+	}
 	if typ == "Patient" && id != "" {
 		add(id)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	"github.com/wachtwijzer/wachtwijzer/mediation/engine"
+	"github.com/wachtwijzer/wachtwijzer/pseudonym"
 )
 
 // Options configure a Gateway.
@@ -52,6 +53,10 @@ type Options struct {
 	// touch patient data, before its response goes out (a failed write is a
 	// 503), and serves the AuditEvent search to admins.
 	Audit *audit.Log
+	// Pseudonyms, when set, pseudonymises what insurers see: Patient
+	// references become member pseudonyms (pseudonym.go); identity only
+	// through $reidentify.
+	Pseudonyms *pseudonym.Keys
 }
 
 // Gateway is the HTTP API.
@@ -124,7 +129,7 @@ func New(o Options) (*Gateway, error) {
 	e.GET("/metrics", gin.WrapH(metricsHandler(gath)))
 
 	f := e.Group("/fhir")
-	f.Use(g.audit)
+	f.Use(g.audit, g.pseudonymise)
 	f.GET("/metadata", g.handle(g.metadata))
 	g.mediationRoutes(f)
 	f.POST("", g.handle(g.bundle))

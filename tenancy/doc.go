@@ -11,7 +11,8 @@
 //   - insurer (bound to its UZOVI): reads Patient, ServiceRequest,
 //     Appointment, Task and Consent only of its own members, and only the
 //     Coverages it is the payor of; reads the capacity resources; writes only
-//     its own Coverages (member lists) and its own Tasks.
+//     its own Coverages (member lists) and its own Tasks. With pseudonymised
+//     waits (Options.HidePatients) no Patient resource at all.
 //   - anonymous: the capacity resources only.
 //
 // Membership follows DOMAIN.md: a person is a member of an insurer on a day

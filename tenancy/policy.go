@@ -52,6 +52,9 @@ type Options struct {
 	// MaxMembers caps the member Patients of one insurer the Policy puts into
 	// a filter (default 50000); an insurer with more gets a 503 that says so.
 	MaxMembers int
+	// HidePatients hides Patient resources from insurers (pseudonymised
+	// waits: identity only through $reidentify).
+	HidePatients bool
 }
 
 // Policy is the tenancy Policy. Bind it to its store after opening the store
@@ -135,7 +138,7 @@ func (p *Policy) Filter(ctx context.Context, pr *ww.Principal, typ string) ([]ww
 		return []ww.Clause{{Param: "_owner", Values: []string{pr.Organization}}}, nil
 	case ww.RoleInsurer:
 		param, ok := memberRef[typ]
-		if !ok {
+		if !ok || typ == "Patient" && p.o.HidePatients {
 			return none(), nil
 		}
 		m, err := p.Members(ctx, pr.Organization)
@@ -170,7 +173,7 @@ func (p *Policy) Visible(ctx context.Context, pr *ww.Principal, r *ww.Resource) 
 		return pr.Organization != "" && r.Provenance.Owner == pr.Organization, nil
 	case ww.RoleInsurer:
 		param, ok := memberRef[r.Type]
-		if !ok || r.Deleted || len(r.JSON) == 0 {
+		if !ok || r.Deleted || len(r.JSON) == 0 || r.Type == "Patient" && p.o.HidePatients {
 			return false, nil
 		}
 		m, err := p.Members(ctx, pr.Organization)
