@@ -57,7 +57,7 @@ func gatewayOn(t *testing.T, c redis.UniversalClient, prefix string) (*httptest.
 	return srv, st
 }
 
-func writeFixture(t *testing.T, st *redisstore.Store) {
+func writeFixture(t testing.TB, st *redisstore.Store) {
 	t.Helper()
 	for _, w := range []ww.Write{
 		{Op: ww.OpUpdate, Type: "Organization", ID: "orgA", JSON: []byte(`{"resourceType":"Organization","id":"orgA","identifier":[{"system":"http://fhir.nl/fhir/NamingSystem/uzovi","value":"7119"}]}`)},
