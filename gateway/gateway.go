@@ -129,7 +129,7 @@ func New(o Options) (*Gateway, error) {
 	e.GET("/metrics", gin.WrapH(metricsHandler(gath)))
 
 	f := e.Group("/fhir")
-	f.Use(g.audit, g.pseudonymise)
+	f.Use(requestMemo, g.audit, g.pseudonymise)
 	f.GET("/metadata", g.handle(g.metadata))
 	g.mediationRoutes(f)
 	f.POST("", g.handle(g.bundle))

@@ -75,10 +75,35 @@ func (g *Gateway) pseudonymBody(ctx context.Context, uzovi string, body []byte) 
 	return out, nil
 }
 
+// liveReader reads current resources by id in one round trip
+// (redisstore.Store.ReadLive).
+type liveReader interface {
+	ReadLive(ctx context.Context, typ string, ids []string) ([]*ww.Resource, error)
+}
+
+// requestMemo gives each request a wachtwijzer.Memo (the Policy resolves an
+// insurer's members once per request).
+func requestMemo(c *gin.Context) {
+	c.Request = c.Request.WithContext(ww.WithMemo(c.Request.Context()))
+	c.Next()
+}
+
 // patientFacts reads the BSN and PC4 of Patients by id.
 func (g *Gateway) patientFacts(ctx context.Context, ids []string) (map[string]pseudonym.Facts, error) {
 	sys := ww.WithPrincipal(ctx, &ww.Principal{Role: ww.RoleSystem, ClientID: "pseudonym"})
 	out := map[string]pseudonym.Facts{}
+	if lr, ok := g.store.(liveReader); ok {
+		rs, err := lr.ReadLive(sys, "Patient", ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rs {
+			if r != nil {
+				out[r.ID] = factsOf(r.JSON)
+			}
+		}
+		return out, nil
+	}
 	for len(ids) > 0 {
 		n := min(len(ids), 500)
 		res, err := g.store.Search(sys, &ww.Query{Type: "Patient", Clauses: []ww.Clause{{Param: "_id", Values: ids[:n]}}, Count: n})

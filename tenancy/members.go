@@ -31,8 +31,26 @@ var membershipTypes = []string{"Patient", "Coverage", "Organization"}
 const pageSize = 1000
 
 // Members returns the member set of the insurer with this UZOVI today,
-// from the cache when no Patient, Coverage or Organization was written since.
+// from the cache when no Patient, Coverage or Organization was written since
+// (checked once per request when the context carries a wachtwijzer.Memo).
 func (p *Policy) Members(ctx context.Context, uzovi string) (*Members, error) {
+	memo := ww.MemoFrom(ctx)
+	if memo != nil {
+		if m, ok := memo.Load(memoKey{uzovi}); ok {
+			return m.(*Members), nil
+		}
+	}
+	m, err := p.members(ctx, uzovi)
+	if err == nil && memo != nil {
+		memo.Store(memoKey{uzovi}, m)
+	}
+	return m, err
+}
+
+// memoKey keys a request's resolved member set.
+type memoKey struct{ uzovi string }
+
+func (p *Policy) members(ctx context.Context, uzovi string) (*Members, error) {
 	p.mu.RLock()
 	s, vers := p.store, p.vers
 	cached := p.cache[uzovi]
