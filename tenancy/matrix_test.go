@@ -432,6 +432,22 @@ func TestTenancyWrites(t *testing.T) {
 			}
 		})
 	}
+	// $import: a hospital cannot overwrite another's wait through a bulk upload
+	req, _ := http.NewRequest("POST", e.srv.URL+"/fhir/$import", strings.NewReader(sr("srBone", "patBone", "orgHospTwo")+"\n"))
+	req.Header.Set("X-Test-Principal", "hospital-2")
+	req.Header.Set("Content-Type", "application/fhir+ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(body), "patBone") {
+		t.Errorf("$import answer names a foreign resource's content: %s", body)
+	}
+	if r := e.do(t, "admin", "GET", "/fhir/ServiceRequest/srBone", ""); !strings.Contains(r.body, "orgHospOne") || strings.Contains(r.body, "orgHospTwo") {
+		t.Fatalf("$import by hospital-2 changed srBone: %d %s", resp.StatusCode, r.body)
+	}
 	// the refused transaction wrote nothing
 	if r := e.do(t, "admin", "GET", "/fhir/ServiceRequest/srTxOwn", ""); r.status != 404 {
 		t.Fatalf("a refused transaction left srTxOwn behind: %d", r.status)
@@ -473,6 +489,9 @@ func TestTenancyOperations(t *testing.T) {
 		// past the tenancy check: the fixture's home has no geolocation
 		{"insurer-B", "/fhir/ServiceRequest/srBone/$mediation-options", 422},
 		{"insurer-A", "/fhir/Slot/$availability?specialty=0305", 200},
+		{"hospital-2", "/fhir/ServiceRequest/srBone/$validate", 404},
+		{"insurer-A", "/fhir/ServiceRequest/srBone/$validate", 404},
+		{"insurer-B", "/fhir/ServiceRequest/srBone/$validate", 200},
 	} {
 		w := whoOf(c.as)
 		r := e.do(t, c.as, "GET", c.path, "")
