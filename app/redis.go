@@ -14,6 +14,7 @@ import (
 
 	"github.com/wachtwijzer/wachtwijzer/redisproc"
 	"github.com/wachtwijzer/wachtwijzer/redisstore"
+	"github.com/wachtwijzer/wachtwijzer/tenancy"
 )
 
 // redisFlags are the connection flags every subcommand that touches the
@@ -30,6 +31,9 @@ type redisFlags struct {
 	fsync         string
 	includeCap    int
 	regionsFile   string
+	// hidePatients hides Patient resources from insurers (serve
+	// --pseudonymise); not a flag of its own.
+	hidePatients bool
 }
 
 func (r *redisFlags) register(fs *flag.FlagSet) {
@@ -172,8 +176,16 @@ func (r *redisFlags) openStore(ctx context.Context, c *connection, log *slog.Log
 	if err != nil {
 		return nil, err
 	}
-	return redisstore.Open(ctx, redisstore.Options{Client: c.client, Prefix: r.prefix, AllowEviction: r.allowEviction, InProcess: c.inProcess, Logger: log, Observe: observe,
-		Limits: redisstore.Limits{IncludeCap: r.includeCap}, Regions: regions})
+	// The tenancy Policy gives the system and admin principals everything;
+	// hospitals and insurers see what tenancy allows (tenancy/doc.go).
+	pol := tenancy.New(tenancy.Options{HidePatients: r.hidePatients})
+	st, err := redisstore.Open(ctx, redisstore.Options{Client: c.client, Prefix: r.prefix, AllowEviction: r.allowEviction, InProcess: c.inProcess, Logger: log, Observe: observe,
+		Limits: redisstore.Limits{IncludeCap: r.includeCap}, Regions: regions, Policy: pol})
+	if err != nil {
+		return nil, err
+	}
+	pol.Bind(st)
+	return st, nil
 }
 
 func splitList(s string) []string {

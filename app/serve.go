@@ -18,8 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/extra/redisprometheus/v9"
 
+	"github.com/wachtwijzer/wachtwijzer/audit"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	"github.com/wachtwijzer/wachtwijzer/gateway"
+	"github.com/wachtwijzer/wachtwijzer/pseudonym"
 )
 
 type serveConfig struct {
@@ -32,6 +34,9 @@ type serveConfig struct {
 	maxBody         int64
 	baseURL         string
 	debugAddr       string
+	audit           bool
+	pseudonymise    bool
+	pseudonymKeys   string
 	hl7             hl7Flags
 	ingest          ingestFlags
 	mediation       mediationFlags
@@ -52,6 +57,9 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.Int64Var(&cfg.maxBody, "max-body-bytes", 10<<20, "largest accepted request body; larger → 413")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public base URL of the FHIR API (e.g. https://gw.example.nl/fhir); default: from each request")
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "optional loopback HOST:PORT serving Go's /debug/pprof profiles (for benchmarks; empty: off)")
+	fs.BoolVar(&cfg.audit, "audit", true, "log every access to patient data (NEN 7513) to the hash-chained audit stream; a failed log write fails the request")
+	fs.BoolVar(&cfg.pseudonymise, "pseudonymise", true, "insurers see waits pseudonymised: member pseudonyms instead of Patients, identity only through $reidentify")
+	fs.StringVar(&cfg.pseudonymKeys, "pseudonym-keys", "", "JSON file of per-insurer versioned pseudonym keys (see README); default: keys derived from the deployment key")
 	cfg.hl7.register(fs)
 	cfg.ingest.register(fs)
 	cfg.auth.register(fs)
@@ -109,6 +117,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		}
 		scriptTime.WithLabelValues(script, outcome).Observe(d.Seconds())
 	}
+	cfg.redis.hidePatients = cfg.pseudonymise
 	store, err := cfg.redis.openStore(ctx, conn, log, observe)
 	if err != nil {
 		return err
@@ -133,11 +142,29 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer stopPull()
+	var keys *pseudonym.Keys
+	switch {
+	case !cfg.pseudonymise:
+		log.Warn("pseudonymisation is off (--pseudonymise=false): insurers see their members' Patients")
+	case cfg.pseudonymKeys != "":
+		if keys, err = pseudonym.Load(cfg.pseudonymKeys, store.DeploymentKey()); err != nil {
+			return usagef("--pseudonym-keys: %v", err)
+		}
+	default:
+		keys = pseudonym.Derived(store.DeploymentKey())
+	}
+	var auditLog *audit.Log
+	if cfg.audit {
+		auditLog = audit.New(store, nil)
+	} else {
+		log.Warn("the NEN 7513 access log is off (--audit=false): accesses to patient data are not recorded")
+	}
 	gw, err := gateway.New(gateway.Options{
 		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
 		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Ingest: ingest, Mediation: medCfg,
 		Limits: fhirjson.Limits{MaxDepth: cfg.auth.maxDepth, MaxItems: cfg.auth.maxItems},
 		Access: gateway.SecurityOptions{Auth: authSrv, PrivateBulkPublish: cfg.auth.privateBulk, SeparateAdmin: cfg.auth.adminAddr != ""},
+		Audit:  auditLog, Pseudonyms: keys,
 	})
 	if err != nil {
 		return err

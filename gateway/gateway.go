@@ -13,9 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/audit"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	"github.com/wachtwijzer/wachtwijzer/mediation/engine"
+	"github.com/wachtwijzer/wachtwijzer/pseudonym"
 )
 
 // Options configure a Gateway.
@@ -50,6 +52,14 @@ type Options struct {
 	// Security configures authentication, scopes and the public and admin
 	// surface (security.go); zero: no authentication.
 	Access SecurityOptions
+	// Audit, when set, receives an NEN 7513 event for every request that can
+	// touch patient data, before its response goes out (a failed write is a
+	// 503), and serves the AuditEvent search to admins.
+	Audit *audit.Log
+	// Pseudonyms, when set, pseudonymises what insurers see: Patient
+	// references become member pseudonyms (pseudonym.go); identity only
+	// through $reidentify.
+	Pseudonyms *pseudonym.Keys
 }
 
 // Gateway is the HTTP API.
@@ -123,6 +133,7 @@ func New(o Options) (*Gateway, error) {
 	g.securityRoutes(e)
 
 	f := e.Group("/fhir")
+	f.Use(requestMemo, g.audit, g.pseudonymise)
 	f.GET("/metadata", g.handle(g.metadata))
 	g.mediationRoutes(f)
 	f.POST("", g.handle(g.bundle))
@@ -284,6 +295,9 @@ func (g *Gateway) logError(c *gin.Context, err error) {
 func (g *Gateway) typeLevel(r *request) *response {
 	if strings.HasPrefix(r.typ, "$") {
 		return g.operation(r, "", r.typ, "")
+	}
+	if r.typ == "AuditEvent" && g.o.Audit != nil {
+		return g.auditSearch(r)
 	}
 	return g.search(r)
 }

@@ -31,7 +31,7 @@ func opLongWaits(r *OperationRequest) (int, []byte, error) {
 	if q.AsOf, err = asOfParam(e, ps); err != nil {
 		return 0, nil, err
 	}
-	if q.Insurer, err = insurerParam(ps); err != nil {
+	if q.Insurer, err = tenantInsurer(r, ps, scopeMembers); err != nil {
 		return 0, nil, err
 	}
 	if q.Specialism, err = specialtyParam(ps); err != nil {

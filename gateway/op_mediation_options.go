@@ -19,6 +19,11 @@ func opMediationOptions(r *OperationRequest) (int, []byte, error) {
 	if r.ID == "" {
 		return 0, nil, ww.Errorf(ww.KindNotFound, "not-supported", "$mediation-options is an instance operation: GET /fhir/ServiceRequest/{id}/$mediation-options")
 	}
+	// The wait must be one the principal may read: a hidden one answers
+	// exactly as a missing one.
+	if _, err := r.gw.store.Read(r.ctx, "ServiceRequest", r.ID); err != nil {
+		return 0, nil, err
+	}
 	e, err := engineOf(r)
 	if err != nil {
 		return 0, nil, err

@@ -27,7 +27,7 @@ func opMediationReport(r *OperationRequest) (int, []byte, error) {
 		return 0, nil, err
 	}
 	q := &engine.ReportQuery{From: mediation.NoDay, To: mediation.NoDay, Period: "month"}
-	if q.Insurer, err = insurerParam(ps); err != nil {
+	if q.Insurer, err = tenantInsurer(r, ps, scopeMembers); err != nil {
 		return 0, nil, err
 	}
 	for _, x := range []struct {

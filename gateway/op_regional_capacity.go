@@ -100,7 +100,7 @@ func opRegionalCapacity(r *OperationRequest, format string) (int, []byte, string
 	if q.Specialism, err = specialtyParam(ps); err != nil {
 		return 0, nil, "", err
 	}
-	if q.Insurer, err = insurerParam(ps); err != nil {
+	if q.Insurer, err = tenantInsurer(r, ps, scopeAggregate); err != nil {
 		return 0, nil, "", err
 	}
 	regions := e.Config().Regions

@@ -90,12 +90,16 @@ func (s *Store) instanceHistory(ctx context.Context, q *ww.HistoryQuery, count i
 	if q.After != nil && len(q.After.Keys) == 1 {
 		after, _ = strconv.ParseInt(q.After.Keys[0], 10, 64)
 	}
+	visible := 0
 	for _, rec := range recs {
-		if !q.Since.IsZero() && rec.ms < q.Since.UnixMilli() {
+		res := rec.resource(q.Type, q.ID)
+		if ok, err := s.policy.Visible(ctx, p, res); err != nil {
+			return nil, err
+		} else if !ok {
 			continue
 		}
-		res := rec.resource(q.Type, q.ID)
-		if ok, err := s.policy.Visible(ctx, p, res); err != nil || !ok {
+		visible++
+		if !q.Since.IsZero() && rec.ms < q.Since.UnixMilli() {
 			continue
 		}
 		page.Total++
@@ -111,7 +115,9 @@ func (s *Store) instanceHistory(ctx context.Context, q *ww.HistoryQuery, count i
 		}
 		page.Versions = append(page.Versions, res)
 	}
-	if page.Total == 0 && len(recs) > 0 && q.Since.IsZero() {
+	if visible == 0 {
+		// Every version hidden by the Policy: the same answer as an id that
+		// never existed, _since or not.
 		return nil, notFound(q.Type, q.ID)
 	}
 	return page, nil

@@ -110,6 +110,13 @@ const DefaultShards = 16
 //	P:M:xg:~fsx:<S>                  zset    free Slots of own specialism S (- none, * all) by start ms:
 //	                                         "slot id\0schedule id"
 //
+// Audit keys (audit.go) live under A = P + "audit" ("wwaudit"), outside the
+// data pattern P:*, so a Redis ACL can give the gateway every command on its
+// data and only appending and reading on the audit keys (README, "Audit").
+//
+//	A:{audit}:log                    stream  the NEN 7513 audit chain: fields prev, hash, event (JSON)
+//	A:{audit}:head                   string  "<stream id> <hash>" of the last entry (moved with each XADD)
+//
 // A version record's header is
 // "v<vid>\t<txid>\t<lastUpdated ms>\t<flags>\t<owner>\t<channel>\t<source>\t<srclo>";
 // flags "d" marks a deletion; srclo is the lower bound of the version's
@@ -286,6 +293,14 @@ func (k keys) pullCursor(src string) string { return k.prefix + ":{pull." + src 
 func (k keys) pullHeld(src, typ string) string {
 	return k.prefix + ":{pull." + src + "}:held:" + typ
 }
+
+// AuditPrefix is the prefix of the audit keys of a store with key prefix
+// prefix: outside the data pattern prefix + ":*".
+func AuditPrefix(prefix string) string { return prefix + "audit" }
+
+func (k keys) auditLog() string  { return AuditPrefix(k.prefix) + ":{audit}:log" }
+func (k keys) auditHead() string { return AuditPrefix(k.prefix) + ":{audit}:head" }
+
 func (k keys) lease(name string) string       { return k.prefix + ":lease:" + name }
 func (k keys) state(kind, name string) string { return k.prefix + ":state:" + kind + ":" + name }
 

@@ -81,21 +81,22 @@ func (s *Store) Refresh(ctx context.Context) error {
 }
 
 // Versions sums the version counts of types: it changes with every write,
-// delete included.
+// delete included. One zcount.lua call on standalone Redis (the tenancy
+// Policy asks it once per insurer request), a pipeline on a Cluster.
 func (s *Store) Versions(ctx context.Context, types []string) (int64, error) {
-	pipe := s.rdb.Pipeline()
-	var cmds []*redis.IntCmd
+	var ranges []zrange
 	for _, t := range types {
 		for sh := 0; sh < s.keys.shards; sh++ {
-			cmds = append(cmds, pipe.ZCard(ctx, s.keys.typeHist(t, sh)))
+			ranges = append(ranges, zrange{key: s.keys.typeHist(t, sh), min: "-inf", max: "+inf"})
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil && err != redis.Nil {
-		return 0, redisErr("redisstore.Versions", err)
+	counts, err := s.zcounts(ctx, ranges)
+	if err != nil {
+		return 0, ww.Wrap("redisstore.Versions", ww.KindOf(err), err, "the version counts cannot be read")
 	}
 	var n int64
-	for _, c := range cmds {
-		n += c.Val()
+	for _, c := range counts {
+		n += c
 	}
 	return n, nil
 }

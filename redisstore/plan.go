@@ -805,7 +805,11 @@ func (s *Store) planChain(ctx ctxT, q *ww.Query, p *conformance.SearchParam, cl 
 		}
 		searched++
 		sub := ww.Clause{Param: nparam, Modifier: nmod, Chain: rest, Values: cl.Values}
-		ids, err := s.matchIDs(ctx, &ww.Query{Type: t, Base: q.Base}, []ww.Clause{sub}, depth+1, s.lim.ChainCap)
+		subs, err := s.policyClauses(ctx, t, sub)
+		if err != nil {
+			return nil, nil, err
+		}
+		ids, err := s.matchIDs(ctx, &ww.Query{Type: t, Base: q.Base}, subs, depth+1, s.lim.ChainCap)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -853,7 +857,11 @@ func (s *Store) planHas(ctx ctxT, q *ww.Query, cl ww.Clause, depth int) (*filter
 		param, mod, _ := strings.Cut(name, ":")
 		sub = ww.Clause{Param: param, Modifier: mod, Chain: chain, Values: cl.Values}
 	}
-	res, err := s.matchResources(ctx, &ww.Query{Type: typ, Base: q.Base}, []ww.Clause{sub}, depth+1, s.lim.ChainCap)
+	subs, err := s.policyClauses(ctx, typ, sub)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := s.matchResources(ctx, &ww.Query{Type: typ, Base: q.Base}, subs, depth+1, s.lim.ChainCap)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -924,4 +932,19 @@ func (s *Store) planSort(q *ww.Query, p *qplan) ([]sortKey, error) {
 		out = append(out, sk)
 	}
 	return out, nil
+}
+
+// policyClauses are the clauses of a chained or _has sub-search of typ: the
+// principal's Policy filter is ANDed in, so a join never matches (or counts)
+// resources the principal cannot see.
+func (s *Store) policyClauses(ctx ctxT, typ string, sub ww.Clause) ([]ww.Clause, error) {
+	p := ww.PrincipalFrom(ctx)
+	if err := s.policy.Allow(ctx, p, ww.AccessSearch, typ); err != nil {
+		return nil, err
+	}
+	extra, err := s.policy.Filter(ctx, p, typ)
+	if err != nil {
+		return nil, err
+	}
+	return append([]ww.Clause{sub}, extra...), nil
 }

@@ -16,6 +16,8 @@ type scripts struct {
 	commitBatch *redis.Script
 	// zcount counts many score ranges at once (mediation.go).
 	zcount *redis.Script
+	// audit appends to the audit chain (audit.go).
+	audit *redis.Script
 }
 
 // loadScripts builds the scripts: common.lua is prepended to each that uses
@@ -54,6 +56,7 @@ func loadScripts(shebang bool) *scripts {
 
 		deadletter: build("deadletter.lua", false),
 		zcount:     build("zcount.lua", false),
+		audit:      build("audit.lua", false),
 	}
 }
 
@@ -66,5 +69,5 @@ func mustRead(name string) string {
 }
 
 func (s *scripts) all() []*redis.Script {
-	return []*redis.Script{s.commit, s.commitBatch, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex, s.zcount}
+	return []*redis.Script{s.commit, s.commitBatch, s.prepare, s.apply, s.abort, s.txstate, s.search, s.deadletter, s.reindex, s.zcount, s.audit}
 }

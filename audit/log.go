@@ -1,0 +1,169 @@
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/redisstore"
+)
+
+// Backend stores the chain (redisstore.Store).
+type Backend interface {
+	AuditHead(ctx context.Context) (string, error)
+	AppendAudit(ctx context.Context, head, prev, hash string, event []byte) (id string, stale bool, cur string, err error)
+	AuditRange(ctx context.Context, start, end string, count int64, reverse bool) ([]redisstore.AuditEntry, error)
+}
+
+// Log appends Events to the chain and reads them back.
+type Log struct {
+	b     Backend
+	clock ww.Clock
+	mu    sync.Mutex
+	head  string // last known head; "" unknown or empty chain
+	known bool
+}
+
+// New returns a Log over b.
+func New(b Backend, clock ww.Clock) *Log {
+	if clock == nil {
+		clock = ww.SystemClock{}
+	}
+	return &Log{b: b, clock: clock}
+}
+
+// Hash is the chain hash of an entry: hex(SHA-256(prev "\n" event)).
+func Hash(prev string, event []byte) string {
+	h := sha256.New()
+	h.Write([]byte(prev))
+	h.Write([]byte{'\n'})
+	h.Write(event)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// hashOf returns the hash part of a head "<id> <hash>".
+func hashOf(head string) string {
+	_, h, _ := strings.Cut(head, " ")
+	return h
+}
+
+// maxRetries bounds appends that lose the race to other gateways.
+const maxRetries = 20
+
+// Record appends e (Recorded set from the clock when zero). An error means
+// the access was not logged; the caller must fail the request.
+func (l *Log) Record(ctx context.Context, e *Event) error {
+	if e.Recorded.IsZero() {
+		e.Recorded = l.clock.Now().UTC()
+	}
+	body, err := json.Marshal(e)
+	if err != nil {
+		return ww.Wrap("audit.Record", ww.KindInternal, err, "the access cannot be logged")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.known {
+		if l.head, err = l.b.AuditHead(ctx); err != nil {
+			return err
+		}
+		l.known = true
+	}
+	for i := 0; i < maxRetries; i++ {
+		prev := hashOf(l.head)
+		hash := Hash(prev, body)
+		id, stale, cur, err := l.b.AppendAudit(ctx, l.head, prev, hash, body)
+		if err != nil {
+			l.known = false
+			return err
+		}
+		if stale {
+			l.head = cur
+			continue
+		}
+		l.head = id + " " + hash
+		return nil
+	}
+	return ww.Errorf(ww.KindUnavailable, "transient", "the audit log is too busy; try again")
+}
+
+// Entry is a stored entry with its event decoded.
+type Entry struct {
+	ID    string          `json:"id"`
+	Prev  string          `json:"prev"`
+	Hash  string          `json:"hash"`
+	Event json.RawMessage `json:"event"`
+}
+
+// Each calls fn for every entry, oldest first, reading in batches.
+func (l *Log) Each(ctx context.Context, fn func(Entry) error) error {
+	start := "-"
+	for {
+		batch, err := l.b.AuditRange(ctx, start, "+", 500, false)
+		if err != nil {
+			return err
+		}
+		for _, e := range batch {
+			if err := fn(Entry{ID: e.ID, Prev: e.Prev, Hash: e.Hash, Event: e.Event}); err != nil {
+				return err
+			}
+		}
+		if len(batch) < 500 {
+			return nil
+		}
+		start = "(" + batch[len(batch)-1].ID
+	}
+}
+
+// Head returns the stored chain head.
+func (l *Log) Head(ctx context.Context) (string, error) { return l.b.AuditHead(ctx) }
+
+// Verifier checks a chain entry by entry.
+type Verifier struct {
+	n    int
+	prev string
+	last string
+}
+
+// Add checks the next entry: it must point at the previous entry's hash and
+// its own hash must match its content.
+func (v *Verifier) Add(e Entry) error {
+	v.n++
+	if e.Prev != v.prev {
+		return fmt.Errorf("entry %d (%s): its prev %.12s… is not the hash %.12s… of the entry before it: an entry was removed or inserted", v.n, e.ID, e.Prev, v.prev)
+	}
+	if h := Hash(e.Prev, e.Event); h != e.Hash {
+		return fmt.Errorf("entry %d (%s): its content does not match its hash: the entry was changed", v.n, e.ID)
+	}
+	v.prev, v.last = e.Hash, e.ID
+	return nil
+}
+
+// Finish checks the chain's end against the stored head ("" skips the
+// check, for an export without it) and returns the number of entries.
+func (v *Verifier) Finish(head string) (int, error) {
+	if head == "" {
+		return v.n, nil
+	}
+	if want := v.last + " " + v.prev; head != want {
+		return v.n, fmt.Errorf("the chain head %.40s… is not the last entry (%s): entries at the end were removed", head, v.last)
+	}
+	return v.n, nil
+}
+
+// Verify checks the stored chain.
+func (l *Log) Verify(ctx context.Context) (int, error) {
+	head, err := l.b.AuditHead(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var v Verifier
+	if err := l.Each(ctx, v.Add); err != nil {
+		return v.n, err
+	}
+	return v.Finish(head)
+}
