@@ -223,9 +223,11 @@ func clip(s string) string {
 }
 
 // foreignSenderACK returns the AR (ERR 207) for a message whose MSH does not
-// come from org, read from its first segment only; nil when it matches. A
-// message without a readable MSH is left to Process, which rejects it.
-func (p *Processor) foreignSenderACK(msg []byte, org string) []byte {
+// come from org, read from its first segment only, and refused true; false
+// when it matches. A message without a readable MSH is left to Process,
+// which rejects it. The AR is sent whatever MSH-15 asks: a refusal is always
+// answered.
+func (p *Processor) foreignSenderACK(msg []byte, org string) (ack []byte, refused bool) {
 	line := msg
 	if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
 		line = line[:i]
@@ -233,11 +235,11 @@ func (p *Processor) foreignSenderACK(msg []byte, org string) []byte {
 	cfg := p.o.Senders.Config()
 	m, _ := hl7v2.Parse(append(append([]byte(nil), line...), '\r'), hl7v2.ParseOptions{Senders: cfg})
 	if m == nil {
-		return nil
+		return nil, false
 	}
 	why := CheckOrganization(m, cfg, org)
 	if why == "" {
-		return nil
+		return nil, false
 	}
 	code := "AR"
 	if hl7v2.Mode(m) {
@@ -248,5 +250,5 @@ func (p *Processor) foreignSenderACK(msg []byte, org string) []byte {
 		"facility", clip(m.SendingFacility), "control_id", clip(m.ControlID))
 	problem := hl7v2.Problem{Severity: hl7v2.SeverityError, Code: hl7v2.CodeInternal, Segment: "MSH", Seq: 1, Field: 4,
 		Text: why + "; the message was not processed"}
-	return hl7v2.BuildACK(m, code, []hl7v2.Problem{problem}, p.o.ACK)
+	return hl7v2.BuildACK(m, code, []hl7v2.Problem{problem}, p.o.ACK), true
 }

@@ -154,6 +154,15 @@ func TestHandlerForeignSender(t *testing.T) {
 	if dl, err := f.p.DeadLetters(ctx, "", 10); err != nil || len(dl.DeadLetters) != 0 {
 		t.Fatalf("dead letters after refusal: %+v, %v", dl, err)
 	}
+	// Enhanced mode, even asking for no acknowledgment: CR, not processed.
+	ne := []byte(strings.Replace(string(west), "|F-1|P|2.5.1", "|F-3|P|2.5.1|||NE", 1))
+	ack, err = h.Handle(ctx, &mllp.ConnInfo{Organization: "06011234"}, ne)
+	if a := parseACK(t, ack); err != nil || a.Field("MSA-1") != "CR" || a.Field("MSA-2") != "F-3" || a.Field("ERR-3") != "207" {
+		t.Fatalf("enhanced mode: %q, %v", ack, err)
+	}
+	if _, err := f.p.Trace(ctx, "F-3", ""); err == nil {
+		t.Fatal("the refused enhanced-mode message was processed")
+	}
 	own := siu("S12", "F-2", "20261103141502+0100", "Booked")
 	ack, err = h.Handle(ctx, &mllp.ConnInfo{Organization: "06011234"}, own)
 	if err != nil || parseACK(t, ack).Field("MSA-1") != "AA" {

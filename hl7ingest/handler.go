@@ -20,7 +20,7 @@ var _ mllp.Handler = Handler{}
 // another organisation than the connection's gets AR and is not stored.
 func (h Handler) Handle(ctx context.Context, c *mllp.ConnInfo, msg []byte) ([]byte, error) {
 	if c != nil && c.Organization != "" {
-		if ack := h.P.foreignSenderACK(msg, c.Organization); ack != nil {
+		if ack, refused := h.P.foreignSenderACK(msg, c.Organization); refused {
 			return ack, nil
 		}
 	}
