@@ -28,6 +28,7 @@ type hl7Flags struct {
 	tlsCert      string
 	tlsKey       string
 	clientCA     string
+	channels     string
 	maxBytes     int
 	idleTimeout  time.Duration
 	senders      string
@@ -41,6 +42,7 @@ func (h *hl7Flags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.tlsCert, "mllp-tls-cert", "", "PEM certificate of the MLLP listener (with --mllp-tls-key: TLS)")
 	fs.StringVar(&h.tlsKey, "mllp-tls-key", "", "PEM private key of the MLLP listener")
 	fs.StringVar(&h.clientCA, "mllp-client-ca", "", "PEM CA bundle; when set, MLLP clients must present a certificate it signed (mutual TLS)")
+	fs.StringVar(&h.channels, "mllp-channels", "", "MLLP channels file (JSON: client certificate SHA-256 and/or source CIDR → organisation AGB/URA); when set, other connections are refused and MSH-4 must match the connection's organisation, else AR. Production should set it")
 	fs.IntVar(&h.maxBytes, "mllp-max-bytes", mllp.DefaultMaxMessageBytes, "largest HL7 message accepted over MLLP; larger ones get AR")
 	h.idleTimeout = mllp.DefaultIdleTimeout
 	fs.Var(durationFlag{&h.idleTimeout}, "mllp-idle-timeout", "close an MLLP connection on which nothing arrived for this long")
@@ -64,6 +66,9 @@ func (h *hl7Flags) validate() error {
 	}
 	if h.clientCA != "" && h.tlsCert == "" {
 		return usagef("--mllp-client-ca needs --mllp-tls-cert and --mllp-tls-key")
+	}
+	if h.channels != "" && h.addr == "" {
+		return usagef("--mllp-channels needs --mllp-addr")
 	}
 	if h.maxBytes <= 0 {
 		return usagef("--mllp-max-bytes must be positive")
@@ -147,8 +152,19 @@ func startHL7(ctx context.Context, env Env, h *hl7Flags, store *redisstore.Store
 	if err != nil {
 		return nil, err
 	}
+	var admit func(*mllp.ConnInfo) (string, error)
+	if h.channels != "" {
+		ch, err := hl7ingest.LoadChannels(h.channels)
+		if err != nil {
+			return nil, usagef("--mllp-channels: %v", err)
+		}
+		admit = ch.Admit
+		log.Info("mllp channels enforced: unmapped connections are refused, MSH-4 must match the connection's organisation", "file", h.channels)
+	} else {
+		log.Warn("mllp channels not configured (--mllp-channels): every connection may send for every organisation; configure it in production")
+	}
 	srv, err := mllp.Listen(mllp.Options{Addr: h.addr, TLSConfig: tc, MaxMessageBytes: h.maxBytes, IdleTimeout: h.idleTimeout,
-		Logger: log, Metrics: metrics.MLLP()})
+		Logger: log, Metrics: metrics.MLLP(), Admit: admit})
 	if err != nil {
 		return nil, err
 	}

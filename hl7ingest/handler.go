@@ -16,8 +16,14 @@ type Handler struct{ P *Processor }
 var _ mllp.Handler = Handler{}
 
 // Handle processes one message and returns its ACK (nil when the sender
-// asked for none).
-func (h Handler) Handle(ctx context.Context, _ *mllp.ConnInfo, msg []byte) ([]byte, error) {
+// asked for none). On a connection that Channels admitted, a message from
+// another organisation than the connection's gets AR and is not stored.
+func (h Handler) Handle(ctx context.Context, c *mllp.ConnInfo, msg []byte) ([]byte, error) {
+	if c != nil && c.Organization != "" {
+		if ack, refused := h.P.foreignSenderACK(msg, c.Organization); refused {
+			return ack, nil
+		}
+	}
 	return h.P.Process(ctx, msg, ProcessOptions{}).ACK, nil
 }
 

@@ -81,6 +81,9 @@ type ConnInfo struct {
 	// RequireAndVerifyClientCert); nil otherwise. Certificates sent but not
 	// verified are only in TLS.PeerCertificates.
 	PeerCertificate *x509.Certificate
+	// Organization is the sender identity Options.Admit assigned to the
+	// connection ("" without Admit).
+	Organization string
 }
 
 // Event names something the server counts. Metrics receives them.
@@ -90,6 +93,7 @@ type Event string
 const (
 	EventConnOpened      Event = "conn_opened"   // connection accepted (and TLS handshake done)
 	EventConnRejected    Event = "conn_rejected" // closed at once: MaxConns reached
+	EventConnRefused     Event = "conn_refused"  // closed after the handshake: Options.Admit refused it
 	EventConnClosed      Event = "conn_closed"   // an opened connection ended
 	EventHandshakeFailed Event = "tls_handshake_failed"
 	EventMessage         Event = "message"         // a frame handed to Handle
@@ -158,6 +162,11 @@ type Options struct {
 	Clock ww.Clock
 	// Metrics receives counters (default none).
 	Metrics Metrics
+	// Admit, when set, decides after the TLS handshake (if any) whether a
+	// connection may send: it returns the organisation the connection
+	// speaks for (ConnInfo.Organization), or an error, upon which the
+	// connection is closed without reading a byte and the refusal logged.
+	Admit func(c *ConnInfo) (organization string, err error)
 }
 
 // Server accepts MLLP connections and hands their messages to a Handler.
@@ -471,6 +480,9 @@ func (c *conn) serve() {
 	if !c.handshake() {
 		return
 	}
+	if !c.admit() {
+		return
+	}
 	c.s.o.Metrics.Add(EventConnOpened, 1)
 	c.log.Debug("mllp connection opened", "tls", c.info.TLS != nil)
 	defer func() {
@@ -517,6 +529,22 @@ func (c *conn) handshake() bool {
 	if len(st.VerifiedChains) > 0 && len(st.VerifiedChains[0]) > 0 {
 		c.info.PeerCertificate = st.VerifiedChains[0][0]
 	}
+	return true
+}
+
+// admit runs Options.Admit and reports whether the connection may proceed.
+func (c *conn) admit() bool {
+	if c.s.o.Admit == nil {
+		return true
+	}
+	org, err := c.s.o.Admit(&c.info)
+	if err != nil {
+		c.s.o.Metrics.Add(EventConnRefused, 1)
+		c.log.Warn("mllp connection refused", "err", err, "tls", c.info.TLS != nil)
+		return false
+	}
+	c.info.Organization = org
+	c.log = c.log.With("organization", org)
 	return true
 }
 

@@ -716,3 +716,43 @@ func TestClientContext(t *testing.T) {
 		t.Fatal("Send of a message with a start block succeeded")
 	}
 }
+
+// Options.Admit refuses a connection before any byte is read (closed
+// without a reply, counted, logged) and names the organisation of an
+// admitted one in ConnInfo.
+func TestAdmit(t *testing.T) {
+	var info atomic.Pointer[ConnInfo]
+	allow := atomic.Bool{}
+	h := HandlerFunc(func(ctx context.Context, c *ConnInfo, msg []byte) ([]byte, error) {
+		info.Store(c)
+		return ack(ctx, c, msg)
+	})
+	ts := start(t, Options{Admit: func(c *ConnInfo) (string, error) {
+		if c.Remote == nil || !allow.Load() {
+			return "", errors.New("not on the list")
+		}
+		return "06011234", nil
+	}}, h)
+	refused := dial(t, ts.addr())
+	refused.Conn().Write(Frame([]byte("MSH|refused")))
+	expectClosed(t, refused.Conn())
+	if info.Load() != nil {
+		t.Fatal("the handler ran for a refused connection")
+	}
+	allow.Store(true)
+	c := dial(t, ts.addr())
+	reply, err := c.Send(ctxT(t), []byte("MSH|admitted"))
+	if err != nil || string(reply) != "ACK|MSH|admitted" {
+		t.Fatalf("reply = %q, %v", reply, err)
+	}
+	if ci := info.Load(); ci.Organization != "06011234" {
+		t.Fatalf("ConnInfo.Organization = %q", ci.Organization)
+	}
+	ts.stop(t)
+	if ts.m.get(EventConnRefused) != 1 || ts.m.get(EventConnOpened) != 1 || ts.m.get(EventMessage) != 1 {
+		t.Fatalf("refused %d, opened %d, messages %d", ts.m.get(EventConnRefused), ts.m.get(EventConnOpened), ts.m.get(EventMessage))
+	}
+	if !strings.Contains(ts.log.String(), "mllp connection refused") || !strings.Contains(ts.log.String(), "not on the list") {
+		t.Fatalf("refusal not logged:\n%s", ts.log)
+	}
+}
