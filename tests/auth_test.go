@@ -33,11 +33,13 @@ func authGateway(t *testing.T, extra map[string]any, args ...string) (*Gateway, 
 	}
 	g := StartGateway(t, GatewayOptions{Args: args, Auth: &AuthOptions{Config: cfg, Clients: []TestClient{
 		{ID: "zkh", Role: "hospital", Org: "06990101", Scopes: []string{"system/*.cruds"}},
-		{ID: "v1-read", Role: "hospital", Org: "06990201", Scopes: []string{"system/Patient.read", "system/ServiceRequest.read"}, RSA: true},
-		{ID: "v1-write", Role: "hospital", Org: "06990201", Scopes: []string{"system/Patient.write"}},
-		{ID: "v2-rs", Role: "insurer", Org: "7119", Scopes: []string{"system/Patient.rs", "system/Slot.rs", "system/MeasureReport.rs"}},
-		{ID: "v2-r", Role: "insurer", Org: "7119", Scopes: []string{"system/Patient.r"}},
-		{ID: "v2-cu", Role: "hospital", Org: "06990301", Scopes: []string{"system/Patient.cu", "system/Slot.cu"}},
+		// The scope clients are admins, so that tenancy (its own matrix in
+		// tenancy/) never masks a scope decision with a 404.
+		{ID: "v1-read", Role: "admin", Org: "06990201", Scopes: []string{"system/Patient.read", "system/ServiceRequest.read"}, RSA: true},
+		{ID: "v1-write", Role: "admin", Org: "06990201", Scopes: []string{"system/Patient.write"}},
+		{ID: "v2-rs", Role: "admin", Org: "7119", Scopes: []string{"system/Patient.rs", "system/Slot.rs", "system/MeasureReport.rs"}},
+		{ID: "v2-r", Role: "admin", Org: "7119", Scopes: []string{"system/Patient.r"}},
+		{ID: "v2-cu", Role: "admin", Org: "06990301", Scopes: []string{"system/Patient.cu", "system/Slot.cu"}},
 		{ID: "admin", Role: "admin", Scopes: []string{"system/*.*"}},
 	}}})
 	return g, idp
