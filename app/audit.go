@@ -61,15 +61,11 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	conn, err := rf.connect(ctx, log, embeddedServer)
+	store, closeStore, err := rf.connectStore(ctx, log, embeddedServer)
 	if err != nil {
 		return err
 	}
-	defer conn.close(context.WithoutCancel(ctx))
-	store, err := rf.openStore(ctx, conn, log, nil)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	l := audit.New(store, nil)
 	if sub == "verify" {
 		n, err := l.Verify(ctx)

@@ -57,17 +57,12 @@ func runGen(ctx context.Context, env Env, args []string) error {
 		}
 		cfg.DeploymentKey = k
 	default:
-		conn, err := rf.connect(ctx, log, embeddedServer)
+		store, closeStore, err := rf.connectStore(ctx, log, embeddedServer)
 		if err != nil {
-			return err
-		}
-		store, err := rf.openStore(ctx, conn, log, nil)
-		if err != nil {
-			conn.close(ctx)
 			return err
 		}
 		cfg.DeploymentKey = store.DeploymentKey()
-		conn.close(ctx)
+		closeStore()
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err

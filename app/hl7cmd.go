@@ -75,15 +75,11 @@ func runHL7(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	conn, err := rf.connect(ctx, log, noEmbedded)
+	store, closeStore, err := rf.connectStore(ctx, log, noEmbedded)
 	if err != nil {
 		return err
 	}
-	defer conn.close(context.WithoutCancel(ctx))
-	store, err := rf.openStore(ctx, conn, log, nil)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	p, _, err := newProcessor(store, &h, log, nil)
 	if err != nil {
 		return err

@@ -88,15 +88,11 @@ func runImport(ctx context.Context, env Env, args []string) error {
 		}
 		defer stop()
 	}
-	conn, err := rf.connect(ctx, log, embeddedServer)
+	store, closeStore, err := rf.connectStore(ctx, log, embeddedServer)
 	if err != nil {
 		return err
 	}
-	defer conn.close(context.WithoutCancel(ctx))
-	store, err := rf.openStore(ctx, conn, log, nil)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	total := int64(0)
 	for _, f := range files {
 		if n, err := countRecords(f); err == nil {

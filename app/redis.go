@@ -208,3 +208,20 @@ func redactURL(u string) string {
 	}
 	return u
 }
+
+// connectStore connects as mode allows and opens the store on it, for the
+// commands that work on one store and end; closeFn closes the connection
+// (and an embedded server it started).
+func (r *redisFlags) connectStore(ctx context.Context, log *slog.Logger, mode embeddedMode) (store *redisstore.Store, closeFn func(), err error) {
+	conn, err := r.connect(ctx, log, mode)
+	if err != nil {
+		return nil, nil, err
+	}
+	closeFn = func() { conn.close(context.WithoutCancel(ctx)) }
+	store, err = r.openStore(ctx, conn, log, nil)
+	if err != nil {
+		closeFn()
+		return nil, nil, err
+	}
+	return store, closeFn, nil
+}

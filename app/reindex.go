@@ -37,15 +37,11 @@ func runReindex(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	conn, err := rf.connect(ctx, log, embeddedServer)
+	store, closeStore, err := rf.connectStore(ctx, log, embeddedServer)
 	if err != nil {
 		return err
 	}
-	defer conn.close(context.WithoutCancel(ctx))
-	store, err := rf.openStore(ctx, conn, log, nil)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	var mu sync.Mutex
 	var bar *progress
 	phase := ""
