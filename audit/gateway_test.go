@@ -15,6 +15,7 @@ import (
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/audit"
 	"github.com/wachtwijzer/wachtwijzer/gateway"
+	"github.com/wachtwijzer/wachtwijzer/internal/principaltest"
 	"github.com/wachtwijzer/wachtwijzer/internal/redistest"
 	"github.com/wachtwijzer/wachtwijzer/redisstore"
 	"github.com/wachtwijzer/wachtwijzer/tenancy"
@@ -26,14 +27,7 @@ var testPrincipals = map[string]*ww.Principal{
 	"insB":    {Role: ww.RoleInsurer, ClientID: "zvB", Organization: "3332"},
 }
 
-func withPrincipal(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := testPrincipals[r.Header.Get("X-Test-Principal")]; p != nil {
-			r = r.WithContext(ww.WithPrincipal(r.Context(), p))
-		}
-		h.ServeHTTP(w, r)
-	})
-}
+func withPrincipal(h http.Handler) http.Handler { return principaltest.Handler(h, testPrincipals) }
 
 // gatewayOn opens a store over c (a fixture written through admin), with
 // tenancy and the audit log, behind httptest.
@@ -74,15 +68,8 @@ func writeFixture(t testing.TB, st *redisstore.Store) {
 
 func get(t *testing.T, srv *httptest.Server, as, path string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", srv.URL+path, nil)
-	req.Header.Set("X-Test-Principal", as)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	s, b, _ := principaltest.Do(t, srv.URL, as, "GET", path, "")
+	return s, b
 }
 
 func TestGatewayRecordsAccess(t *testing.T) {

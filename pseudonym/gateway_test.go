@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/audit"
 	"github.com/wachtwijzer/wachtwijzer/gateway"
+	"github.com/wachtwijzer/wachtwijzer/internal/principaltest"
 	"github.com/wachtwijzer/wachtwijzer/internal/redistest"
 	"github.com/wachtwijzer/wachtwijzer/pseudonym"
 	"github.com/wachtwijzer/wachtwijzer/redisstore"
@@ -66,30 +66,15 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := principals[r.Header.Get("X-Test-Principal")]; p != nil {
-			r = r.WithContext(ww.WithPrincipal(r.Context(), p))
-		}
-		gw.Handler().ServeHTTP(w, r)
-	}))
+	srv := httptest.NewServer(principaltest.Handler(gw.Handler(), principals))
 	t.Cleanup(srv.Close)
 	return &env{srv, st, keys, al}
 }
 
 func (e *env) do(t *testing.T, as, method, path, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-	req.Header.Set("X-Test-Principal", as)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/fhir+json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
+	s, b, _ := principaltest.Do(t, e.srv.URL, as, method, path, body)
+	return s, b
 }
 
 func TestInsurerSeesPseudonymisedWaits(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/gateway"
+	"github.com/wachtwijzer/wachtwijzer/internal/principaltest"
 	"github.com/wachtwijzer/wachtwijzer/internal/redistest"
 	"github.com/wachtwijzer/wachtwijzer/redisstore"
 	"github.com/wachtwijzer/wachtwijzer/tenancy"
@@ -113,12 +114,7 @@ func asPrincipal(h http.Handler) http.Handler {
 	for _, w := range principals() {
 		byName[w.name] = w.p
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := byName[r.Header.Get("X-Test-Principal")]; p != nil {
-			r = r.WithContext(ww.WithPrincipal(r.Context(), p))
-		}
-		h.ServeHTTP(w, r)
-	})
+	return principaltest.Handler(h, byName)
 }
 
 func newEnv(t *testing.T) *env {
@@ -155,21 +151,8 @@ type reply struct {
 func (e *env) do(t *testing.T, as, method, path, body string) reply {
 	t.Helper()
 	path = strings.TrimPrefix(path, "http://gw.test")
-	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Test-Principal", as)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/fhir+json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, string(b), resp.Header}
+	s, b, h := principaltest.Do(t, e.srv.URL, as, method, path, body)
+	return reply{s, b, h}
 }
 
 // noForeign fails when a patient-level id the principal may not see, or
