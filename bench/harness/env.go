@@ -220,6 +220,7 @@ func (e *env) startGateway(ctx context.Context) error {
 		e.debugAddr = fmt.Sprintf("127.0.0.1:%d", port)
 		args = append(args, "--debug-addr", e.debugAddr)
 	}
+	args = append(args, e.c.serveArgs...)
 	cmd := exec.Command(e.bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	pr, pw, _ := os.Pipe()

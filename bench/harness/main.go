@@ -30,6 +30,7 @@ type config struct {
 	profile      bool
 	noWorld      bool
 	auth         bool
+	serveArgs    []string
 }
 
 func main() {
@@ -47,7 +48,10 @@ func main() {
 	flag.BoolVar(&c.noWorld, "no-world", false, "skip generating and importing the world (for workloads that bring their own data, e.g. --only hl7)")
 	flag.BoolVar(&c.profile, "profile", false, "take a CPU profile of the gateway during each 16-client run and of the import (profile-*.pb.gz and profile-*.txt in --out)")
 	flag.BoolVar(&c.auth, "auth", false, "run the gateway with authentication on (an admin client; every request carries its bearer token) instead of --insecure-dev")
+	var serveArgs string
+	flag.StringVar(&serveArgs, "serve-args", "", "extra space-separated flags for the gateway's serve command (e.g. \"--audit=false\"), to compare a setting against the default")
 	flag.Parse()
+	c.serveArgs = strings.Fields(serveArgs)
 	if c.appointments == 0 {
 		c.appointments = 1_000_000
 		if c.quick {

@@ -196,12 +196,16 @@ func (e *env) runWorkload(ctx context.Context, w workload) ([]result, error) {
 		out = append(out, toResult(w, 1, l, b))
 	}
 	stopProfile := e.profileGateway(ctx, w.Name)
+	before := e.redisSnapshot(ctx)
 	l, err := e.runWrk(ctx, file, e.c.clients, e.c.duration, w.Prefer)
+	after := e.redisSnapshot(ctx)
 	stopProfile()
 	if err != nil {
 		return nil, err
 	}
-	out = append(out, toResult(w, e.c.clients, l, b))
+	res := toResult(w, e.c.clients, l, b)
+	res.Note = redisNote(before, after, l.PerSecond*after.at.Sub(before.at).Seconds())
+	out = append(out, res)
 	return out, nil
 }
 

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// redisStats is what Redis itself spent during a run: CPU seconds of the
+// server processes and the per-command calls and microseconds of INFO
+// commandstats, summed over the nodes.
+type redisStats struct {
+	at    time.Time
+	cpu   float64
+	calls map[string]int64
+	usec  map[string]int64
+}
+
+// redisSnapshot reads INFO cpu and commandstats of every node.
+func (e *env) redisSnapshot(ctx context.Context) redisStats {
+	s := redisStats{at: time.Now(), calls: map[string]int64{}, usec: map[string]int64{}}
+	for _, c := range e.clients() {
+		info, err := c.Info(ctx, "cpu", "commandstats").Result()
+		c.Close()
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(info, "\r\n") {
+			k, v, ok := strings.Cut(line, ":")
+			if !ok {
+				continue
+			}
+			switch {
+			case k == "used_cpu_sys" || k == "used_cpu_user":
+				f, _ := strconv.ParseFloat(v, 64)
+				s.cpu += f
+			case strings.HasPrefix(k, "cmdstat_"):
+				cmd := strings.TrimPrefix(k, "cmdstat_")
+				for _, kv := range strings.Split(v, ",") {
+					name, val, _ := strings.Cut(kv, "=")
+					n, _ := strconv.ParseInt(val, 10, 64)
+					switch name {
+					case "calls":
+						s.calls[cmd] += n
+					case "usec":
+						s.usec[cmd] += n
+					}
+				}
+			}
+		}
+	}
+	return s
+}
+
+// redisNote describes the Redis side of n requests between two snapshots:
+// how busy the server was, its microseconds per request and the commands
+// that took most of them (a command run inside a script counts in its own
+// row as well as in the script's).
+func redisNote(before, after redisStats, requests float64) string {
+	if requests <= 0 {
+		return ""
+	}
+	wall := after.at.Sub(before.at).Seconds()
+	cpu := after.cpu - before.cpu
+	type row struct {
+		cmd         string
+		calls, usec int64
+	}
+	var rows []row
+	for cmd, u := range after.usec {
+		d := u - before.usec[cmd]
+		n := after.calls[cmd] - before.calls[cmd]
+		if d <= 0 || n <= 0 || cmd == "info" {
+			continue
+		}
+		rows = append(rows, row{cmd, n, d})
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].usec > rows[j].usec })
+	var top []string
+	for _, r := range rows[:min(3, len(rows))] {
+		top = append(top, fmt.Sprintf("%s %.1f/req %.0f µs/call", r.cmd, float64(r.calls)/requests, float64(r.usec)/float64(r.calls)))
+	}
+	busy := 0.0
+	if wall > 0 {
+		busy = cpu / wall
+	}
+	return fmt.Sprintf("Redis CPU %.0f%% of a core, %.0f µs CPU/req; %s", 100*busy, 1e6*cpu/requests, strings.Join(top, "; "))
+}
