@@ -73,6 +73,11 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The access log is one line per request: batched into one write every
+	// 100 ms (or 32 KiB), flushed at shutdown.
+	accessBuf := newLineBuffer(env.Stderr, 32<<10, 100*time.Millisecond)
+	defer accessBuf.Close()
+	accessLog, _ := newLogger(accessBuf, cfg.logFormat)
 	if _, _, err := net.SplitHostPort(cfg.addr); err != nil {
 		return usagef("--addr %q: %v", cfg.addr, err)
 	}
@@ -160,7 +165,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 		log.Warn("the NEN 7513 access log is off (--audit=false): accesses to patient data are not recorded")
 	}
 	gw, err := gateway.New(gateway.Options{
-		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, MaxBodyBytes: cfg.maxBody,
+		Store: store, DeploymentKey: store.DeploymentKey(), Logger: log, AccessLog: accessLog, MaxBodyBytes: cfg.maxBody,
 		BaseURL: cfg.baseURL, Version: Version, Registerer: reg, Gatherer: reg, Ingest: ingest, Mediation: medCfg,
 		Limits: fhirjson.Limits{MaxDepth: cfg.auth.maxDepth, MaxItems: cfg.auth.maxItems},
 		Access: gateway.SecurityOptions{Auth: authSrv, PrivateBulkPublish: cfg.auth.privateBulk, SeparateAdmin: cfg.auth.adminAddr != ""},

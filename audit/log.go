@@ -16,18 +16,36 @@ import (
 // Backend stores the chain (redisstore.Store).
 type Backend interface {
 	AuditHead(ctx context.Context) (string, error)
-	AppendAudit(ctx context.Context, head, prev, hash string, event []byte) (id string, stale bool, cur string, err error)
+	AppendAudit(ctx context.Context, head string, entries []redisstore.AuditAppend) (ids []string, stale bool, cur string, err error)
 	AuditRange(ctx context.Context, start, end string, count int64, reverse bool) ([]redisstore.AuditEntry, error)
 }
 
 // Log appends Events to the chain and reads them back.
+//
+// Concurrent Records are group-committed: each request queues its event and
+// one of the waiting requests (the one holding the writer lock) appends
+// everything queued so far in one script call, so N concurrent requests cost
+// one round trip instead of N serialised ones. Every request still returns
+// only after its own entry is in Redis.
 type Log struct {
 	b     Backend
 	clock ww.Clock
-	mu    sync.Mutex
-	head  string // last known head; "" unknown or empty chain
+	mu    sync.Mutex // the writer: held while a batch is appended
+	head  string     // last known head; "" unknown or empty chain
 	known bool
+
+	qmu   sync.Mutex
+	queue []*pendingEvent
 }
+
+// pendingEvent is a queued Record waiting for its batch.
+type pendingEvent struct {
+	body []byte
+	done chan error // buffered (1): the batch's outcome
+}
+
+// maxBatch bounds the entries of one append (the script's arguments).
+const maxBatch = 256
 
 // New returns a Log over b.
 func New(b Backend, clock ww.Clock) *Log {
@@ -65,18 +83,54 @@ func (l *Log) Record(ctx context.Context, e *Event) error {
 	if err != nil {
 		return ww.Wrap("audit.Record", ww.KindInternal, err, "the access cannot be logged")
 	}
+	p := &pendingEvent{body: body, done: make(chan error, 1)}
+	l.qmu.Lock()
+	l.queue = append(l.queue, p)
+	l.qmu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	select {
+	case err := <-p.done: // a batch before ours carried it
+		return err
+	default:
+	}
+	l.qmu.Lock()
+	batch := l.queue
+	l.queue = nil
+	l.qmu.Unlock()
+	// The batch carries other requests' events: a cancelled request must
+	// not fail them.
+	bctx := context.WithoutCancel(ctx)
+	for len(batch) > 0 {
+		n := min(len(batch), maxBatch)
+		err := l.append(bctx, batch[:n])
+		for _, q := range batch[:n] {
+			q.done <- err
+		}
+		batch = batch[n:]
+	}
+	return <-p.done
+}
+
+// append writes one batch on the known head, retrying on the head another
+// gateway moved. The caller holds l.mu.
+func (l *Log) append(ctx context.Context, batch []*pendingEvent) error {
+	var err error
 	if !l.known {
 		if l.head, err = l.b.AuditHead(ctx); err != nil {
 			return err
 		}
 		l.known = true
 	}
+	entries := make([]redisstore.AuditAppend, len(batch))
 	for i := 0; i < maxRetries; i++ {
 		prev := hashOf(l.head)
-		hash := Hash(prev, body)
-		id, stale, cur, err := l.b.AppendAudit(ctx, l.head, prev, hash, body)
+		for j, q := range batch {
+			h := Hash(prev, q.body)
+			entries[j] = redisstore.AuditAppend{Prev: prev, Hash: h, Event: q.body}
+			prev = h
+		}
+		ids, stale, cur, err := l.b.AppendAudit(ctx, l.head, entries)
 		if err != nil {
 			l.known = false
 			return err
@@ -85,7 +139,7 @@ func (l *Log) Record(ctx context.Context, e *Event) error {
 			l.head = cur
 			continue
 		}
-		l.head = id + " " + hash
+		l.head = ids[len(ids)-1] + " " + prev
 		return nil
 	}
 	return ww.Errorf(ww.KindUnavailable, "transient", "the audit log is too busy; try again")

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"bytes"
+	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -191,7 +192,13 @@ func (g *Gateway) auditEvent(c *gin.Context, w *auditWriter, note *audit.Note) *
 		add(id)
 	}
 	if w.status < 400 && w.buf.Len() > 0 {
-		patientsIn(w.buf.Bytes(), add)
+		if typ == "Patient" && ev.Target != "" && op == "" {
+			// a read, vread or history of one Patient, already added: only
+			// its references can name others
+			referencedPatients(w.buf.Bytes(), add)
+		} else {
+			patientsIn(w.buf.Bytes(), add)
+		}
 	}
 	return ev
 }
@@ -209,8 +216,90 @@ func groundOf(p *ww.Principal) audit.Ground {
 }
 
 // patientsIn finds the Patients a response carries: Patient resources and
-// every literal reference to a Patient.
+// every literal reference to a Patient. A body with no "Patient" string
+// value holds no Patient resource, so its references are found by a scan of
+// the "reference" members instead of a parse (reads and searches of
+// appointments and referrals, the bulk of the audited traffic).
 func patientsIn(body []byte, add func(string)) {
+	if bytes.Contains(body, []byte(`"Patient"`)) {
+		patientsInTree(body, add)
+		return
+	}
+	referencedPatients(body, add)
+}
+
+// referencedPatients adds the Patient of every "reference" member of body
+// (valid JSON), found by a scan.
+func referencedPatients(body []byte, add func(string)) {
+	const key = `"reference"`
+	for i := 0; ; {
+		j := bytes.Index(body[i:], []byte(key))
+		if j < 0 {
+			return
+		}
+		at := i + j
+		i = at + len(key)
+		if escapedAt(body, at) {
+			continue // an escaped quote inside a string
+		}
+		k := skipSpace(body, i)
+		if k >= len(body) || body[k] != ':' {
+			continue // a string value "reference", not the member name
+		}
+		k = skipSpace(body, k+1)
+		if k >= len(body) || body[k] != '"' {
+			continue
+		}
+		end, escaped := k+1, false
+		for end < len(body) && body[end] != '"' {
+			if body[end] == '\\' {
+				escaped = true
+				end++
+			}
+			end++
+		}
+		if end >= len(body) {
+			return
+		}
+		s := string(body[k+1 : end])
+		if escaped {
+			if err := json.Unmarshal(body[k:end+1], &s); err != nil {
+				continue
+			}
+		}
+		patientOfReference(s, add)
+		i = end + 1
+	}
+}
+
+// escapedAt reports whether the quote at b[i] is escaped (an odd run of
+// backslashes before it).
+func escapedAt(b []byte, i int) bool {
+	n := 0
+	for i-n-1 >= 0 && b[i-n-1] == '\\' {
+		n++
+	}
+	return n%2 == 1
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
+		i++
+	}
+	return i
+}
+
+// patientOfReference adds the Patient id of a literal reference
+// ("Patient/x", "Patient/x/_history/2" or an absolute URL ending so).
+func patientOfReference(s string, add func(string)) {
+	if i := strings.LastIndex(s, "Patient/"); i >= 0 && (i == 0 || s[i-1] == '/') {
+		pid, _, _ := strings.Cut(s[i+len("Patient/"):], "/")
+		add(pid)
+	}
+}
+
+// patientsInTree is patientsIn over the parsed body.
+func patientsInTree(body []byte, add func(string)) {
 	tree, err := fhirjson.Parse(body, fhirjson.Limits{})
 	if err != nil {
 		return
@@ -225,10 +314,7 @@ func patientsIn(body []byte, add func(string)) {
 			for _, m := range v.Members {
 				if m.Key == "reference" {
 					if s, ok := m.Value.Str(); ok {
-						if i := strings.LastIndex(s, "Patient/"); i >= 0 && (i == 0 || s[i-1] == '/') {
-							pid, _, _ := strings.Cut(s[i+len("Patient/"):], "/")
-							add(pid)
-						}
+						patientOfReference(s, add)
 					}
 					continue
 				}

@@ -26,6 +26,9 @@ type Options struct {
 	// DeploymentKey seals page tokens (shared by every gateway on a Redis).
 	DeploymentKey []byte
 	Logger        *slog.Logger
+	// AccessLog receives one line per request (route template, status,
+	// duration; never query values); nil: Logger.
+	AccessLog *slog.Logger
 	// MaxBodyBytes limits request bodies (default 10 MiB); larger → 413.
 	MaxBodyBytes int64
 	// BaseURL is the public base of the FHIR API ("https://host/fhir");
@@ -84,6 +87,9 @@ func New(o Options) (*Gateway, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.AccessLog == nil {
+		o.AccessLog = o.Logger
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 10 << 20

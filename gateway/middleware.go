@@ -51,7 +51,7 @@ func (g *Gateway) accessLog(c *gin.Context) {
 	if route == "/metrics" || route == "/healthz" || route == "/readyz" {
 		return
 	}
-	g.log.Info("request", "method", c.Request.Method, "route", route, "status", status, "ms", float64(d.Microseconds())/1000, "bytes", c.Writer.Size())
+	g.o.AccessLog.Info("request", "method", c.Request.Method, "route", route, "status", status, "ms", float64(d.Microseconds())/1000, "bytes", c.Writer.Size())
 }
 
 type metrics struct {

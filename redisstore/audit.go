@@ -29,26 +29,45 @@ func (s *Store) AuditHead(ctx context.Context) (string, error) {
 	return h, nil
 }
 
-// AppendAudit appends an entry whose hash was computed on head (the value
-// AuditHead returned): in one script, the stream entry and the new head. When
+// AuditAppend is one entry to append: the previous entry's hash, the
+// entry's hash and the event (JSON).
+type AuditAppend struct {
+	Prev, Hash string
+	Event      []byte
+}
+
+// AppendAudit appends entries whose hashes were computed on head (the value
+// AuditHead returned), the first on head's hash and each later one on the
+// entry before it: in one script, the stream entries and the new head. When
 // another writer moved the head first, nothing is written and the current
-// head is returned with stale true.
-func (s *Store) AppendAudit(ctx context.Context, head, prev, hash string, event []byte) (id string, stale bool, cur string, err error) {
+// head is returned with stale true; else ids holds each entry's stream id.
+func (s *Store) AppendAudit(ctx context.Context, head string, entries []AuditAppend) (ids []string, stale bool, cur string, err error) {
 	const op = "redisstore.AppendAudit"
-	v, err := s.runScript(ctx, "audit", s.scripts.audit, []string{s.keys.auditLog(), s.keys.auditHead()}, []any{head, prev, hash, event})
+	args := make([]any, 0, 1+3*len(entries))
+	args = append(args, head)
+	for _, e := range entries {
+		args = append(args, e.Prev, e.Hash, e.Event)
+	}
+	v, err := s.runScript(ctx, "audit", s.scripts.audit, []string{s.keys.auditLog(), s.keys.auditHead()}, args)
 	if err != nil {
-		return "", false, "", ww.Wrap(op, ww.KindUnavailable, err, "the audit log cannot be written")
+		return nil, false, "", ww.Wrap(op, ww.KindUnavailable, err, "the audit log cannot be written")
 	}
 	r, ok := v.([]any)
-	if !ok || len(r) != 2 {
-		return "", false, "", ww.Wrap(op, ww.KindInternal, fmt.Errorf("unexpected reply %v", v), "the audit log cannot be written")
+	if !ok || len(r) == 0 {
+		return nil, false, "", ww.Wrap(op, ww.KindInternal, fmt.Errorf("unexpected reply %v", v), "the audit log cannot be written")
 	}
-	status, _ := r[0].(string)
-	val, _ := r[1].(string)
-	if status == "stale" {
-		return "", true, val, nil
+	if status, _ := r[0].(string); status == "stale" && len(r) == 2 {
+		val, _ := r[1].(string)
+		return nil, true, val, nil
 	}
-	return val, false, "", nil
+	if len(r) != 1+len(entries) {
+		return nil, false, "", ww.Wrap(op, ww.KindInternal, fmt.Errorf("unexpected reply %v", v), "the audit log cannot be written")
+	}
+	ids = make([]string, len(entries))
+	for i := range entries {
+		ids[i], _ = r[1+i].(string)
+	}
+	return ids, false, "", nil
 }
 
 // AuditRange reads up to count entries between the stream ids start and end

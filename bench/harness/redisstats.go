@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 type redisStats struct {
 	at    time.Time
 	cpu   float64
+	gwCPU float64 // the gateway process's CPU seconds (user + system)
 	calls map[string]int64
 	usec  map[string]int64
 }
@@ -22,6 +24,9 @@ type redisStats struct {
 // redisSnapshot reads INFO cpu and commandstats of every node.
 func (e *env) redisSnapshot(ctx context.Context) redisStats {
 	s := redisStats{at: time.Now(), calls: map[string]int64{}, usec: map[string]int64{}}
+	if e.gw != nil && e.gw.cmd.Process != nil {
+		s.gwCPU = processCPU(e.gw.cmd.Process.Pid)
+	}
 	for _, c := range e.clients() {
 		info, err := c.Info(ctx, "cpu", "commandstats").Result()
 		c.Close()
@@ -87,5 +92,27 @@ func redisNote(before, after redisStats, requests float64) string {
 	if wall > 0 {
 		busy = cpu / wall
 	}
-	return fmt.Sprintf("Redis CPU %.0f%% of a core, %.0f µs CPU/req; %s", 100*busy, 1e6*cpu/requests, strings.Join(top, "; "))
+	gw := after.gwCPU - before.gwCPU
+	return fmt.Sprintf("gateway %.0f µs CPU/req; Redis CPU %.0f%% of a core, %.0f µs CPU/req; %s", 1e6*gw/requests, 100*busy, 1e6*cpu/requests, strings.Join(top, "; "))
+}
+
+// processCPU returns the user + system CPU seconds of a process from
+// /proc/PID/stat (0 where it cannot be read).
+func processCPU(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// the command name (field 2) may hold spaces: count from its ")"
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
 }
