@@ -3,6 +3,8 @@ package wachtwijzer
 import (
 	"context"
 	"time"
+
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 )
 
 // Resource is one stored version of a FHIR resource.
@@ -69,6 +71,10 @@ type Write struct {
 	// JSON is the validated, minified resource (for OpCreate and OpUpdate);
 	// the store sets id, meta.versionId and meta.lastUpdated.
 	JSON []byte
+	// Tree, when set, is JSON as already parsed (by validation), so the
+	// store does not parse it again: Tree.Bytes() must equal JSON. The
+	// store reads it and never changes it.
+	Tree *fhirjson.Value
 	// IfMatch, when > 0, demands that the current version is exactly this
 	// one (else KindPrecondition).
 	IfMatch int64

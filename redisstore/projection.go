@@ -175,6 +175,13 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 		return plans, nil
 	}
 	key := s.dkey
+	pats, err := p.quietPatients(ctx, pats)
+	if err != nil {
+		return nil, err
+	}
+	if len(pats)+len(covs)+len(srs)+len(appts) == 0 {
+		return p.emit(plans)
+	}
 	// Round 1: the Patients the changes refer to, the waits they touch and
 	// the members of changed Patients.
 	for _, c := range covs {
@@ -336,6 +343,43 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 		}
 	}
 	return p.emit(plans)
+}
+
+// quietPatients drops the changes of Patients that were not live (a
+// create, or a create after a delete) and find nothing filed under their
+// "p-<id>" member, and returns the rest.
+//
+// Every line of a Patient that is not live lives under "p-<id>" (a
+// Coverage or wait that arrives first waits there; a delete moves them
+// there), so when that member is empty no coverage or wait refers to the
+// Patient: its BSN and home change no member and no wait snapshot, and the
+// member of its BSN need not be read. The empty member is still checked (it
+// stays in p.members, unchanged), so a concurrent commit that files a line
+// under it makes this one plan again.
+func (p *projector) quietPatients(ctx context.Context, pats []patientChange) ([]patientChange, error) {
+	fresh := 0
+	for _, c := range pats {
+		if c.old == nil {
+			p.needM[mediation.PatientMemberKey(p.s.dkey, c.id, nil)] = true
+			fresh++
+		}
+	}
+	if fresh == 0 {
+		return pats, nil
+	}
+	if err := p.load(ctx); err != nil {
+		return nil, err
+	}
+	out := pats[:0]
+	for _, c := range pats {
+		if c.old == nil {
+			if m := p.members[mediation.PatientMemberKey(p.s.dkey, c.id, nil)]; m.old == nil || m.rec.Empty() {
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }
 
 // trees parses the old (live) and new versions of a planned write.
