@@ -295,7 +295,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		pl.result = ww.WriteResult{Outcome: ww.Deleted, Resource: pl.rec.resource(w.Type, w.ID)}
 		return nil
 	}
-	tree, err := fhirjson.Parse(w.JSON, fhirjson.Limits{MaxDepth: 200})
+	tree, err := writeTree(w)
 	if err != nil {
 		return ww.Errorf(ww.KindInvalid, "structure", "%v", err)
 	}
@@ -328,6 +328,26 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 	}
 	pl.result = ww.WriteResult{Outcome: outcome, Resource: rec.resource(w.Type, w.ID)}
 	return nil
+}
+
+// writeTree returns the tree of w's JSON: when the caller parsed it
+// (w.Tree), a copy of its top level and meta, the two objects stampMeta
+// changes (the rest is shared and only read); else w.JSON parsed.
+func writeTree(w *ww.Write) (*fhirjson.Value, error) {
+	t := w.Tree
+	if t == nil || t.Kind != fhirjson.Object {
+		return fhirjson.Parse(w.JSON, fhirjson.Limits{MaxDepth: 200})
+	}
+	c := *t
+	c.Members = append(make([]fhirjson.Member, 0, len(t.Members)+3), t.Members...)
+	for i := range c.Members {
+		if m := c.Members[i].Value; c.Members[i].Key == "meta" && m != nil && m.Kind == fhirjson.Object {
+			mc := *m
+			mc.Members = append(make([]fhirjson.Member, 0, len(m.Members)+2), m.Members...)
+			c.Members[i].Value = &mc
+		}
+	}
+	return &c, nil
 }
 
 // stampMeta puts resourceType, id and meta (with the server's versionId and
