@@ -448,9 +448,25 @@ var keyRefs = func() []string {
 	return out
 }()
 
+// keyRefArgs are keyRefs as ARGV values (boxed once, not per argument).
+var keyRefArgs = func() []any {
+	out := make([]any, len(keyRefs))
+	for i, r := range keyRefs {
+		out[i] = r
+	}
+	return out
+}()
+
 func keyRef(i int) string {
 	if i < len(keyRefs) {
 		return keyRefs[i]
+	}
+	return strconv.Itoa(i)
+}
+
+func keyRefArg(i int) any {
+	if i < len(keyRefArgs) {
+		return keyRefArgs[i]
 	}
 	return strconv.Itoa(i)
 }
@@ -462,6 +478,16 @@ func (a *argv) key(k string) string {
 	a.keys = append(a.keys, k)
 	a.keyIdx[k] = len(a.keys)
 	return keyRef(len(a.keys))
+}
+
+// keyArg is key as an ARGV value.
+func (a *argv) keyArg(k string) any {
+	if i, ok := a.keyIdx[k]; ok {
+		return keyRefArg(i)
+	}
+	a.keys = append(a.keys, k)
+	a.keyIdx[k] = len(a.keys)
+	return keyRefArg(len(a.keys))
 }
 
 func (a *argv) add(v ...any) { a.args = append(a.args, v...) }
@@ -503,12 +529,19 @@ func (s *Store) addWrite(a *argv, pl *wplan) {
 	if !w.SourceTime.IsZero() && w.Op != ww.OpDelete {
 		srcHi = strconv.FormatInt(w.SourceTime.Hi, 10)
 	}
-	a.add(a.key(s.keys.cur(w.Type, w.ID)), a.key(s.keys.hist(w.Type, w.ID)), a.key(s.keys.typeHist(w.Type, pl.shard)),
-		a.key(s.keys.pend(w.Type, w.ID)), pl.expect, mode, rec, hmember, hscore, cond, srcHi, len(pl.ix))
+	a.add(a.keyArg(s.keys.cur(w.Type, w.ID)), a.keyArg(s.keys.hist(w.Type, w.ID)), a.keyArg(s.keys.typeHist(w.Type, pl.shard)),
+		a.keyArg(s.keys.pend(w.Type, w.ID)), pl.expect, mode, rec, hmember, hscore, cond, srcHi, len(pl.ix))
 	for _, o := range pl.ix {
-		a.add(o.opcode(), a.key(o.key), o.member, o.score)
+		var score any = o.score
+		if o.score == "0" {
+			score = argZero
+		}
+		a.args = append(a.args, opcodeArgs[o.kind], a.keyArg(o.key), o.member, score)
 	}
 }
+
+// argZero is the score of lex entries, boxed once.
+var argZero any = "0"
 
 // addGuard appends one guard, keeping only the ranges in tags (all when nil)
 // and only the expected ids of those tags.

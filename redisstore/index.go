@@ -302,7 +302,8 @@ func diff(old, new []ixop) []ixop {
 // set member is there once, however often it is added. Entries of other
 // kinds are kept as they are (a sorted-set member's last score wins).
 func uniqueSets(ix []ixop) []ixop {
-	var seen map[string]bool
+	type entry struct{ key, member string }
+	var seen map[entry]bool
 	var out []ixop // nil until a repeat is dropped
 	for i, o := range ix {
 		if o.kind != 's' {
@@ -312,9 +313,9 @@ func uniqueSets(ix []ixop) []ixop {
 			continue
 		}
 		if seen == nil {
-			seen = make(map[string]bool, len(ix))
+			seen = make(map[entry]bool, len(ix))
 		}
-		id := o.key + "\x01" + o.member
+		id := entry{o.key, o.member}
 		if seen[id] {
 			if out == nil {
 				out = append(make([]ixop, 0, len(ix)), ix[:i]...)
@@ -357,6 +358,14 @@ var opcodes = func() (out [256]string) {
 			sign = "-"
 		}
 		out[k] = sign + string(rune(k&0x7f))
+	}
+	return out
+}()
+
+// opcodeArgs are opcodes as ARGV values (boxed once, not per argument).
+var opcodeArgs = func() (out [256]any) {
+	for k, op := range opcodes {
+		out[k] = op
 	}
 	return out
 }()
