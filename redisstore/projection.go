@@ -66,6 +66,9 @@ type projState[T any] struct {
 	old     []byte // body as read ("" when absent)
 	vid     int64
 	deleted bool
+	// blind: not read, taken to be absent; the check of the commit
+	// refuses it when it is not, and Commit plans again reading it.
+	blind bool
 }
 
 type projector struct {
@@ -83,6 +86,8 @@ type projector struct {
 type patientChange struct {
 	id       string
 	old, new *mediation.PatientFacts
+	// blind: a create planned without reading what is stored.
+	blind bool
 }
 
 type coverageChange struct {
@@ -132,7 +137,7 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 			}
 			p.patients[id] = &patientState{facts: n, inCommit: true}
 			if !reflect.DeepEqual(o, n) {
-				pats = append(pats, patientChange{id, o, n})
+				pats = append(pats, patientChange{id, o, n, pl.blind})
 			}
 		case "Coverage":
 			c := coverageChange{id: id}
@@ -356,19 +361,30 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 // member of its BSN need not be read. The empty member is still checked (it
 // stays in p.members, unchanged), so a concurrent commit that files a line
 // under it makes this one plan again.
+//
+// A blind create (planned without reading, on the first attempt) does not
+// read "p-<id>" either: it expects it absent, as it expects the Patient
+// absent. When it is not, the script refuses the check and Commit plans
+// again, reading both.
 func (p *projector) quietPatients(ctx context.Context, pats []patientChange) ([]patientChange, error) {
 	fresh := 0
 	for _, c := range pats {
 		if c.old == nil {
-			p.needM[mediation.PatientMemberKey(p.s.dkey, c.id, nil)] = true
+			k := mediation.PatientMemberKey(p.s.dkey, c.id, nil)
+			if c.blind {
+				if _, ok := p.members[k]; !ok {
+					p.members[k] = &projState[mediation.MemberRecord]{blind: true}
+				}
+				continue
+			}
+			p.needM[k] = true
 			fresh++
 		}
 	}
-	if fresh == 0 {
-		return pats, nil
-	}
-	if err := p.load(ctx); err != nil {
-		return nil, err
+	if fresh > 0 {
+		if err := p.load(ctx); err != nil {
+			return nil, err
+		}
 	}
 	out := pats[:0]
 	for _, c := range pats {
@@ -508,6 +524,7 @@ func (p *projector) emit(plans []*wplan) ([]*wplan, error) {
 		if err != nil {
 			return nil, err
 		}
+		pl.blind = st.blind
 		plans = append(plans, pl)
 	}
 	return plans, nil

@@ -598,5 +598,15 @@ func TestQuietPatientCreate(t *testing.T) {
 		}
 		create("pQ")
 		check("after a quiet create")
+
+		// A Patient without a BSN whose wait came first stays under p-pZ
+		// and gives the wait its home.
+		commitAll(t, s, srw("sZ", "active", "pZ", "treatment", "0301", "2026-09-01"))
+		z := pat("pZ", "", "3511AB", false)
+		z.Op = ww.OpCreate
+		commitAll(t, s, z)
+		if r := waitRec(t, s, "sZ"); r.Member != "p-pZ" || r.Home == nil || r.Home.Region != "NL-UT" {
+			t.Fatalf("after the create of pZ, sZ is %+v", r)
+		}
 	})
 }
