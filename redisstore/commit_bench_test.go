@@ -60,6 +60,27 @@ func BenchmarkCommitCreate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	b.Run("appointment-update", func(b *testing.B) {
+		// A known person's booked appointment moves: its wait changes
+		// (a projection write with its index entries).
+		before, cpu0 := commandStats(ctx, c), processCPU()
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			p := fmt.Sprintf("k%d", i%people)
+			w := apw(p+"a1", p+"s1", "booked", fmt.Sprintf("2026-12-%02dT09:00:00+01:00", 10+(i/people)%2))
+			if _, err := s.Commit(ctx, &ww.Commit{Writes: []ww.Write{w}}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		cpu1, after := processCPU(), commandStats(ctx, c)
+		n := float64(b.N)
+		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/n, "go-cpu-us/op")
+		b.ReportMetric(float64(after.calls-before.calls)/n, "redis-calls/op")
+		b.ReportMetric(float64(after.scriptUsec-before.scriptUsec)/n, "script-us/op")
+		b.ReportMetric((after.cpu-before.cpu)*1e6/n, "redis-cpu-us/op")
+	})
 	next := 0
 	for _, mode := range []string{"new-bsn", "known-bsn", "known-bsn/parsed"} {
 		b.Run(mode, func(b *testing.B) {

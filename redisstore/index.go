@@ -23,7 +23,13 @@ type ixop struct {
 	sticky bool
 }
 
-func (o ixop) id() string { return string(o.kind) + o.key + "\x01" + o.member }
+// ixid identifies an index entry (kind, key, member): what diff pairs up.
+type ixid struct {
+	kind        byte
+	key, member string
+}
+
+func (o ixop) ident() ixid { return ixid{o.kind, o.key, o.member} }
 
 // maxNarrowWidth is the widest date value kept in the narrow index (a
 // day, 25 hours on the autumn DST change).
@@ -274,14 +280,14 @@ func diff(old, new []ixop) []ixop {
 	if len(old) == 0 {
 		return new
 	}
-	prev := make(map[string]ixop, len(old))
+	prev := make(map[ixid]ixop, len(old))
 	for _, o := range old {
-		prev[o.id()] = o
+		prev[o.ident()] = o
 	}
 	out := make([]ixop, 0, len(new))
 	for _, n := range new {
-		if o, ok := prev[n.id()]; ok {
-			delete(prev, n.id())
+		if o, ok := prev[n.ident()]; ok {
+			delete(prev, n.ident())
 			if o.score == n.score {
 				continue
 			}
@@ -289,7 +295,7 @@ func diff(old, new []ixop) []ixop {
 		out = append(out, n)
 	}
 	for _, o := range old {
-		if _, gone := prev[o.id()]; gone && !o.sticky {
+		if _, gone := prev[o.ident()]; gone && !o.sticky {
 			o.kind = o.kind | 0x80 // removal
 			out = append(out, o)
 		}

@@ -558,7 +558,12 @@ func projWrite[T any](s *Store, typ, id string, st *projState[T], empty bool, no
 		oldIx = s.projectionEntries(typ, id, st.old)
 	}
 	if !empty {
-		newIx = s.projectionEntries(typ, id, body)
+		if w, ok := any(&st.rec).(*mediation.WaitRecord); ok && typ == projWait {
+			// The record itself, not its JSON decoded again.
+			newIx = s.waitEntries(id, w)
+		} else {
+			newIx = s.projectionEntries(typ, id, body)
+		}
 	}
 	pl.ix = diff(oldIx, newIx)
 	if empty {
@@ -584,9 +589,21 @@ func isProjection(typ string) bool { return typ == projWait || typ == projMember
 //
 // It gives the entries of every generation the shard's write fence names.
 func (s *Store) projectionEntries(typ, id string, body []byte) []ixop {
+	if typ != projWait || len(body) == 0 {
+		return nil
+	}
+	var r mediation.WaitRecord
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil
+	}
+	return s.waitEntries(id, &r)
+}
+
+// waitEntries is projectionEntries of a decoded wait record.
+func (s *Store) waitEntries(id string, r *mediation.WaitRecord) []ixop {
 	var out []ixop
-	for _, g := range s.writeGens(typ, s.keys.shard(id)) {
-		out = append(out, s.projectionEntriesIn(s.keys.withGen(g), typ, id, body)...)
+	for _, g := range s.writeGens(projWait, s.keys.shard(id)) {
+		out = append(out, s.waitEntriesIn(s.keys.withGen(g), id, r)...)
 	}
 	return out
 }
@@ -597,7 +614,15 @@ func (s *Store) projectionEntriesIn(k keys, typ, id string, body []byte) []ixop 
 		return nil
 	}
 	var r mediation.WaitRecord
-	if err := json.Unmarshal(body, &r); err != nil || !r.Open() {
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil
+	}
+	return s.waitEntriesIn(k, id, &r)
+}
+
+// waitEntriesIn is projectionEntriesIn of a decoded wait record.
+func (s *Store) waitEntriesIn(k keys, id string, r *mediation.WaitRecord) []ixop {
+	if !r.Open() {
 		return nil
 	}
 	shard := k.shard(id)

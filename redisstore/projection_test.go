@@ -2,15 +2,18 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/internal/redistest"
 	"github.com/wachtwijzer/wachtwijzer/mediation"
 )
 
@@ -609,4 +612,27 @@ func TestQuietPatientCreate(t *testing.T) {
 			t.Fatalf("after the create of pZ, sZ is %+v", r)
 		}
 	})
+}
+
+// TestWaitEntriesOfRecord checks that the entries projWrite computes from
+// the record equal those of its JSON (what reindex and the old version's
+// diff decode), with characters JSON escapes and empty slices.
+func TestWaitEntriesOfRecord(t *testing.T) {
+	s := openStore(t, redistest.Shared(t).Client(t))
+	r := mediation.WaitRecord{
+		SR:    &mediation.WaitFacts{Status: "active", Patient: "p<1>", Authored: 20300, Kind: "out&patient", Specialism: "03é5"},
+		Appts: []mediation.ApptFact{{ID: "a1", Status: "booked", Start: "2026-12-10T09:00:00+01:00", Day: 20400}},
+		Home:  &mediation.Home{PC4: "6525", Region: "NL-GE"},
+		Cov:   []mediation.CoverageFact{{ID: "c1", Status: "active", UZOVI: "7119", From: 20000, To: mediation.NoDay}},
+	}
+	for _, rec := range []mediation.WaitRecord{r, {SR: r.SR, Appts: []mediation.ApptFact{}, Cov: []mediation.CoverageFact{}}} {
+		body, err := json.Marshal(&rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := s.waitEntries("s1", &rec), s.projectionEntries(projWait, "s1", body)
+		if len(a) == 0 || !reflect.DeepEqual(a, b) {
+			t.Fatalf("entries of the record:\n%v\nof its JSON:\n%v", a, b)
+		}
+	}
 }
