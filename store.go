@@ -3,6 +3,8 @@ package wachtwijzer
 import (
 	"context"
 	"time"
+
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 )
 
 // Resource is one stored version of a FHIR resource.
@@ -69,6 +71,10 @@ type Write struct {
 	// JSON is the validated, minified resource (for OpCreate and OpUpdate);
 	// the store sets id, meta.versionId and meta.lastUpdated.
 	JSON []byte
+	// Tree, when set, is JSON as the caller parsed it (for validation),
+	// so the store does not parse it again: the same document, in the
+	// order of JSON's members. The store reads it and never changes it.
+	Tree *fhirjson.Value
 	// IfMatch, when > 0, demands that the current version is exactly this
 	// one (else KindPrecondition).
 	IfMatch int64

@@ -488,7 +488,7 @@ func (g *Gateway) tryTransaction(r *request, entries, order []*txEntry) (*respon
 			if err := g.validateEntry(sub, res); err != nil {
 				return fail(e, err)
 			}
-			w.JSON = res.Bytes()
+			w.JSON, w.Tree = res.Bytes(), res
 		}
 		writes = append(writes, w)
 		owners = append(owners, e)

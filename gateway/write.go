@@ -68,7 +68,7 @@ func (g *Gateway) create(r *request) *response {
 
 // planCreate resolves a create with an optional If-None-Exist.
 func (g *Gateway) planCreate(r *request, tree *fhirjson.Value, id string) (*plan, error) {
-	w := &ww.Write{Op: ww.OpCreate, Type: r.typ, ID: id, JSON: tree.Bytes(), Provenance: provenance(r)}
+	w := &ww.Write{Op: ww.OpCreate, Type: r.typ, ID: id, JSON: tree.Bytes(), Tree: tree, Provenance: provenance(r)}
 	ine := r.header.Get("If-None-Exist")
 	if ine == "" {
 		return &plan{write: w}, nil
@@ -123,7 +123,7 @@ func (g *Gateway) planUpdate(r *request, tree *fhirjson.Value, id string) (*plan
 	if bodyID != id {
 		return nil, ww.Errorf(ww.KindInvalid, "invalid", "the resource id %q does not match the id %q in the URL", bodyID, id).At(r.typ + ".id")
 	}
-	w := &ww.Write{Op: ww.OpUpdate, Type: r.typ, ID: id, JSON: tree.Bytes(), Provenance: provenance(r)}
+	w := &ww.Write{Op: ww.OpUpdate, Type: r.typ, ID: id, JSON: tree.Bytes(), Tree: tree, Provenance: provenance(r)}
 	if im := r.header.Get("If-Match"); im != "" {
 		v, ok := parseETag(im)
 		if !ok {

@@ -266,7 +266,7 @@ func (p *Processor) Translate(ctx context.Context, raw []byte) ([]byte, string) 
 	var warnings []hl7v2.Problem
 	if res != nil {
 		warnings = res.Warnings
-		if problems := validate(ctx, res); len(problems) > 0 {
+		if _, problems := validate(ctx, res); len(problems) > 0 {
 			err = &hl7v2.MappingError{Problems: problems}
 		}
 	}

@@ -270,10 +270,11 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 		field, _, _ := strings.Cut(u, "=")
 		p.m.unmapped.WithLabelValues(st.senderLabel(), field).Inc()
 	}
-	if problems := validate(ctx, res); len(problems) > 0 {
+	trees, problems := validate(ctx, res)
+	if len(problems) > 0 {
 		return st.reject(ctx, &hl7v2.MappingError{Problems: problems}, res.Warnings)
 	}
-	writes := st.writes(res)
+	writes := st.writes(res, trees)
 	extra, err := st.mergeWrites(sctx, res)
 	if err != nil {
 		return st.storeFailed(ctx, err)
@@ -333,17 +334,22 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 
 // writes turns the mapping's resources into store writes: one atomic
 // commit, the sender's AGB as owner, the source message as provenance and
-// the message's source time for the ordering check.
-func (st *state) writes(res *hl7v2.Result) []ww.Write {
+// the message's source time for the ordering check. trees are the
+// resources as validate parsed them (the store need not parse them again).
+func (st *state) writes(res *hl7v2.Result, trees []*fhirjson.Value) []ww.Write {
 	var stime ww.SourceTime
 	if !st.po.Force {
 		stime = sourceTime(res.SourceTime)
 	}
 	prov := ww.Provenance{Owner: res.AGB, Channel: ww.ChannelHL7, Source: res.Source}
 	writes := make([]ww.Write, 0, len(res.Resources))
-	for _, r := range res.Resources {
-		writes = append(writes, ww.Write{Op: ww.OpUpdate, Type: r.Type, ID: r.ID, JSON: r.JSON, IfAbsent: r.IfAbsent,
-			SourceTime: stime, Provenance: prov})
+	for i, r := range res.Resources {
+		w := ww.Write{Op: ww.OpUpdate, Type: r.Type, ID: r.ID, JSON: r.JSON, IfAbsent: r.IfAbsent,
+			SourceTime: stime, Provenance: prov}
+		if i < len(trees) {
+			w.Tree = trees[i]
+		}
+		writes = append(writes, w)
 	}
 	return writes
 }
@@ -360,15 +366,18 @@ func sourceTime(t hl7v2.Time) ww.SourceTime {
 }
 
 // validate runs every mapped resource through conformance.Validate; a
-// failure is a data error (AE 102) naming the resource and element.
-func validate(ctx context.Context, res *hl7v2.Result) []hl7v2.Problem {
-	var out []hl7v2.Problem
-	for _, r := range res.Resources {
+// failure is a data error (AE 102) naming the resource and element. It
+// returns the parsed resources (trees[i] of res.Resources[i]) for the
+// writes.
+func validate(ctx context.Context, res *hl7v2.Result) (trees []*fhirjson.Value, out []hl7v2.Problem) {
+	trees = make([]*fhirjson.Value, len(res.Resources))
+	for i, r := range res.Resources {
 		tree, err := fhirjson.Parse(r.JSON, fhirjson.Limits{MaxDepth: 100})
 		if err == nil {
 			err = conformance.Validate(ctx, r.Type, tree)
 		}
 		if err == nil {
+			trees[i] = tree
 			continue
 		}
 		var we *ww.Error
@@ -384,7 +393,7 @@ func validate(ctx context.Context, res *hl7v2.Result) []hl7v2.Problem {
 		}
 		out = append(out, hl7v2.Problem{Severity: hl7v2.SeverityError, Code: hl7v2.CodeDataType, Text: fmt.Sprintf("the mapped %s is not valid FHIR", r.Type)})
 	}
-	return out
+	return trees, out
 }
 
 var longDigits = regexp.MustCompile(`[0-9]{7,}`)

@@ -224,7 +224,7 @@ func PrepareRecord(ctx context.Context, rec Record, prov ww.Provenance) (ww.Writ
 	if err := conformance.Validate(ctx, typ, tree); err != nil {
 		return ww.Write{}, err
 	}
-	return ww.Write{Op: ww.OpUpdate, Type: typ, ID: id, JSON: rec.JSON, Provenance: prov}, nil
+	return ww.Write{Op: ww.OpUpdate, Type: typ, ID: id, JSON: rec.JSON, Tree: tree, Provenance: prov}, nil
 }
 
 func (j *Job) commit(ctx context.Context, writes []ww.Write, wheres []string) error {

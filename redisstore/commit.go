@@ -295,7 +295,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		pl.result = ww.WriteResult{Outcome: ww.Deleted, Resource: pl.rec.resource(w.Type, w.ID)}
 		return nil
 	}
-	tree, err := fhirjson.Parse(w.JSON, fhirjson.Limits{MaxDepth: 200})
+	tree, err := writeTree(w)
 	if err != nil {
 		return ww.Errorf(ww.KindInvalid, "structure", "%v", err)
 	}
@@ -328,6 +328,26 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 	}
 	pl.result = ww.WriteResult{Outcome: outcome, Resource: rec.resource(w.Type, w.ID)}
 	return nil
+}
+
+// writeTree returns the tree of w's JSON: when the caller parsed it
+// (w.Tree), a copy of its top level and meta, the two objects stampMeta
+// changes (the rest is shared and only read); else w.JSON parsed.
+func writeTree(w *ww.Write) (*fhirjson.Value, error) {
+	t := w.Tree
+	if t == nil || t.Kind != fhirjson.Object {
+		return fhirjson.Parse(w.JSON, fhirjson.Limits{MaxDepth: 200})
+	}
+	c := *t
+	c.Members = append(make([]fhirjson.Member, 0, len(t.Members)+3), t.Members...)
+	for i := range c.Members {
+		if m := c.Members[i].Value; c.Members[i].Key == "meta" && m != nil && m.Kind == fhirjson.Object {
+			mc := *m
+			mc.Members = append(make([]fhirjson.Member, 0, len(m.Members)+2), m.Members...)
+			c.Members[i].Value = &mc
+		}
+	}
+	return &c, nil
 }
 
 // stampMeta puts resourceType, id and meta (with the server's versionId and
@@ -428,9 +448,25 @@ var keyRefs = func() []string {
 	return out
 }()
 
+// keyRefArgs are keyRefs as ARGV values (boxed once, not per argument).
+var keyRefArgs = func() []any {
+	out := make([]any, len(keyRefs))
+	for i, r := range keyRefs {
+		out[i] = r
+	}
+	return out
+}()
+
 func keyRef(i int) string {
 	if i < len(keyRefs) {
 		return keyRefs[i]
+	}
+	return strconv.Itoa(i)
+}
+
+func keyRefArg(i int) any {
+	if i < len(keyRefArgs) {
+		return keyRefArgs[i]
 	}
 	return strconv.Itoa(i)
 }
@@ -442,6 +478,16 @@ func (a *argv) key(k string) string {
 	a.keys = append(a.keys, k)
 	a.keyIdx[k] = len(a.keys)
 	return keyRef(len(a.keys))
+}
+
+// keyArg is key as an ARGV value.
+func (a *argv) keyArg(k string) any {
+	if i, ok := a.keyIdx[k]; ok {
+		return keyRefArg(i)
+	}
+	a.keys = append(a.keys, k)
+	a.keyIdx[k] = len(a.keys)
+	return keyRefArg(len(a.keys))
 }
 
 func (a *argv) add(v ...any) { a.args = append(a.args, v...) }
@@ -483,12 +529,19 @@ func (s *Store) addWrite(a *argv, pl *wplan) {
 	if !w.SourceTime.IsZero() && w.Op != ww.OpDelete {
 		srcHi = strconv.FormatInt(w.SourceTime.Hi, 10)
 	}
-	a.add(a.key(s.keys.cur(w.Type, w.ID)), a.key(s.keys.hist(w.Type, w.ID)), a.key(s.keys.typeHist(w.Type, pl.shard)),
-		a.key(s.keys.pend(w.Type, w.ID)), pl.expect, mode, rec, hmember, hscore, cond, srcHi, len(pl.ix))
+	a.add(a.keyArg(s.keys.cur(w.Type, w.ID)), a.keyArg(s.keys.hist(w.Type, w.ID)), a.keyArg(s.keys.typeHist(w.Type, pl.shard)),
+		a.keyArg(s.keys.pend(w.Type, w.ID)), pl.expect, mode, rec, hmember, hscore, cond, srcHi, len(pl.ix))
 	for _, o := range pl.ix {
-		a.add(o.opcode(), a.key(o.key), o.member, o.score)
+		var score any = o.score
+		if o.score == "0" {
+			score = argZero
+		}
+		a.args = append(a.args, opcodeArgs[o.kind], a.keyArg(o.key), o.member, score)
 	}
 }
+
+// argZero is the score of lex entries, boxed once.
+var argZero any = "0"
 
 // addGuard appends one guard, keeping only the ranges in tags (all when nil)
 // and only the expected ids of those tags.

@@ -23,7 +23,13 @@ type ixop struct {
 	sticky bool
 }
 
-func (o ixop) id() string { return string(o.kind) + o.key + "\x01" + o.member }
+// ixid identifies an index entry (kind, key, member): what diff pairs up.
+type ixid struct {
+	kind        byte
+	key, member string
+}
+
+func (o ixop) ident() ixid { return ixid{o.kind, o.key, o.member} }
 
 // maxNarrowWidth is the widest date value kept in the narrow index (a
 // day, 25 hours on the autumn DST change).
@@ -274,14 +280,14 @@ func diff(old, new []ixop) []ixop {
 	if len(old) == 0 {
 		return new
 	}
-	prev := make(map[string]ixop, len(old))
+	prev := make(map[ixid]ixop, len(old))
 	for _, o := range old {
-		prev[o.id()] = o
+		prev[o.ident()] = o
 	}
 	out := make([]ixop, 0, len(new))
 	for _, n := range new {
-		if o, ok := prev[n.id()]; ok {
-			delete(prev, n.id())
+		if o, ok := prev[n.ident()]; ok {
+			delete(prev, n.ident())
 			if o.score == n.score {
 				continue
 			}
@@ -289,7 +295,7 @@ func diff(old, new []ixop) []ixop {
 		out = append(out, n)
 	}
 	for _, o := range old {
-		if _, gone := prev[o.id()]; gone && !o.sticky {
+		if _, gone := prev[o.ident()]; gone && !o.sticky {
 			o.kind = o.kind | 0x80 // removal
 			out = append(out, o)
 		}
@@ -302,7 +308,8 @@ func diff(old, new []ixop) []ixop {
 // set member is there once, however often it is added. Entries of other
 // kinds are kept as they are (a sorted-set member's last score wins).
 func uniqueSets(ix []ixop) []ixop {
-	var seen map[string]bool
+	type entry struct{ key, member string }
+	var seen map[entry]bool
 	var out []ixop // nil until a repeat is dropped
 	for i, o := range ix {
 		if o.kind != 's' {
@@ -312,9 +319,9 @@ func uniqueSets(ix []ixop) []ixop {
 			continue
 		}
 		if seen == nil {
-			seen = make(map[string]bool, len(ix))
+			seen = make(map[entry]bool, len(ix))
 		}
-		id := o.key + "\x01" + o.member
+		id := entry{o.key, o.member}
 		if seen[id] {
 			if out == nil {
 				out = append(make([]ixop, 0, len(ix)), ix[:i]...)
@@ -357,6 +364,14 @@ var opcodes = func() (out [256]string) {
 			sign = "-"
 		}
 		out[k] = sign + string(rune(k&0x7f))
+	}
+	return out
+}()
+
+// opcodeArgs are opcodes as ARGV values (boxed once, not per argument).
+var opcodeArgs = func() (out [256]any) {
+	for k, op := range opcodes {
+		out[k] = op
 	}
 	return out
 }()

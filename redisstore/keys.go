@@ -138,37 +138,72 @@ func (k keys) shard(id string) int {
 
 func (k keys) tag(typ string, shard int) string {
 	// Built by hand: this runs for every index entry of every write.
-	return k.prefix + ":{" + typ + "." + twoDigits(shard) + "}"
+	var b strings.Builder
+	b.Grow(len(k.prefix) + len(typ) + 8)
+	k.writeTag(&b, typ, shard)
+	return b.String()
 }
 
-// twoDigits formats a shard number zero-padded to at least two digits.
-func twoDigits(n int) string {
-	if n >= 0 && n < 10 {
-		return "0" + strconv.Itoa(n)
+// writeTag writes the hash-tagged head of the keys of (typ, shard):
+// "<prefix>:{<typ>.<shard, two digits>}".
+func (k keys) writeTag(b *strings.Builder, typ string, shard int) {
+	b.WriteString(k.prefix)
+	b.WriteString(":{")
+	b.WriteString(typ)
+	b.WriteByte('.')
+	if shard >= 0 && shard < 10 {
+		b.WriteByte('0')
 	}
-	return strconv.Itoa(n)
+	b.WriteString(strconv.Itoa(shard))
+	b.WriteByte('}')
 }
 
-func (k keys) cur(typ, id string) string  { return k.tag(typ, k.shard(id)) + ":r:" + id }
-func (k keys) hist(typ, id string) string { return k.tag(typ, k.shard(id)) + ":h:" + id }
-func (k keys) pend(typ, id string) string { return k.tag(typ, k.shard(id)) + ":p:" + id }
+// writeSub writes ":x<gen>:<name>" and ":<part>" for each part (long
+// parts shortened by shortValue): the tail of index and mediation keys.
+func (k keys) writeSub(b *strings.Builder, name string, parts []string) {
+	b.WriteString(":x")
+	b.WriteString(strconv.Itoa(k.gen))
+	b.WriteByte(':')
+	b.WriteString(name)
+	for _, v := range parts {
+		b.WriteByte(':')
+		b.WriteString(shortValue(v))
+	}
+}
+
+// subLen is about what writeSub writes (a little more).
+func subLen(name string, parts []string) int {
+	n := 24 + len(name)
+	for _, v := range parts {
+		n += 1 + min(len(v), 49)
+	}
+	return n
+}
+
+func (k keys) cur(typ, id string) string  { return k.tagged(typ, k.shard(id), ":r:", id) }
+func (k keys) hist(typ, id string) string { return k.tagged(typ, k.shard(id), ":h:", id) }
+func (k keys) pend(typ, id string) string { return k.tagged(typ, k.shard(id), ":p:", id) }
 func (k keys) typeHist(typ string, shard int) string {
-	return k.tag(typ, shard) + ":hist"
+	return k.tagged(typ, shard, ":hist", "")
+}
+
+// tagged is tag(typ, shard) + sep + id, built in one allocation.
+func (k keys) tagged(typ string, shard int, sep, id string) string {
+	var b strings.Builder
+	b.Grow(len(k.prefix) + len(typ) + 8 + len(sep) + len(id))
+	k.writeTag(&b, typ, shard)
+	b.WriteString(sep)
+	b.WriteString(id)
+	return b.String()
 }
 
 // index returns the key of index param in a shard, with an optional value
 // suffix for set indexes.
 func (k keys) index(typ string, shard int, param string, value ...string) string {
-	b := strings.Builder{}
-	b.WriteString(k.tag(typ, shard))
-	b.WriteString(":x")
-	b.WriteString(strconv.Itoa(k.gen))
-	b.WriteString(":")
-	b.WriteString(param)
-	for _, v := range value {
-		b.WriteString(":")
-		b.WriteString(shortValue(v))
-	}
+	var b strings.Builder
+	b.Grow(len(k.prefix) + len(typ) + 8 + subLen(param, value))
+	k.writeTag(&b, typ, shard)
+	k.writeSub(&b, param, value)
 	return b.String()
 }
 
@@ -199,23 +234,17 @@ func (k keys) txOpen() string           { return k.prefix + ":txopen" }
 // under the family's own tag on standalone Redis, under the owning
 // record's shard tag (typ, shard) on a Cluster.
 func (k keys) med(family, typ string, shard int, name string, parts ...string) string {
-	b := strings.Builder{}
+	var b strings.Builder
+	b.Grow(len(k.prefix) + len(typ) + len(family) + 8 + subLen(name, parts))
 	if k.cluster {
-		b.WriteString(k.tag(typ, shard))
+		k.writeTag(&b, typ, shard)
 	} else {
 		b.WriteString(k.prefix)
 		b.WriteString(":{")
 		b.WriteString(family)
-		b.WriteString("}")
+		b.WriteByte('}')
 	}
-	b.WriteString(":x")
-	b.WriteString(strconv.Itoa(k.gen))
-	b.WriteString(":")
-	b.WriteString(name)
-	for _, v := range parts {
-		b.WriteString(":")
-		b.WriteString(shortValue(v))
-	}
+	k.writeSub(&b, name, parts)
 	return b.String()
 }
 

@@ -66,6 +66,9 @@ type projState[T any] struct {
 	old     []byte // body as read ("" when absent)
 	vid     int64
 	deleted bool
+	// blind: not read, taken to be absent; the check of the commit
+	// refuses it when it is not, and Commit plans again reading it.
+	blind bool
 }
 
 type projector struct {
@@ -83,6 +86,8 @@ type projector struct {
 type patientChange struct {
 	id       string
 	old, new *mediation.PatientFacts
+	// blind: a create planned without reading what is stored.
+	blind bool
 }
 
 type coverageChange struct {
@@ -132,7 +137,7 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 			}
 			p.patients[id] = &patientState{facts: n, inCommit: true}
 			if !reflect.DeepEqual(o, n) {
-				pats = append(pats, patientChange{id, o, n})
+				pats = append(pats, patientChange{id, o, n, pl.blind})
 			}
 		case "Coverage":
 			c := coverageChange{id: id}
@@ -175,6 +180,13 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 		return plans, nil
 	}
 	key := s.dkey
+	pats, err := p.quietPatients(ctx, pats)
+	if err != nil {
+		return nil, err
+	}
+	if len(pats)+len(covs)+len(srs)+len(appts) == 0 {
+		return p.emit(plans)
+	}
 	// Round 1: the Patients the changes refer to, the waits they touch and
 	// the members of changed Patients.
 	for _, c := range covs {
@@ -338,6 +350,54 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 	return p.emit(plans)
 }
 
+// quietPatients drops the changes of Patients that were not live (a
+// create, or a create after a delete) and find nothing filed under their
+// "p-<id>" member, and returns the rest.
+//
+// Every line of a Patient that is not live lives under "p-<id>" (a
+// Coverage or wait that arrives first waits there; a delete moves them
+// there), so when that member is empty no coverage or wait refers to the
+// Patient: its BSN and home change no member and no wait snapshot, and the
+// member of its BSN need not be read. The empty member is still checked (it
+// stays in p.members, unchanged), so a concurrent commit that files a line
+// under it makes this one plan again.
+//
+// A blind create (planned without reading, on the first attempt) does not
+// read "p-<id>" either: it expects it absent, as it expects the Patient
+// absent. When it is not, the script refuses the check and Commit plans
+// again, reading both.
+func (p *projector) quietPatients(ctx context.Context, pats []patientChange) ([]patientChange, error) {
+	fresh := 0
+	for _, c := range pats {
+		if c.old == nil {
+			k := mediation.PatientMemberKey(p.s.dkey, c.id, nil)
+			if c.blind {
+				if _, ok := p.members[k]; !ok {
+					p.members[k] = &projState[mediation.MemberRecord]{blind: true}
+				}
+				continue
+			}
+			p.needM[k] = true
+			fresh++
+		}
+	}
+	if fresh > 0 {
+		if err := p.load(ctx); err != nil {
+			return nil, err
+		}
+	}
+	out := pats[:0]
+	for _, c := range pats {
+		if c.old == nil {
+			if m := p.members[mediation.PatientMemberKey(p.s.dkey, c.id, nil)]; m.old == nil || m.rec.Empty() {
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // trees parses the old (live) and new versions of a planned write.
 func (pl *wplan) trees() (old, new *fhirjson.Value, err error) {
 	if pl.tree != nil && (pl.prev == nil || pl.prevTree != nil) && pl.rec != nil && !pl.rec.deleted {
@@ -464,6 +524,7 @@ func (p *projector) emit(plans []*wplan) ([]*wplan, error) {
 		if err != nil {
 			return nil, err
 		}
+		pl.blind = st.blind
 		plans = append(plans, pl)
 	}
 	return plans, nil
@@ -497,7 +558,12 @@ func projWrite[T any](s *Store, typ, id string, st *projState[T], empty bool, no
 		oldIx = s.projectionEntries(typ, id, st.old)
 	}
 	if !empty {
-		newIx = s.projectionEntries(typ, id, body)
+		if w, ok := any(&st.rec).(*mediation.WaitRecord); ok && typ == projWait {
+			// The record itself, not its JSON decoded again.
+			newIx = s.waitEntries(id, w)
+		} else {
+			newIx = s.projectionEntries(typ, id, body)
+		}
 	}
 	pl.ix = diff(oldIx, newIx)
 	if empty {
@@ -523,9 +589,21 @@ func isProjection(typ string) bool { return typ == projWait || typ == projMember
 //
 // It gives the entries of every generation the shard's write fence names.
 func (s *Store) projectionEntries(typ, id string, body []byte) []ixop {
+	if typ != projWait || len(body) == 0 {
+		return nil
+	}
+	var r mediation.WaitRecord
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil
+	}
+	return s.waitEntries(id, &r)
+}
+
+// waitEntries is projectionEntries of a decoded wait record.
+func (s *Store) waitEntries(id string, r *mediation.WaitRecord) []ixop {
 	var out []ixop
-	for _, g := range s.writeGens(typ, s.keys.shard(id)) {
-		out = append(out, s.projectionEntriesIn(s.keys.withGen(g), typ, id, body)...)
+	for _, g := range s.writeGens(projWait, s.keys.shard(id)) {
+		out = append(out, s.waitEntriesIn(s.keys.withGen(g), id, r)...)
 	}
 	return out
 }
@@ -536,7 +614,15 @@ func (s *Store) projectionEntriesIn(k keys, typ, id string, body []byte) []ixop 
 		return nil
 	}
 	var r mediation.WaitRecord
-	if err := json.Unmarshal(body, &r); err != nil || !r.Open() {
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil
+	}
+	return s.waitEntriesIn(k, id, &r)
+}
+
+// waitEntriesIn is projectionEntriesIn of a decoded wait record.
+func (s *Store) waitEntriesIn(k keys, id string, r *mediation.WaitRecord) []ixop {
+	if !r.Open() {
 		return nil
 	}
 	shard := k.shard(id)

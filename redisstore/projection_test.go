@@ -2,15 +2,18 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/internal/redistest"
 	"github.com/wachtwijzer/wachtwijzer/mediation"
 )
 
@@ -530,4 +533,106 @@ func TestCoverageOfNoPatientMakesNoMember(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestQuietPatientCreate covers the skip rule of quietPatients: a Patient
+// created with nothing filed under "p-<id>" reads and checks only that
+// member; one whose Coverage and wait came first (or come back after a
+// delete) must not skip and moves them to its BSN's member.
+func TestQuietPatientCreate(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const bsn = "999911120"
+		mk := ww.MemberKey(s.DeploymentKey(), bsn)
+		commitAll(t, s, pat("pM", bsn, "6525 GA", true), srw("sM", "active", "pM", "outpatient", "0305", "2026-10-01"))
+		// The lines of pN arrive before pN: they wait under p-pN.
+		commitAll(t, s, cov("c9", "pN", "7119", "2026-01-01", ""), srw("s9", "active", "pN", "treatment", "0301", "2026-09-01"))
+		if r := waitRec(t, s, "s9"); r.Member != "p-pN" || covIDs(r) != "c9" {
+			t.Fatalf("before its Patient, s9 is %+v", r)
+		}
+		create := func(id string) {
+			t.Helper()
+			w := pat(id, bsn, "3511AB", false)
+			w.Op = ww.OpCreate
+			commitAll(t, s, w)
+		}
+		check := func(when string) {
+			t.Helper()
+			r9, rM := waitRec(t, s, "s9"), waitRec(t, s, "sM")
+			if r9.Member != mk || covIDs(r9) != "c9" || r9.Home == nil || r9.Home.Region != "NL-UT" {
+				t.Fatalf("%s: s9 is %+v", when, r9)
+			}
+			if rM.Member != mk || covIDs(rM) != "c9" {
+				t.Fatalf("%s: sM does not see the coverage of its member: %+v", when, rM)
+			}
+		}
+		create("pN")
+		check("after the create")
+		// Deleted, the lines go back under p-pN; created again (an update
+		// of the deleted one), they return.
+		commitAll(t, s, ww.Write{Op: ww.OpDelete, Type: "Patient", ID: "pN"})
+		if r := waitRec(t, s, "s9"); r.Member != "p-pN" || covIDs(r) != "c9" {
+			t.Fatalf("after the delete, s9 is %+v", r)
+		}
+		if r := waitRec(t, s, "sM"); covIDs(r) != "" {
+			t.Fatalf("after the delete, sM still has %s", covIDs(r))
+		}
+		commitAll(t, s, pat("pN", bsn, "3511AB", false))
+		check("after the re-create")
+
+		// A quiet create: only "p-pQ" is read and checked, nothing written
+		// besides the Patient.
+		w := pat("pQ", bsn, "3511AB", false)
+		w.Op = ww.OpCreate
+		plans, err := s.plan(ctx, []ww.Write{w}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans, err = s.project(ctx, plans)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, pl := range plans[1:] {
+			got = append(got, fmt.Sprintf("%s/%s write=%v", pl.w.Type, pl.w.ID, pl.write))
+		}
+		if strings.Join(got, ";") != "Member/p-pQ write=false" {
+			t.Fatalf("a quiet Patient create plans %v", got)
+		}
+		create("pQ")
+		check("after a quiet create")
+
+		// A Patient without a BSN whose wait came first stays under p-pZ
+		// and gives the wait its home.
+		commitAll(t, s, srw("sZ", "active", "pZ", "treatment", "0301", "2026-09-01"))
+		z := pat("pZ", "", "3511AB", false)
+		z.Op = ww.OpCreate
+		commitAll(t, s, z)
+		if r := waitRec(t, s, "sZ"); r.Member != "p-pZ" || r.Home == nil || r.Home.Region != "NL-UT" {
+			t.Fatalf("after the create of pZ, sZ is %+v", r)
+		}
+	})
+}
+
+// TestWaitEntriesOfRecord checks that the entries projWrite computes from
+// the record equal those of its JSON (what reindex and the old version's
+// diff decode), with characters JSON escapes and empty slices.
+func TestWaitEntriesOfRecord(t *testing.T) {
+	s := openStore(t, redistest.Shared(t).Client(t))
+	r := mediation.WaitRecord{
+		SR:    &mediation.WaitFacts{Status: "active", Patient: "p<1>", Authored: 20300, Kind: "out&patient", Specialism: "03é5"},
+		Appts: []mediation.ApptFact{{ID: "a1", Status: "booked", Start: "2026-12-10T09:00:00+01:00", Day: 20400}},
+		Home:  &mediation.Home{PC4: "6525", Region: "NL-GE"},
+		Cov:   []mediation.CoverageFact{{ID: "c1", Status: "active", UZOVI: "7119", From: 20000, To: mediation.NoDay}},
+	}
+	for _, rec := range []mediation.WaitRecord{r, {SR: r.SR, Appts: []mediation.ApptFact{}, Cov: []mediation.CoverageFact{}}} {
+		body, err := json.Marshal(&rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := s.waitEntries("s1", &rec), s.projectionEntries(projWait, "s1", body)
+		if len(a) == 0 || !reflect.DeepEqual(a, b) {
+			t.Fatalf("entries of the record:\n%v\nof its JSON:\n%v", a, b)
+		}
+	}
 }

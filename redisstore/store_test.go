@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 	"github.com/wachtwijzer/wachtwijzer/internal/redistest"
 )
 
@@ -351,4 +352,48 @@ func TestUnchangedUpdateWritesNoVersion(t *testing.T) {
 			t.Fatalf("the same content from another owner: %+v, want a new version (the owner index changes)", r)
 		}
 	})
+}
+
+// TestWriteTree checks that a write carrying its parsed tree stores what
+// the same write without it stores, and leaves the caller's tree as it was
+// (the commit stamps meta on a copy).
+func TestWriteTree(t *testing.T) {
+	s := openStore(t, redistest.Shared(t).Client(t))
+	ctx := context.Background()
+	body := []byte(`{"resourceType":"Patient","active":true,"meta":{"tag":[{"system":"urn:x","code":"y"}],"versionId":"7"},"name":[{"family":"Jansen"}]}`)
+	tree, err := fhirjson.Parse(body, fhirjson.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"plain", "tree"} {
+		w := ww.Write{Op: ww.OpCreate, Type: "Patient", ID: id, JSON: body}
+		if id == "tree" {
+			w.Tree = tree
+		}
+		write(t, s, w)
+		w.Op, w.JSON = ww.OpUpdate, []byte(strings.Replace(string(body), "Jansen", "Smit", 1))
+		if id == "tree" {
+			tree2, _ := fhirjson.Parse(w.JSON, fhirjson.Limits{})
+			w.Tree = tree2
+		}
+		write(t, s, w)
+	}
+	if got := string(tree.Bytes()); got != string(body) {
+		t.Fatalf("the caller's tree changed: %s", got)
+	}
+	a, err := s.Read(ctx, "Patient", "plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Read(ctx, "Patient", "tree")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Replace(string(a.JSON), `"plain"`, `"tree"`, 1) != string(b.JSON) || b.VersionID != 2 {
+		t.Fatalf("stored with the tree:\n%s\nwithout:\n%s", b.JSON, a.JSON)
+	}
+	res, err := s.Search(ctx, &ww.Query{Type: "Patient", Clauses: []ww.Clause{{Param: "family", Values: []string{"smit"}}}, Count: 10})
+	if err != nil || len(res.Resources) != 2 {
+		t.Fatalf("search family=smit: %v, %v", res, err)
+	}
 }
