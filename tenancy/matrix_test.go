@@ -431,6 +431,40 @@ func TestTenancyWrites(t *testing.T) {
 	if r := e.do(t, "admin", "GET", "/fhir/ServiceRequest/srBone", ""); !strings.Contains(r.body, "orgHospOne") || strings.Contains(r.body, "orgHospTwo") {
 		t.Fatalf("$import by hospital-2 changed srBone: %d %s", resp.StatusCode, r.body)
 	}
+	// an asynchronous $import's status is its starter's (and admins'):
+	// to anyone else it is missing, like a job that never was
+	req, _ = http.NewRequest("POST", e.srv.URL+"/fhir/$import", strings.NewReader(sr("srAsyncTwo", "patAtwo", "orgHospTwo")+"\n"))
+	req.Header.Set("X-Test-Principal", "hospital-2")
+	req.Header.Set("Content-Type", "application/fhir+ndjson")
+	req.Header.Set("Prefer", "respond-async")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := strings.TrimPrefix(resp.Header.Get("Content-Location"), "http://gw.test")
+	if resp.StatusCode != 202 || !strings.HasPrefix(loc, "/fhir/$import-status/") {
+		t.Fatalf("async $import: %d %q", resp.StatusCode, loc)
+	}
+	for deadline := time.Now().Add(10 * time.Second); e.do(t, "hospital-2", "GET", loc, "").status != 200; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the asynchronous $import did not finish")
+		}
+	}
+	job := strings.TrimPrefix(loc, "/fhir/$import-status/")
+	never := e.do(t, "hospital-1", "GET", "/fhir/$import-status/neverStarted", "")
+	for _, as := range []string{"hospital-1", "insurer-A", "anonymous", "admin"} {
+		r := e.do(t, as, "GET", loc, "")
+		if as == "admin" {
+			if r.status != 200 {
+				t.Errorf("admin polls hospital-2's import: %d %s", r.status, r.body)
+			}
+			continue
+		}
+		if r.status != 404 || strings.ReplaceAll(r.body, job, "X") != strings.ReplaceAll(never.body, "neverStarted", "X") || r.header.Get("X-Progress") != "" {
+			t.Errorf("%s polls hospital-2's import: %d %s (a job that never was: %s)", as, r.status, r.body, never.body)
+		}
+	}
 	// the refused transaction wrote nothing
 	if r := e.do(t, "admin", "GET", "/fhir/ServiceRequest/srTxOwn", ""); r.status != 404 {
 		t.Fatalf("a refused transaction left srTxOwn behind: %d", r.status)
