@@ -100,7 +100,11 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		guards, err := s.planGuards(c.Guards)
+		widened, err := s.hiddenGuards(ctx, p, c.Guards)
+		if err != nil {
+			return nil, err
+		}
+		guards, err := s.planGuards(widened)
 		if err != nil {
 			return nil, err
 		}
@@ -628,6 +632,67 @@ func (s *Store) planRelease(r *ww.LeaseRef) (*releasePlan, error) {
 		return nil, ww.Errorf(ww.KindInvalid, "invalid", "a lease release without a holder").WithOp("redisstore.Commit")
 	}
 	return &releasePlan{key: s.keys.lease(r.Name), holder: r.Holder}, nil
+}
+
+// maxHiddenMatches caps the resources a restricted principal's guard
+// criteria may match beyond what it sees.
+const maxHiddenMatches = 1000
+
+// hiddenGuards widens guards by the matches their principal may not see.
+// The caller resolved the criteria through the Policy, so Expect holds what
+// the principal sees, while the script checks the index itself: without
+// this, a hidden match would fail every such guard, a conditional create
+// that matches only another organisation's resource would answer 409
+// instead of creating, and that answer would tell that the resource
+// exists. The hidden matches join Expect, so they neither block the write
+// nor show; a change among them fails the guard like any other (the caller
+// resolves again). A type the principal sees whole (no Filter) is left as
+// it is.
+func (s *Store) hiddenGuards(ctx context.Context, p *ww.Principal, guards []ww.Guard) ([]ww.Guard, error) {
+	if len(guards) == 0 || p.Role == ww.RoleSystem {
+		return guards, nil
+	}
+	out := make([]ww.Guard, len(guards))
+	sys := ww.WithPrincipal(ctx, &ww.Principal{Role: ww.RoleSystem, ClientID: "guard"})
+	for i, g := range guards {
+		out[i] = g
+		if len(g.Criteria) == 0 {
+			continue
+		}
+		filter, err := s.policy.Filter(ctx, p, g.Type)
+		if err != nil {
+			return nil, err
+		}
+		if len(filter) == 0 {
+			continue
+		}
+		res, err := s.Search(sys, &ww.Query{Type: g.Type, Clauses: g.Criteria, Count: maxHiddenMatches + 1})
+		if err != nil {
+			return nil, ww.Wrap("redisstore.Commit", ww.KindOf(err), err, "the conditional criteria cannot be checked")
+		}
+		if len(res.Resources) > maxHiddenMatches || res.Next != nil {
+			return nil, ww.Errorf(ww.KindPrecondition, "too-costly", "the conditional criteria match too many %s resources; make them narrower", g.Type)
+		}
+		expect := map[string]bool{}
+		for _, id := range g.Expect {
+			expect[id] = true
+		}
+		widened := append([]string(nil), g.Expect...)
+		for _, r := range res.Resources {
+			if expect[r.ID] {
+				continue
+			}
+			vis, err := s.policy.Visible(ctx, p, r)
+			if err != nil {
+				return nil, err
+			}
+			if !vis {
+				widened = append(widened, r.ID)
+			}
+		}
+		out[i].Expect = widened
+	}
+	return out, nil
 }
 
 // planGuards turns guards into index ranges over every shard of their type.

@@ -651,6 +651,34 @@ func TestTenancyWritesOverHTTP(t *testing.T) {
 			}
 		})
 	}
+	// conditional writes resolve what the client sees: a match it may not
+	// see neither blocks the write nor shows (no 409, no foreign id)
+	byBSN := "identifier=" + tnBSN + "|" + tnBSNB
+	r := e.do(t, "hospital-2", "POST", "/fhir/Patient", tnPat("x", tnBSNB, "Bakker"), "If-None-Exist: "+byBSN)
+	p := &tnReport{}
+	p.noForeign(tnRoleOf("hospital-2"), "conditional create", r, tnBSNB)
+	if r.Status != 201 || len(p.leaks) > 0 {
+		t.Fatalf("hospital-2's conditional create over hospital-1's Patient: %d %v %s", r.Status, p.leaks, r.Body)
+	}
+	own := str(r.JSON(t)["id"])
+	if r := e.do(t, "hospital-2", "POST", "/fhir/Patient", tnPat("x", tnBSNB, "Bakker"), "If-None-Exist: "+byBSN); r.Status != 200 || str(r.JSON(t)["id"]) != own {
+		t.Errorf("the second conditional create does not find hospital-2's own Patient: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, "hospital-2", "PUT", "/fhir/Patient?"+byBSN, strings.Replace(tnPat("x", tnBSNB, "Bakker-de Wit"), `"id":"x",`, "", 1)); r.Status != 200 || str(r.JSON(t)["id"]) != own {
+		t.Errorf("hospital-2's conditional update: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, "hospital-2", "DELETE", "/fhir/ServiceRequest?subject=Patient/patBone", ""); r.Status != 204 {
+		t.Errorf("hospital-2's conditional delete over hospital-1's wait: %d %s", r.Status, r.Body)
+	}
+	r = e.do(t, "insurer-A", "POST", "/fhir/Coverage", tnCov("x", "patBone", `{"reference":"Organization/orgInsA"}`), "If-None-Exist: beneficiary=Patient/patBone")
+	p = &tnReport{}
+	p.noForeign(tnRoleOf("insurer-A"), "conditional create", r, "patBone")
+	if r.Status != 201 || len(p.leaks) > 0 {
+		t.Errorf("insurer-A's conditional create over insurer-B's Coverage: %d %v %s", r.Status, p.leaks, r.Body)
+	}
+	if r := e.do(t, "admin", "GET", "/fhir/Patient/patBone", ""); r.Status != 200 || !strings.Contains(string(r.Body), `"family":"Bakker"}`) {
+		t.Errorf("patBone changed by hospital-2's conditional writes: %s", r.Body)
+	}
 	// nothing refused was written
 	for _, id := range []string{"srTxOwn", "srTxIns"} {
 		if r := e.do(t, "admin", "GET", "/fhir/ServiceRequest/"+id, ""); r.Status != 404 {
