@@ -487,6 +487,41 @@ func (e *tnEnv) matrix(t *testing.T, as string, w tnRole) *tnReport {
 			}
 		}
 	}
+	// a next link another client was given pages only what this one sees
+	// (the page token carries no access)
+	if b := p.bundle("admin page", e.do(t, "admin", "GET", "/fhir/ServiceRequest?_count=1", "")); b.next() != "" {
+		r := do("GET", b.next(), "")
+		p.noForeign(w, "admin's next link", r)
+		for _, id := range p.bundle(w.name+" admin's next link", r).ids("") {
+			if tnSet(tnPatientLevel...)[id] && !vis(id) {
+				p.leak("%s: admin's next link leaks %s", w.name, id)
+			}
+		}
+	}
+	// a transaction's conditional reference to a hidden Patient answers as
+	// one to a BSN nobody has
+	txRef := func(bsn string) *Resp {
+		return do("POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:7b0c7e4e-1111-4c1e-9a51-000000000009",`+
+			`"resource":{"resourceType":"ServiceRequest","id":"srTxRef","status":"active","intent":"order","subject":{"reference":"Patient?identifier=`+tnBSN+`|`+bsn+`"}},`+
+			`"request":{"method":"PUT","url":"ServiceRequest/srTxRef"}}]}`)
+	}
+	if !vis("patBone") {
+		hidden, nobody := txRef(tnBSNB), txRef("999999990")
+		p.noForeign(w, "conditional reference", hidden, tnBSNB)
+		if hidden.Status != nobody.Status || strings.ReplaceAll(string(hidden.Body), tnBSNB, "X") != strings.ReplaceAll(string(nobody.Body), "999999990", "X") {
+			p.errorf("%s: a conditional reference to a hidden Patient: %d %s; to nobody: %d %s", w.name, hidden.Status, hidden.Body, nobody.Status, nobody.Body)
+		}
+	}
+	// the audit log and the admin surface are for admins
+	for _, path := range []string{"/fhir/AuditEvent?_total=accurate", "/status", "/metrics", "/admin/hl7/dead-letters"} {
+		r := do("GET", path, "")
+		if want := map[bool]int{true: 200, false: 403}[w.name == "admin"]; r.Status != want {
+			p.errorf("%s: GET %s = %d, want %d", w.name, path, r.Status, want)
+		}
+		if w.name != "admin" {
+			p.noForeign(w, path, r)
+		}
+	}
 	// operations
 	e.operations(t, as, w, p)
 	return p
@@ -555,6 +590,12 @@ func (e *tnEnv) operations(t *testing.T, as string, w tnRole, p *tnReport) {
 				p.errorf("%s: %s = %v, want %v", w.name, c.path, got, c.matches)
 			}
 		}
+	}
+	// $validate of a body at a hidden id answers as at an absent one
+	vh := e.do(t, as, "POST", "/fhir/ServiceRequest/srBone/$validate", tnSR("srBone", "patBone", "orgHospOne"))
+	va := e.do(t, as, "POST", "/fhir/ServiceRequest/neverWritten/$validate", tnSR("neverWritten", "patBone", "orgHospOne"))
+	if vh.Status != va.Status || strings.ReplaceAll(string(vh.Body), "srBone", "X") != strings.ReplaceAll(string(va.Body), "neverWritten", "X") {
+		p.errorf("%s: POST $validate at srBone %d %s, at an absent id %d %s", w.name, vh.Status, vh.Body, va.Status, va.Body)
 	}
 	// $everything is not served: a hidden Patient answers as an absent one
 	hidden := e.do(t, as, "GET", "/fhir/Patient/patBone/$everything", "")
@@ -658,7 +699,7 @@ func TestTenancyWritesOverHTTP(t *testing.T) {
 	p := &tnReport{}
 	p.noForeign(tnRoleOf("hospital-2"), "conditional create", r, tnBSNB)
 	if r.Status != 201 || len(p.leaks) > 0 {
-		t.Fatalf("hospital-2's conditional create over hospital-1's Patient: %d %v %s", r.Status, p.leaks, r.Body)
+		t.Errorf("hospital-2's conditional create over hospital-1's Patient: %d %v %s", r.Status, p.leaks, r.Body)
 	}
 	own := str(r.JSON(t)["id"])
 	if r := e.do(t, "hospital-2", "POST", "/fhir/Patient", tnPat("x", tnBSNB, "Bakker"), "If-None-Exist: "+byBSN); r.Status != 200 || str(r.JSON(t)["id"]) != own {
@@ -666,6 +707,16 @@ func TestTenancyWritesOverHTTP(t *testing.T) {
 	}
 	if r := e.do(t, "hospital-2", "PUT", "/fhir/Patient?"+byBSN, strings.Replace(tnPat("x", tnBSNB, "Bakker-de Wit"), `"id":"x",`, "", 1)); r.Status != 200 || str(r.JSON(t)["id"]) != own {
 		t.Errorf("hospital-2's conditional update: %d %s", r.Status, r.Body)
+	}
+	// a conditional reference by BSN finds the client's own Patient, though
+	// another hospital has one with that BSN too
+	r = e.do(t, "hospital-2", "POST", "/fhir", `{"resourceType":"Bundle","type":"transaction","entry":[{"fullUrl":"urn:uuid:7b0c7e4e-1111-4c1e-9a51-000000000010",`+
+		`"resource":`+strings.Replace(tnSR("srTxRefTwo", "X", "orgHospTwo"), `"Patient/X"`, `"Patient?identifier=`+tnBSN+`|`+tnBSNA+`"`, 1)+`,"request":{"method":"PUT","url":"ServiceRequest/srTxRefTwo"}}]}`)
+	if r.Status != 200 || strings.Contains(string(r.Body), "patAone") {
+		t.Errorf("hospital-2's conditional reference by BSN: %d %s", r.Status, r.Body)
+	}
+	if r := e.do(t, "hospital-2", "GET", "/fhir/ServiceRequest/srTxRefTwo", ""); r.Status != 200 || !strings.Contains(string(r.Body), `"Patient/patAtwo"`) {
+		t.Errorf("the conditional reference did not resolve to hospital-2's Patient: %d %s", r.Status, r.Body)
 	}
 	if r := e.do(t, "hospital-2", "DELETE", "/fhir/ServiceRequest?subject=Patient/patBone", ""); r.Status != 204 {
 		t.Errorf("hospital-2's conditional delete over hospital-1's wait: %d %s", r.Status, r.Body)
