@@ -73,14 +73,24 @@ type tnRole struct {
 	uzovi   string
 }
 
-func tnRoles() []tnRole {
+func tnRoles() []tnRole { return tnRolesOf(true) }
+
+// tnRolesOf are the roles with pseudonymised waits (the default: an insurer
+// sees its members' waits, never their Patients or BSNs) or without
+// (--pseudonymise=false: it sees its members' Patients too).
+func tnRolesOf(pseudonymised bool) []tnRole {
+	insA, insB := tnSet("covAone", "srAone", "srAtwo"), tnSet("covBone", "srBone", "apptBone", "taskB")
+	bsnA, bsnB := tnSet(), tnSet()
+	if !pseudonymised {
+		insA["patAone"], insA["patAtwo"], insB["patBone"] = true, true, true
+		bsnA, bsnB = tnSet(tnBSNA), tnSet(tnBSNB)
+	}
 	return []tnRole{
 		{name: "admin", visible: tnSet(tnPatientLevel...), bsns: tnSet(tnBSNA, tnBSNB)},
 		{name: "hospital-1", visible: tnSet("patAone", "patBone", "srAone", "srBone", "apptBone"), bsns: tnSet(tnBSNA, tnBSNB)},
 		{name: "hospital-2", visible: tnSet("patAtwo", "srAtwo"), bsns: tnSet(tnBSNA)},
-		// pseudonymised: an insurer sees its members' waits, never their Patients
-		{name: "insurer-A", visible: tnSet("covAone", "srAone", "srAtwo"), bsns: tnSet(), insurer: true, uzovi: tnUZA},
-		{name: "insurer-B", visible: tnSet("covBone", "srBone", "apptBone", "taskB"), bsns: tnSet(), insurer: true, uzovi: tnUZB},
+		{name: "insurer-A", visible: insA, bsns: bsnA, insurer: true, uzovi: tnUZA},
+		{name: "insurer-B", visible: insB, bsns: bsnB, insurer: true, uzovi: tnUZB},
 	}
 }
 
@@ -117,12 +127,12 @@ func tnCov(id, patient, payor string) string {
 		id, patient, payor, now.AddDate(-1, 0, 0).Format("2006-01-02"), now.AddDate(1, 0, 0).Format("2006-01-02"))
 }
 
-// startTenancy starts the gateway with one client per role and writes the
-// fixtures, each by the client that owns it.
-func startTenancy(t *testing.T) *tnEnv {
+// startTenancy starts the gateway (with extra flags args) with one client
+// per role and writes the fixtures, each by the client that owns it.
+func startTenancy(t *testing.T, args ...string) *tnEnv {
 	t.Helper()
 	cruds := []string{"system/*.cruds"}
-	g := StartGateway(t, GatewayOptions{Auth: &AuthOptions{
+	g := StartGateway(t, GatewayOptions{Args: args, Auth: &AuthOptions{
 		Config: map[string]any{"rate_limit": map[string]any{"requests": 0, "window": "1m"}},
 		Clients: []TestClient{
 			{ID: "admin", Role: "admin", Scopes: []string{"system/*.*"}},
@@ -617,7 +627,8 @@ func (p *tnReport) fail(t *testing.T) {
 }
 
 // TestTenancyMatrixOverHTTP is every role × route × leak vector over the
-// real binary with real tokens, and its negative control: admin's answers
+// real binary with real tokens, with pseudonymised waits (the default) and
+// without, and its negative control: admin's answers
 // checked as if they were hospital 2's must be caught as leaks (foreign ids,
 // BSNs and counts) and as wrong statuses.
 func TestTenancyMatrixOverHTTP(t *testing.T) {
@@ -625,6 +636,12 @@ func TestTenancyMatrixOverHTTP(t *testing.T) {
 	for _, w := range tnRoles() {
 		t.Run(w.name, func(t *testing.T) { e.matrix(t, w.name, w).fail(t) })
 	}
+	t.Run("not pseudonymised", func(t *testing.T) {
+		e := startTenancy(t, "--pseudonymise=false")
+		for _, w := range tnRolesOf(false) {
+			t.Run(w.name, func(t *testing.T) { e.matrix(t, w.name, w).fail(t) })
+		}
+	})
 	t.Run("negative control", func(t *testing.T) {
 		p := e.matrix(t, "admin", tnRoleOf("hospital-2"))
 		joined := strings.Join(p.leaks, "\n")
