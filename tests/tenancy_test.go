@@ -35,6 +35,12 @@ const (
 // capacity data that everyone may read.
 var tnPatientLevel = []string{"patAone", "patAtwo", "patBone", "covAone", "covBone", "srAone", "srAtwo", "srBone", "apptBone", "taskB"}
 
+// tnGone is a wait hospital 1 wrote for patBone and deleted: it and admins
+// see it gone (410); insurer B, whose member patBone is, sees its live
+// version in the history but not the deletion; to everyone else it was
+// never there.
+const tnGone = "srGone"
+
 // tnByType are the patient-level fixtures by type.
 var tnByType = []struct {
 	typ string
@@ -79,15 +85,15 @@ func tnRoles() []tnRole { return tnRolesOf(true) }
 // sees its members' waits, never their Patients or BSNs) or without
 // (--pseudonymise=false: it sees its members' Patients too).
 func tnRolesOf(pseudonymised bool) []tnRole {
-	insA, insB := tnSet("covAone", "srAone", "srAtwo"), tnSet("covBone", "srBone", "apptBone", "taskB")
+	insA, insB := tnSet("covAone", "srAone", "srAtwo"), tnSet("covBone", "srBone", "apptBone", "taskB", tnGone)
 	bsnA, bsnB := tnSet(), tnSet()
 	if !pseudonymised {
 		insA["patAone"], insA["patAtwo"], insB["patBone"] = true, true, true
 		bsnA, bsnB = tnSet(tnBSNA), tnSet(tnBSNB)
 	}
 	return []tnRole{
-		{name: "admin", visible: tnSet(tnPatientLevel...), bsns: tnSet(tnBSNA, tnBSNB)},
-		{name: "hospital-1", visible: tnSet("patAone", "patBone", "srAone", "srBone", "apptBone"), bsns: tnSet(tnBSNA, tnBSNB)},
+		{name: "admin", visible: tnSet(append([]string{tnGone}, tnPatientLevel...)...), bsns: tnSet(tnBSNA, tnBSNB)},
+		{name: "hospital-1", visible: tnSet("patAone", "patBone", "srAone", "srBone", "apptBone", tnGone), bsns: tnSet(tnBSNA, tnBSNB)},
 		{name: "hospital-2", visible: tnSet("patAtwo", "srAtwo"), bsns: tnSet(tnBSNA)},
 		{name: "insurer-A", visible: insA, bsns: bsnA, insurer: true, uzovi: tnUZA},
 		{name: "insurer-B", visible: insB, bsns: bsnB, insurer: true, uzovi: tnUZB},
@@ -172,6 +178,8 @@ func startTenancy(t *testing.T, args ...string) *tnEnv {
 			t.Fatalf("fixture %s/%s by %s: %d %s", f.typ, f.id, f.as, r.Status, r.Body)
 		}
 	}
+	expect(t, e.do(t, "hospital-1", "PUT", "/fhir/ServiceRequest/"+tnGone, tnSR(tnGone, "patBone", "orgHospOne")), 201)
+	expect(t, e.do(t, "hospital-1", "DELETE", "/fhir/ServiceRequest/"+tnGone, ""), 204)
 	return e
 }
 
@@ -205,7 +213,7 @@ func (p *tnReport) errorf(format string, args ...any) {
 func (p *tnReport) noForeign(w tnRole, what string, r *Resp, named ...string) {
 	hdr := fmt.Sprint(r.Header)
 	skip := tnSet(named...)
-	for _, id := range tnPatientLevel {
+	for _, id := range append([]string{tnGone}, tnPatientLevel...) {
 		if skip[id] || strings.Contains(what, id) || w.visible[id] {
 			continue
 		}
@@ -386,9 +394,37 @@ func (e *tnEnv) matrix(t *testing.T, as string, w tnRole) *tnReport {
 		// type history
 		r = do("GET", "/fhir/"+typ+"/_history", "")
 		p.noForeign(w, typ+" history", r)
-		if got := tnUniq(p.bundle(w.name+" "+typ+" history", r).ids("")); !tnEq(got, want) {
+		got := tnUniq(p.bundle(w.name+" "+typ+" history", r).ids(""))
+		if gone := tnOf(got, func(id string) bool { return id == tnGone }); len(gone) > 0 != (typ == "ServiceRequest" && w.visible[tnGone]) {
+			p.errorf("%s: %s/_history has %v", w.name, typ, gone)
+		}
+		if got = tnOf(got, func(id string) bool { return id != tnGone }); !tnEq(got, want) {
 			p.errorf("%s: %s/_history = %v, want %v", w.name, typ, got, want)
 		}
+	}
+	// a deleted wait: gone to its owner (and admins), to anyone else as
+	// missing as an id never written, in every route
+	gone := "/fhir/ServiceRequest/" + tnGone
+	absentSR := do("GET", "/fhir/ServiceRequest/neverWritten", "")
+	tomb := w.name == "admin" || w.name == "hospital-1" // sees the deletion
+	pick := func(ok bool, yes int) int {
+		if ok {
+			return yes
+		}
+		return 404
+	}
+	for _, c := range []struct {
+		route  string
+		status int
+	}{{gone, pick(tomb, 410)}, {gone + "/_history", pick(w.visible[tnGone], 200)}, {gone + "/_history/1", pick(w.visible[tnGone], 200)}, {gone + "/_history/2", pick(tomb, 410)}} {
+		r := do("GET", c.route, "")
+		p.noForeign(w, c.route, r)
+		if r.Status != c.status {
+			p.errorf("%s: GET %s = %d, want %d: %.300s", w.name, c.route, r.Status, c.status, r.Body)
+		}
+	}
+	if r := do("GET", gone, ""); !tomb && strings.ReplaceAll(string(r.Body), tnGone, "X") != strings.ReplaceAll(string(absentSR.Body), "neverWritten", "X") {
+		p.errorf("%s: the deleted %s answers %s, an absent one %s", w.name, tnGone, r.Body, absentSR.Body)
 	}
 	// system history: only what it sees among the patient-level fixtures
 	r := do("GET", "/fhir/_history?_count=100", "")
