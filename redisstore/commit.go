@@ -647,15 +647,16 @@ const maxHiddenMatches = 1000
 // exists. The hidden matches join Expect, so they neither block the write
 // nor show; a change among them fails the guard like any other (the caller
 // resolves again). A type the principal sees whole (no Filter) is left as
-// it is.
+// it is; otherwise the criteria's index ranges are read once (one pipelined
+// round trip) and only matches outside Expect are read and judged.
 func (s *Store) hiddenGuards(ctx context.Context, p *ww.Principal, guards []ww.Guard) ([]ww.Guard, error) {
 	if len(guards) == 0 || p.Role == ww.RoleSystem {
 		return guards, nil
 	}
-	out := make([]ww.Guard, len(guards))
+	const op = "redisstore.Commit"
+	out := append([]ww.Guard(nil), guards...)
 	sys := ww.WithPrincipal(ctx, &ww.Principal{Role: ww.RoleSystem, ClientID: "guard"})
 	for i, g := range guards {
-		out[i] = g
 		if len(g.Criteria) == 0 {
 			continue
 		}
@@ -666,20 +667,33 @@ func (s *Store) hiddenGuards(ctx context.Context, p *ww.Principal, guards []ww.G
 		if len(filter) == 0 {
 			continue
 		}
-		res, err := s.Search(sys, &ww.Query{Type: g.Type, Clauses: g.Criteria, Count: maxHiddenMatches + 1})
+		found, err := s.guardMatches(ctx, g)
 		if err != nil {
-			return nil, ww.Wrap("redisstore.Commit", ww.KindOf(err), err, "the conditional criteria cannot be checked")
-		}
-		if len(res.Resources) > maxHiddenMatches || res.Next != nil {
-			return nil, ww.Errorf(ww.KindPrecondition, "too-costly", "the conditional criteria match too many %s resources; make them narrower", g.Type)
+			return nil, err
 		}
 		expect := map[string]bool{}
 		for _, id := range g.Expect {
 			expect[id] = true
 		}
+		var extra []string
+		for _, id := range found {
+			if !expect[id] {
+				extra = append(extra, id)
+			}
+		}
+		if len(extra) == 0 {
+			continue
+		}
+		if len(extra) > maxHiddenMatches {
+			return nil, ww.Errorf(ww.KindPrecondition, "too-costly", "the conditional criteria match too many %s resources; make them narrower", g.Type).WithOp(op)
+		}
+		rs, err := s.ReadLive(sys, g.Type, extra)
+		if err != nil {
+			return nil, err
+		}
 		widened := append([]string(nil), g.Expect...)
-		for _, r := range res.Resources {
-			if expect[r.ID] {
+		for _, r := range rs {
+			if r == nil {
 				continue
 			}
 			vis, err := s.policy.Visible(ctx, p, r)
@@ -692,6 +706,65 @@ func (s *Store) hiddenGuards(ctx context.Context, p *ww.Principal, guards []ww.G
 		}
 		out[i].Expect = widened
 	}
+	return out, nil
+}
+
+// guardMatches evaluates a guard's criteria on the index as commit.lua
+// does (the union of each clause's ranges, intersected over the clauses);
+// an _id criterion yields its ids unread.
+func (s *Store) guardMatches(ctx context.Context, g ww.Guard) ([]string, error) {
+	clauses := make([][]grange, 0, len(g.Criteria))
+	for _, cl := range g.Criteria {
+		rs, err := s.clauseRanges(g.Type, cl)
+		if err != nil {
+			return nil, err
+		}
+		clauses = append(clauses, rs)
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([][]*redis.StringSliceCmd, len(clauses))
+	for ci, rs := range clauses {
+		for _, r := range rs {
+			if r.kind == 'L' {
+				cmds[ci] = append(cmds[ci], pipe.ZRangeByLex(ctx, r.key, &redis.ZRangeBy{Min: r.min, Max: r.max}))
+			}
+		}
+	}
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, redisErr("redisstore.Commit", err)
+		}
+	}
+	var acc map[string]bool
+	for ci, rs := range clauses {
+		set := map[string]bool{}
+		k := 0
+		for _, r := range rs {
+			switch r.kind {
+			case 'L':
+				for _, m := range cmds[ci][k].Val() {
+					set[m[strings.LastIndexByte(m, 0)+1:]] = true
+				}
+				k++
+			case 'R':
+				set[r.min] = true
+			}
+		}
+		if acc == nil {
+			acc = set
+			continue
+		}
+		for id := range acc {
+			if !set[id] {
+				delete(acc, id)
+			}
+		}
+	}
+	out := make([]string, 0, len(acc))
+	for id := range acc {
+		out = append(out, id)
+	}
+	sort.Strings(out)
 	return out, nil
 }
 
