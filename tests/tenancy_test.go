@@ -637,6 +637,21 @@ func (e *tnEnv) operations(t *testing.T, as string, w tnRole, p *tnReport) {
 			}
 		}
 	}
+	// $long-waits pages: admin's next links replayed list only the waits the
+	// role sees (a hospital: 403 as on the first page)
+	next := "/fhir/ServiceRequest/$long-waits?state=all&_count=1"
+	for i := 0; next != "" && i < 5; i++ {
+		b := p.bundle("admin $long-waits page", e.do(t, "admin", "GET", next, ""))
+		next = b.next()
+		if next == "" {
+			break
+		}
+		r := e.do(t, as, "GET", next, "")
+		p.noForeign(w, "admin's $long-waits next link", r)
+		if r.Status != by(200, 200, 403) {
+			p.errorf("%s: admin's $long-waits next link = %d", w.name, r.Status)
+		}
+	}
 	// $validate of a body at a hidden id answers as at an absent one
 	vh := e.do(t, as, "POST", "/fhir/ServiceRequest/srBone/$validate", tnSR("srBone", "patBone", "orgHospOne"))
 	va := e.do(t, as, "POST", "/fhir/ServiceRequest/neverWritten/$validate", tnSR("neverWritten", "patBone", "orgHospOne"))
