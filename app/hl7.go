@@ -42,7 +42,7 @@ func (h *hl7Flags) register(fs *flag.FlagSet) {
 	fs.StringVar(&h.tlsCert, "mllp-tls-cert", "", "PEM certificate of the MLLP listener (with --mllp-tls-key: TLS)")
 	fs.StringVar(&h.tlsKey, "mllp-tls-key", "", "PEM private key of the MLLP listener")
 	fs.StringVar(&h.clientCA, "mllp-client-ca", "", "PEM CA bundle; when set, MLLP clients must present a certificate it signed (mutual TLS)")
-	fs.StringVar(&h.channels, "mllp-channels", "", "MLLP channels file (JSON: client certificate SHA-256 and/or source CIDR → organisation AGB/URA); when set, other connections are refused and MSH-4 must match the connection's organisation, else AR. Production should set it")
+	fs.StringVar(&h.channels, "mllp-channels", "", "MLLP channels file (JSON: client certificate SHA-256 and/or source CIDR → organisation AGB/URA); when set, other connections are refused and MSH-4 must match the connection's organisation, else AR; reloaded on SIGHUP. Production should set it")
 	fs.IntVar(&h.maxBytes, "mllp-max-bytes", mllp.DefaultMaxMessageBytes, "largest HL7 message accepted over MLLP; larger ones get AR")
 	h.idleTimeout = mllp.DefaultIdleTimeout
 	fs.Var(durationFlag{&h.idleTimeout}, "mllp-idle-timeout", "close an MLLP connection on which nothing arrived for this long")
@@ -122,7 +122,8 @@ type hl7Feed struct {
 }
 
 // startHL7 mounts the admin routes and, with --mllp-addr, starts the MLLP
-// listener, the SIGHUP reload and the file watch. It prints
+// listener, the SIGHUP reload (senders and channels) and the senders' file
+// watch. It prints
 // "listening on mllp://HOST:PORT".
 func startHL7(ctx context.Context, env Env, h *hl7Flags, store *redisstore.Store, gw *gateway.Gateway, log *slog.Logger, reg prometheus.Registerer) (*hl7Feed, error) {
 	p, metrics, err := newProcessor(store, h, log, reg)
@@ -130,6 +131,12 @@ func startHL7(ctx context.Context, env Env, h *hl7Flags, store *redisstore.Store
 		return nil, err
 	}
 	p.Routes(gw.Engine().Group("/admin/hl7"))
+	var channels *hl7ingest.ChannelsFile
+	if h.channels != "" {
+		if channels, err = hl7ingest.OpenChannels(h.channels, log); err != nil {
+			return nil, usagef("--mllp-channels: %v", err)
+		}
+	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -141,6 +148,10 @@ func startHL7(ctx context.Context, env Env, h *hl7Flags, store *redisstore.Store
 			case <-hup:
 				log.Info("SIGHUP: reloading the hl7 sender configuration", "file", h.senders)
 				_ = p.Senders().Reload()
+				if channels != nil {
+					log.Info("SIGHUP: reloading the mllp channels", "file", channels.Path())
+					_ = channels.Reload()
+				}
 			}
 		}
 	}()
@@ -153,13 +164,9 @@ func startHL7(ctx context.Context, env Env, h *hl7Flags, store *redisstore.Store
 		return nil, err
 	}
 	var admit func(*mllp.ConnInfo) (string, error)
-	if h.channels != "" {
-		ch, err := hl7ingest.LoadChannels(h.channels)
-		if err != nil {
-			return nil, usagef("--mllp-channels: %v", err)
-		}
-		admit = ch.Admit
-		log.Info("mllp channels enforced: unmapped connections are refused, MSH-4 must match the connection's organisation", "file", h.channels)
+	if channels != nil {
+		admit = channels.Admit
+		log.Info("mllp channels enforced: unmapped connections are refused, MSH-4 must match the connection's organisation; reloaded on SIGHUP", "file", h.channels)
 	} else {
 		log.Warn("mllp channels not configured (--mllp-channels): every connection may send for every organisation; configure it in production")
 	}
@@ -170,7 +177,7 @@ func startHL7(ctx context.Context, env Env, h *hl7Flags, store *redisstore.Store
 	}
 	f := &hl7Feed{srv: srv, proc: p, done: make(chan error, 1)}
 	// Handlers run on a context that outlives SIGTERM: Shutdown drains them.
-	go func() { f.done <- srv.Serve(context.WithoutCancel(ctx), hl7ingest.Handler{P: p}) }()
+	go func() { f.done <- srv.Serve(context.WithoutCancel(ctx), hl7ingest.Handler{P: p, Channels: channels}) }()
 	suffix := ""
 	if tc != nil {
 		suffix = " (TLS)"

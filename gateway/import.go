@@ -39,6 +39,20 @@ type importJob struct {
 	Rejected int             `json:"rejected"`
 	Manifest json.RawMessage `json:"manifest,omitempty"`
 	Error    string          `json:"error,omitempty"`
+	// Client and Organization are who started the job: only that client
+	// (and admins) may poll it; to anyone else it is missing.
+	Client       string `json:"client,omitempty"`
+	Organization string `json:"organization,omitempty"`
+}
+
+// visibleTo reports whether p may see the job: admins and the gateway
+// itself see every job, a client only the jobs it started (a job recorded
+// without its starter is for admins only).
+func (j *importJob) visibleTo(p *ww.Principal) bool {
+	if p.Role == ww.RoleAdmin || p.Role == ww.RoleSystem {
+		return true
+	}
+	return j.Client != "" && j.Client == p.ClientID && j.Organization == p.Organization
 }
 
 // imports keeps job states in the store's SyncState (so any gateway on the
@@ -132,7 +146,8 @@ func (g *Gateway) importOp(c *gin.Context) {
 		return
 	}
 	p := ww.PrincipalFrom(r.Context())
-	job := &importJob{ID: ww.NewID(), Status: "in-progress", Request: base + "/$import", Started: g.o.Clock.Now(), Updated: g.o.Clock.Now()}
+	job := &importJob{ID: ww.NewID(), Status: "in-progress", Request: base + "/$import", Started: g.o.Clock.Now(), Updated: g.o.Clock.Now(),
+		Client: p.ClientID, Organization: p.Organization}
 	if !parsePrefer(r.Header.Values("Prefer")).async {
 		manifest, err := g.runImport(r.Context(), p, job, inputs, nil)
 		if err != nil {
@@ -329,7 +344,8 @@ func importManifest(now time.Time, request string, job *ingest.Job) []byte {
 
 // importStatus serves GET [base]/$import-status/:job: 202 with X-Progress
 // while running, 200 with the manifest when done, 500 with an
-// OperationOutcome when it failed or its gateway stopped.
+// OperationOutcome when it failed or its gateway stopped. A job another
+// client started answers exactly as a missing one (404).
 func (g *Gateway) importStatus(c *gin.Context) {
 	id := c.Param("job")
 	if !ww.ValidID(id) {
@@ -341,7 +357,7 @@ func (g *Gateway) importStatus(c *gin.Context) {
 		g.writeError(c, ww.Wrap("gateway.importStatus", ww.KindUnavailable, err, "the import job cannot be read"))
 		return
 	}
-	if j == nil {
+	if j == nil || !j.visibleTo(ww.PrincipalFrom(c.Request.Context())) {
 		g.writeError(c, ww.Errorf(ww.KindNotFound, "not-found", "no import job %q (jobs are kept for 24 hours)", id))
 		return
 	}

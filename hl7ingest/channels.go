@@ -7,10 +7,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/mappings/hl7v2"
@@ -228,12 +231,8 @@ func clip(s string) string {
 // which rejects it. The AR is sent whatever MSH-15 asks: a refusal is always
 // answered.
 func (p *Processor) foreignSenderACK(msg []byte, org string) (ack []byte, refused bool) {
-	line := msg
-	if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
-		line = line[:i]
-	}
 	cfg := p.o.Senders.Config()
-	m, _ := hl7v2.Parse(append(append([]byte(nil), line...), '\r'), hl7v2.ParseOptions{Senders: cfg})
+	m := firstSegment(msg, cfg)
 	if m == nil {
 		return nil, false
 	}
@@ -241,14 +240,88 @@ func (p *Processor) foreignSenderACK(msg []byte, org string) (ack []byte, refuse
 	if why == "" {
 		return nil, false
 	}
+	p.log.Warn("hl7 message refused: its sender is not the connection's organisation", "organization", org,
+		"facility", clip(m.SendingFacility), "control_id", clip(m.ControlID))
+	return p.refusalACK(m, why+"; the message was not processed"), true
+}
+
+// withdrawnACK returns the AR (ERR 207) for a message on a connection that
+// the channels now in force no longer admit (they were reloaded since it
+// was opened), built from its MSH when readable (nil m: a bare AR, as for
+// an oversize frame). The message is not processed.
+func (p *Processor) withdrawnACK(msg []byte, why string) []byte {
+	m := firstSegment(msg, p.o.Senders.Config())
+	p.log.Warn("hl7 message refused: the MLLP channels in force no longer admit its connection", "err", why)
+	return p.refusalACK(m, why+" (the MLLP channels were reloaded since this connection opened); the message was not processed")
+}
+
+// firstSegment parses the MSH of msg (nil when unreadable).
+func firstSegment(msg []byte, cfg *hl7v2.Config) *hl7v2.Message {
+	line := msg
+	if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
+		line = line[:i]
+	}
+	m, _ := hl7v2.Parse(append(append([]byte(nil), line...), '\r'), hl7v2.ParseOptions{Senders: cfg})
+	return m
+}
+
+// refusalACK is the AR (CR in enhanced mode) with ERR 207 at MSH-4 and
+// text as its ERR-8.
+func (p *Processor) refusalACK(m *hl7v2.Message, text string) []byte {
 	code := "AR"
 	if hl7v2.Mode(m) {
 		code = "CR"
 	}
 	p.m.messages.WithLabelValues("other", "other", code).Inc()
-	p.log.Warn("hl7 message refused: its sender is not the connection's organisation", "organization", org,
-		"facility", clip(m.SendingFacility), "control_id", clip(m.ControlID))
 	problem := hl7v2.Problem{Severity: hl7v2.SeverityError, Code: hl7v2.CodeInternal, Segment: "MSH", Seq: 1, Field: 4,
-		Text: why + "; the message was not processed"}
-	return hl7v2.BuildACK(m, code, []hl7v2.Problem{problem}, p.o.ACK), true
+		Text: text}
+	return hl7v2.BuildACK(m, code, []hl7v2.Problem{problem}, p.o.ACK)
+}
+
+// ChannelsFile is the --mllp-channels file in force: loaded at start and
+// again on Reload (SIGHUP). A reload that fails keeps the previous channels.
+// Admit and Current always see one whole file, never a mix.
+type ChannelsFile struct {
+	path string
+	log  *slog.Logger
+	cur  atomic.Pointer[Channels]
+	mu   sync.Mutex
+}
+
+// OpenChannels loads the channels file at path; the first load must succeed.
+func OpenChannels(path string, log *slog.Logger) (*ChannelsFile, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	c, err := LoadChannels(path)
+	if err != nil {
+		return nil, err
+	}
+	f := &ChannelsFile{path: path, log: log}
+	f.cur.Store(c)
+	return f, nil
+}
+
+// Path is the channels file.
+func (f *ChannelsFile) Path() string { return f.path }
+
+// Current is the channels in force.
+func (f *ChannelsFile) Current() *Channels { return f.cur.Load() }
+
+// Admit admits a connection by the channels in force (mllp.Options.Admit).
+func (f *ChannelsFile) Admit(ci *mllp.ConnInfo) (string, error) { return f.cur.Load().Admit(ci) }
+
+// Reload reads the file again and puts it in force when it loads; otherwise
+// the previous channels stay and the error is returned (and logged).
+func (f *ChannelsFile) Reload() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c, err := LoadChannels(f.path)
+	if err != nil {
+		f.log.Error("mllp channels not reloaded; the previous ones stay in force", "file", f.path, "err", err)
+		return err
+	}
+	f.cur.Store(c)
+	f.log.Info("mllp channels reloaded", "file", f.path, "channels", len(c.entries))
+	return nil
 }

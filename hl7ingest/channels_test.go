@@ -101,6 +101,48 @@ func TestLoadChannels(t *testing.T) {
 	}
 }
 
+// A ChannelsFile reloads its file; a file that does not load keeps the
+// previous channels in force.
+func TestChannelsFileReload(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "channels.json")
+	write := func(s string) {
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`{"channels": [{"organization": "06011234", "cidr": "127.0.0.0/8"}]}`)
+	f, err := OpenChannels(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	admit := func() string {
+		org, err := f.Admit(connFrom("127.0.0.1", nil))
+		if err != nil {
+			return "refused"
+		}
+		return org
+	}
+	if got := admit(); got != "06011234" {
+		t.Fatalf("Admit = %s", got)
+	}
+	write(`{"channels": [{"organization": "06019999", "cidr": "127.0.0.1"}]}`)
+	if err := f.Reload(); err != nil || admit() != "06019999" {
+		t.Fatalf("after a reload: %s, %v", admit(), err)
+	}
+	write(`{"channels": []}`)
+	if err := f.Reload(); err == nil || admit() != "06019999" {
+		t.Fatalf("a broken file: %v, Admit = %s", err, admit())
+	}
+	write(`{"channels": [{"organization": "06019999", "cidr": "10.0.0.0/8"}]}`)
+	if err := f.Reload(); err != nil || admit() != "refused" {
+		t.Fatalf("withdrawn: %v, Admit = %s", err, admit())
+	}
+	write(`{"channels": []}`)
+	if _, err := OpenChannels(p, nil); err == nil {
+		t.Fatal("a broken file opened")
+	}
+}
+
 func TestCheckOrganization(t *testing.T) {
 	cfg, err := hl7v2.LoadConfig(strings.NewReader(`{"senders": {"HIX|ZKH-NOORD": {"agb": "06011234"}}}`))
 	if err != nil {

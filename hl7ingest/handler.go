@@ -11,16 +11,32 @@ import (
 
 // Handler is the mllp.Handler of the HL7 feed: every message through
 // Process, every reply the ACK it built (after the durable write).
-type Handler struct{ P *Processor }
+type Handler struct {
+	P *Processor
+	// Channels, when set, are the --mllp-channels in force: each message is
+	// checked against them as they are when it arrives, so a channel
+	// withdrawn or remapped by a reload applies to connections already
+	// open, not only to new ones.
+	Channels *ChannelsFile
+}
 
 var _ mllp.Handler = Handler{}
 
 // Handle processes one message and returns its ACK (nil when the sender
 // asked for none). On a connection that Channels admitted, a message from
-// another organisation than the connection's gets AR and is not stored.
+// another organisation than the connection's gets AR and is not stored; so
+// does every message on a connection the channels in force no longer admit.
 func (h Handler) Handle(ctx context.Context, c *mllp.ConnInfo, msg []byte) ([]byte, error) {
 	if c != nil && c.Organization != "" {
-		if ack, refused := h.P.foreignSenderACK(msg, c.Organization); refused {
+		org := c.Organization
+		if h.Channels != nil {
+			now, err := h.Channels.Admit(c)
+			if err != nil {
+				return h.P.withdrawnACK(msg, err.Error()), nil
+			}
+			org = now
+		}
+		if ack, refused := h.P.foreignSenderACK(msg, org); refused {
 			return ack, nil
 		}
 	}

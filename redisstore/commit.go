@@ -100,7 +100,11 @@ func (s *Store) Commit(ctx context.Context, c *ww.Commit) ([]ww.WriteResult, err
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		guards, err := s.planGuards(c.Guards)
+		widened, err := s.hiddenGuards(ctx, p, c.Guards)
+		if err != nil {
+			return nil, err
+		}
+		guards, err := s.planGuards(widened)
 		if err != nil {
 			return nil, err
 		}
@@ -681,6 +685,140 @@ func (s *Store) planRelease(r *ww.LeaseRef) (*releasePlan, error) {
 		return nil, ww.Errorf(ww.KindInvalid, "invalid", "a lease release without a holder").WithOp("redisstore.Commit")
 	}
 	return &releasePlan{key: s.keys.lease(r.Name), holder: r.Holder}, nil
+}
+
+// maxHiddenMatches caps the resources a restricted principal's guard
+// criteria may match beyond what it sees.
+const maxHiddenMatches = 1000
+
+// hiddenGuards widens guards by the matches their principal may not see.
+// The caller resolved the criteria through the Policy, so Expect holds what
+// the principal sees, while the script checks the index itself: without
+// this, a hidden match would fail every such guard, a conditional create
+// that matches only another organisation's resource would answer 409
+// instead of creating, and that answer would tell that the resource
+// exists. The hidden matches join Expect, so they neither block the write
+// nor show; a change among them fails the guard like any other (the caller
+// resolves again). A type the principal sees whole (no Filter) is left as
+// it is; otherwise the criteria's index ranges are read once (one pipelined
+// round trip) and only matches outside Expect are read and judged.
+func (s *Store) hiddenGuards(ctx context.Context, p *ww.Principal, guards []ww.Guard) ([]ww.Guard, error) {
+	if len(guards) == 0 || p.Role == ww.RoleSystem {
+		return guards, nil
+	}
+	const op = "redisstore.Commit"
+	out := append([]ww.Guard(nil), guards...)
+	sys := ww.WithPrincipal(ctx, &ww.Principal{Role: ww.RoleSystem, ClientID: "guard"})
+	for i, g := range guards {
+		if len(g.Criteria) == 0 {
+			continue
+		}
+		filter, err := s.policy.Filter(ctx, p, g.Type)
+		if err != nil {
+			return nil, err
+		}
+		if len(filter) == 0 {
+			continue
+		}
+		found, err := s.guardMatches(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		expect := map[string]bool{}
+		for _, id := range g.Expect {
+			expect[id] = true
+		}
+		var extra []string
+		for _, id := range found {
+			if !expect[id] {
+				extra = append(extra, id)
+			}
+		}
+		if len(extra) == 0 {
+			continue
+		}
+		if len(extra) > maxHiddenMatches {
+			return nil, ww.Errorf(ww.KindPrecondition, "too-costly", "the conditional criteria match too many %s resources; make them narrower", g.Type).WithOp(op)
+		}
+		rs, err := s.ReadLive(sys, g.Type, extra)
+		if err != nil {
+			return nil, err
+		}
+		widened := append([]string(nil), g.Expect...)
+		for _, r := range rs {
+			if r == nil {
+				continue
+			}
+			vis, err := s.policy.Visible(ctx, p, r)
+			if err != nil {
+				return nil, err
+			}
+			if !vis {
+				widened = append(widened, r.ID)
+			}
+		}
+		out[i].Expect = widened
+	}
+	return out, nil
+}
+
+// guardMatches evaluates a guard's criteria on the index as commit.lua
+// does (the union of each clause's ranges, intersected over the clauses);
+// an _id criterion yields its ids unread.
+func (s *Store) guardMatches(ctx context.Context, g ww.Guard) ([]string, error) {
+	clauses := make([][]grange, 0, len(g.Criteria))
+	for _, cl := range g.Criteria {
+		rs, err := s.clauseRanges(g.Type, cl)
+		if err != nil {
+			return nil, err
+		}
+		clauses = append(clauses, rs)
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([][]*redis.StringSliceCmd, len(clauses))
+	for ci, rs := range clauses {
+		for _, r := range rs {
+			if r.kind == 'L' {
+				cmds[ci] = append(cmds[ci], pipe.ZRangeByLex(ctx, r.key, &redis.ZRangeBy{Min: r.min, Max: r.max}))
+			}
+		}
+	}
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, redisErr("redisstore.Commit", err)
+		}
+	}
+	var acc map[string]bool
+	for ci, rs := range clauses {
+		set := map[string]bool{}
+		k := 0
+		for _, r := range rs {
+			switch r.kind {
+			case 'L':
+				for _, m := range cmds[ci][k].Val() {
+					set[m[strings.LastIndexByte(m, 0)+1:]] = true
+				}
+				k++
+			case 'R':
+				set[r.min] = true
+			}
+		}
+		if acc == nil {
+			acc = set
+			continue
+		}
+		for id := range acc {
+			if !set[id] {
+				delete(acc, id)
+			}
+		}
+	}
+	out := make([]string, 0, len(acc))
+	for id := range acc {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // planGuards turns guards into index ranges over every shard of their type.

@@ -431,6 +431,77 @@ func TestTenancyWrites(t *testing.T) {
 	if r := e.do(t, "admin", "GET", "/fhir/ServiceRequest/srBone", ""); !strings.Contains(r.body, "orgHospOne") || strings.Contains(r.body, "orgHospTwo") {
 		t.Fatalf("$import by hospital-2 changed srBone: %d %s", resp.StatusCode, r.body)
 	}
+	// an asynchronous $import's status is its starter's (and admins'):
+	// to anyone else it is missing, like a job that never was
+	req, _ = http.NewRequest("POST", e.srv.URL+"/fhir/$import", strings.NewReader(sr("srAsyncTwo", "patAtwo", "orgHospTwo")+"\n"))
+	req.Header.Set("X-Test-Principal", "hospital-2")
+	req.Header.Set("Content-Type", "application/fhir+ndjson")
+	req.Header.Set("Prefer", "respond-async")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := strings.TrimPrefix(resp.Header.Get("Content-Location"), "http://gw.test")
+	if resp.StatusCode != 202 || !strings.HasPrefix(loc, "/fhir/$import-status/") {
+		t.Fatalf("async $import: %d %q", resp.StatusCode, loc)
+	}
+	for deadline := time.Now().Add(10 * time.Second); e.do(t, "hospital-2", "GET", loc, "").status != 200; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the asynchronous $import did not finish")
+		}
+	}
+	job := strings.TrimPrefix(loc, "/fhir/$import-status/")
+	never := e.do(t, "hospital-1", "GET", "/fhir/$import-status/neverStarted", "")
+	for _, as := range []string{"hospital-1", "insurer-A", "anonymous", "admin"} {
+		r := e.do(t, as, "GET", loc, "")
+		if as == "admin" {
+			if r.status != 200 {
+				t.Errorf("admin polls hospital-2's import: %d %s", r.status, r.body)
+			}
+			continue
+		}
+		if r.status != 404 || strings.ReplaceAll(r.body, job, "X") != strings.ReplaceAll(never.body, "neverStarted", "X") || r.header.Get("X-Progress") != "" {
+			t.Errorf("%s polls hospital-2's import: %d %s (a job that never was: %s)", as, r.status, r.body, never.body)
+		}
+	}
+	// conditional writes resolve what the principal sees: another
+	// hospital's Patient with the same BSN neither blocks a conditional
+	// create nor shows through a conflict
+	cond := func(as, method, path, ifNoneExist, body string) (int, string, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+		req.Header.Set("X-Test-Principal", as)
+		req.Header.Set("Content-Type", "application/fhir+json")
+		if ifNoneExist != "" {
+			req.Header.Set("If-None-Exist", ifNoneExist)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b), resp.Header.Get("Location")
+	}
+	byBSN := "identifier=" + ww.SystemBSN + "|" + bsnB
+	st, created, loc := cond("hospital-2", "POST", "/fhir/Patient", byBSN, pat("x", bsnB, "Bakker"))
+	if st != 201 || strings.Contains(loc, "patBone") || strings.Contains(created, "patBone") {
+		t.Fatalf("hospital-2's conditional create over hospital-1's Patient: %d %s %s", st, loc, created)
+	}
+	own := strings.Split(strings.TrimPrefix(loc, "http://gw.test/fhir/Patient/"), "/")[0]
+	if st, body, _ := cond("hospital-2", "POST", "/fhir/Patient", byBSN, pat("x", bsnB, "Bakker")); st != 200 || !strings.Contains(body, own) {
+		t.Fatalf("hospital-2's second conditional create does not find its own Patient %s: %d %s", own, st, body)
+	}
+	if st, body, _ := cond("hospital-2", "PUT", "/fhir/Patient?"+byBSN, "", strings.Replace(pat("x", bsnB, "Bakker-de Wit"), `"id":"x",`, "", 1)); st != 200 || !strings.Contains(body, own) {
+		t.Fatalf("hospital-2's conditional update: %d %s", st, body)
+	}
+	if st, body, _ := cond("insurer-A", "POST", "/fhir/Coverage", "beneficiary=Patient/patBone", `{"resourceType":"Coverage","status":"active","beneficiary":{"reference":"Patient/patBone"},"payor":[{"reference":"Organization/orgInsA"}]}`); st != 201 || strings.Contains(body, "covBone") {
+		t.Fatalf("insurer-A's conditional create over insurer-B's Coverage: %d %s", st, body)
+	}
+	if r := e.do(t, "admin", "GET", "/fhir/Patient/patBone", ""); !strings.Contains(r.body, `"family":"Bakker"}`) || r.status != 200 {
+		t.Fatalf("patBone changed by hospital-2's conditional writes: %s", r.body)
+	}
 	// the refused transaction wrote nothing
 	if r := e.do(t, "admin", "GET", "/fhir/ServiceRequest/srTxOwn", ""); r.status != 404 {
 		t.Fatalf("a refused transaction left srTxOwn behind: %d", r.status)

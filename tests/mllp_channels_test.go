@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/wachtwijzer/wachtwijzer/mappings/hl7v2"
 	"github.com/wachtwijzer/wachtwijzer/mllp"
 )
 
@@ -128,4 +130,102 @@ func TestMLLPChannelsClientCertificate(t *testing.T) {
 	if !strings.Contains(g.Stderr.String(), "with client certificate sha256") {
 		t.Errorf("refusal of the unmapped certificate not logged:\n%s", g.Stderr.String())
 	}
+}
+
+// SIGHUP reloads the --mllp-channels file: a remapped channel applies to new
+// connections and to the one already open (each message is checked against
+// the channels in force), a broken file keeps the previous channels, and a
+// withdrawn channel refuses new connections and every further message on
+// the open one (AR 207, nothing stored).
+func TestMLLPChannelsReloadOnSIGHUP(t *testing.T) {
+	dir := t.TempDir()
+	ch := writeChannels(t, dir, map[string]string{"organization": "06011234", "cidr": "127.0.0.0/8"})
+	g := StartGateway(t, GatewayOptions{MLLP: true, Args: []string{"--hl7-senders", sendersFile, "--mllp-channels", ch}})
+	zuid := func(ctrl, appt string) string {
+		return strings.ReplaceAll(siuNoord(ctrl, appt, "Booked"), "HIX|ZKH-NOORD|", "HIX|ZKH-ZUID|")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	open, err := mllp.Dial(ctx, g.MLLPAddr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer open.Close()
+	sendOpen := func(msg string) *ackView {
+		t.Helper()
+		ack, err := open.Send(ctx, []byte(msg))
+		if err != nil {
+			t.Fatalf("send on the open connection: %v", err)
+		}
+		return &ackView{parseACK(t, string(ack)), string(ack)}
+	}
+	sendNew := func(msg string) *ackView {
+		t.Helper()
+		ack, err := mllpSend(t, g.MLLPAddr, nil, msg)
+		if err != nil {
+			t.Fatalf("send on a new connection: %v", err)
+		}
+		return &ackView{parseACK(t, ack), ack}
+	}
+	reload := func(n int) {
+		t.Helper()
+		if err := g.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "the channels reload", 20*time.Second, func() bool {
+			return strings.Count(g.Stderr.String(), "mllp channels reloaded")+strings.Count(g.Stderr.String(), "mllp channels not reloaded") >= n
+		})
+	}
+	if a := sendOpen(siuNoord("R-1", "1", "Booked")); a.Field("MSA-1") != "AA" {
+		t.Fatalf("before the reload: %q", a.raw)
+	}
+
+	// remapped to Ziekenhuis Zuid: Noord's messages are refused on the open
+	// connection and on a new one; Zuid's are accepted on both
+	writeChannels(t, dir, map[string]string{"organization": "06021234", "cidr": "127.0.0.0/8"})
+	reload(1)
+	for name, a := range map[string]*ackView{"open": sendOpen(siuNoord("R-2", "2", "Booked")), "new": sendNew(siuNoord("R-3", "3", "Booked"))} {
+		if a.Field("MSA-1") != "AR" || a.Field("ERR-3") != "207" || !strings.Contains(a.raw, "authorised for 06021234 only") {
+			t.Errorf("%s connection, Noord after the remap: %q", name, a.raw)
+		}
+	}
+	for name, a := range map[string]*ackView{"open": sendOpen(zuid("R-4", "4")), "new": sendNew(zuid("R-5", "5"))} {
+		if a.Field("MSA-1") != "AA" {
+			t.Errorf("%s connection, Zuid after the remap: %q", name, a.raw)
+		}
+	}
+
+	// a broken file: logged, the remapped channels stay
+	if err := os.WriteFile(ch, []byte(`{"channels": [{"organization": "06011234"}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload(2)
+	if !strings.Contains(g.Stderr.String(), "mllp channels not reloaded; the previous ones stay in force") {
+		t.Fatalf("the broken file is not reported:\n%s", g.Stderr.String())
+	}
+	if a := sendNew(zuid("R-6", "6")); a.Field("MSA-1") != "AA" {
+		t.Errorf("after a broken file: %q", a.raw)
+	}
+
+	// withdrawn: new connections are refused, the open one's messages too
+	writeChannels(t, dir, map[string]string{"organization": "06021234", "cidr": "10.0.0.0/8"})
+	reload(3)
+	if ack, err := mllpSend(t, g.MLLPAddr, nil, zuid("R-7", "7")); err == nil {
+		t.Errorf("a withdrawn channel's new connection got an answer: %q", ack)
+	}
+	if a := sendOpen(zuid("R-8", "8")); a.Field("MSA-1") != "AR" || a.Field("ERR-3") != "207" || !strings.Contains(a.raw, "no MLLP channel is configured") || !strings.Contains(a.raw, "reloaded") {
+		t.Errorf("the open connection after the withdrawal: %q", a.raw)
+	}
+	for _, id := range []string{"R-2", "R-3", "R-7", "R-8"} {
+		outcome(t, g.Do(t, "GET", "/admin/hl7/messages/"+id, nil), 404, "not-found")
+	}
+	for _, id := range []string{"R-1", "R-4", "R-5", "R-6"} {
+		expect(t, g.Do(t, "GET", "/admin/hl7/messages/"+id, nil), 200)
+	}
+}
+
+// ackView is a parsed ACK with its raw text.
+type ackView struct {
+	*hl7v2.Message
+	raw string
 }
