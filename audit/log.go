@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
+	"time"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/redisstore"
@@ -71,7 +73,7 @@ func hashOf(head string) string {
 }
 
 // maxRetries bounds appends that lose the race to other gateways.
-const maxRetries = 20
+const maxRetries = 50
 
 // Record appends e (Recorded set from the clock when zero). An error means
 // the access was not logged; the caller must fail the request.
@@ -136,7 +138,12 @@ func (l *Log) append(ctx context.Context, batch []*pendingEvent) error {
 			return err
 		}
 		if stale {
+			// Another gateway appended first. Gateways that keep losing to
+			// each other back off a little, at random, so one of them wins.
 			l.head = cur
+			if i > 1 {
+				time.Sleep(time.Duration(rand.Int64N(int64(i) * int64(50*time.Microsecond))))
+			}
 			continue
 		}
 		l.head = ids[len(ids)-1] + " " + prev

@@ -342,8 +342,13 @@ func TestHealthReadinessMetricsAndAccessLog(t *testing.T) {
 			t.Fatalf("metrics lack %s", want)
 		}
 	}
-	time.Sleep(50 * time.Millisecond)
-	logs := g.Stderr.String()
+	// the access log is flushed every 100 ms
+	var logs string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if logs = g.Stderr.String(); strings.Contains(logs, `"route":"/fhir/:type/:id"`) {
+			break
+		}
+	}
 	if !strings.Contains(logs, `"route":"/fhir/:type"`) || !strings.Contains(logs, `"status":200`) {
 		t.Fatalf("access log lacks the route template: %s", logs)
 	}
