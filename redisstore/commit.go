@@ -475,24 +475,20 @@ func keyRefArg(i int) any {
 	return strconv.Itoa(i)
 }
 
-func (a *argv) key(k string) string {
+// keyIndex returns k's 1-based index in KEYS, adding it when new.
+func (a *argv) keyIndex(k string) int {
 	if i, ok := a.keyIdx[k]; ok {
-		return keyRef(i)
+		return i
 	}
 	a.keys = append(a.keys, k)
 	a.keyIdx[k] = len(a.keys)
-	return keyRef(len(a.keys))
+	return len(a.keys)
 }
 
+func (a *argv) key(k string) string { return keyRef(a.keyIndex(k)) }
+
 // keyArg is key as an ARGV value.
-func (a *argv) keyArg(k string) any {
-	if i, ok := a.keyIdx[k]; ok {
-		return keyRefArg(i)
-	}
-	a.keys = append(a.keys, k)
-	a.keyIdx[k] = len(a.keys)
-	return keyRefArg(len(a.keys))
-}
+func (a *argv) keyArg(k string) any { return keyRefArg(a.keyIndex(k)) }
 
 func (a *argv) add(v ...any) { a.args = append(a.args, v...) }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/conformance/nlid"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
@@ -74,12 +76,7 @@ func BenchmarkCommitCreate(b *testing.B) {
 			}
 		}
 		b.StopTimer()
-		cpu1, after := processCPU(), commandStats(ctx, c)
-		n := float64(b.N)
-		b.ReportMetric(float64((cpu1-cpu0).Microseconds())/n, "go-cpu-us/op")
-		b.ReportMetric(float64(after.calls-before.calls)/n, "redis-calls/op")
-		b.ReportMetric(float64(after.scriptUsec-before.scriptUsec)/n, "script-us/op")
-		b.ReportMetric((after.cpu-before.cpu)*1e6/n, "redis-cpu-us/op")
+		reportCosts(b, ctx, c, before, cpu0)
 	})
 	next := 0
 	for _, mode := range []string{"new-bsn", "known-bsn", "known-bsn/parsed"} {
@@ -111,14 +108,20 @@ func BenchmarkCommitCreate(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			cpu1, after := processCPU(), commandStats(ctx, c)
-			n := float64(b.N)
-			b.ReportMetric(float64((cpu1-cpu0).Microseconds())/n, "go-cpu-us/op")
-			b.ReportMetric(float64(after.calls-before.calls)/n, "redis-calls/op")
-			b.ReportMetric(float64(after.scriptUsec-before.scriptUsec)/n, "script-us/op")
-			b.ReportMetric((after.cpu-before.cpu)*1e6/n, "redis-cpu-us/op")
+			reportCosts(b, ctx, c, before, cpu0)
 		})
 	}
+}
+
+// reportCosts reports the Go CPU, Redis calls, script and Redis CPU
+// microseconds per op since before and cpu0.
+func reportCosts(b *testing.B, ctx context.Context, c redis.UniversalClient, before cmdStats, cpu0 time.Duration) {
+	cpu1, after := processCPU(), commandStats(ctx, c)
+	n := float64(b.N)
+	b.ReportMetric(float64((cpu1-cpu0).Microseconds())/n, "go-cpu-us/op")
+	b.ReportMetric(float64(after.calls-before.calls)/n, "redis-calls/op")
+	b.ReportMetric(float64(after.scriptUsec-before.scriptUsec)/n, "script-us/op")
+	b.ReportMetric((after.cpu-before.cpu)*1e6/n, "redis-cpu-us/op")
 }
 
 // processCPU is the CPU time (user + system) this process has used.
