@@ -13,7 +13,6 @@ import (
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/audit"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
-	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 )
 
 // capacityTypes carry no personal data: requests on them alone are not
@@ -192,13 +191,7 @@ func (g *Gateway) auditEvent(c *gin.Context, w *auditWriter, note *audit.Note) *
 		add(id)
 	}
 	if w.status < 400 && w.buf.Len() > 0 {
-		if typ == "Patient" && ev.Target != "" && op == "" {
-			// a read, vread or history of one Patient, already added: only
-			// its references can name others
-			referencedPatients(w.buf.Bytes(), add)
-		} else {
-			patientsIn(w.buf.Bytes(), add)
-		}
+		patientsIn(w.buf.Bytes(), add)
 	}
 	return ev
 }
@@ -215,78 +208,123 @@ func groundOf(p *ww.Principal) audit.Ground {
 	return audit.ForSystem
 }
 
-// patientsIn finds the Patients a response carries: Patient resources and
-// every literal reference to a Patient. A body with no "Patient" string
-// value holds no Patient resource, so its references are found by a scan of
-// the "reference" members instead of a parse (reads and searches of
-// appointments and referrals, the bulk of the audited traffic).
+// patientsIn finds the Patients a response carries: Patient resources (by
+// their id) and every literal reference to a Patient. It is one pass over
+// the bytes, without building a tree: responses can be large bundles, and
+// every audited request runs it.
 func patientsIn(body []byte, add func(string)) {
-	if bytes.Contains(body, []byte(`"Patient"`)) {
-		patientsInTree(body, add)
-		return
+	const (
+		keyOther = iota
+		keyResourceType
+		keyID
+		keyReference
+	)
+	type frame struct {
+		object, expectKey, patient bool
+		key                        int
+		id                         []byte // raw (still escaped) string content
+		idEscaped                  bool
 	}
-	referencedPatients(body, add)
-}
-
-// referencedPatients adds the Patient of every "reference" member of body
-// (valid JSON), found by a scan.
-func referencedPatients(body []byte, add func(string)) {
-	const key = `"reference"`
-	for i := 0; ; {
-		j := bytes.Index(body[i:], []byte(key))
-		if j < 0 {
-			return
+	var stack []frame
+	skip := -1 // while ≥ 0: inside the value of a non-string "reference", at this depth
+	str := func(raw []byte, escaped bool) (string, bool) {
+		if !escaped {
+			return string(raw), true
 		}
-		at := i + j
-		i = at + len(key)
-		if escapedAt(body, at) {
-			continue // an escaped quote inside a string
-		}
-		k := skipSpace(body, i)
-		if k >= len(body) || body[k] != ':' {
-			continue // a string value "reference", not the member name
-		}
-		k = skipSpace(body, k+1)
-		if k >= len(body) || body[k] != '"' {
-			continue
-		}
-		end, escaped := k+1, false
-		for end < len(body) && body[end] != '"' {
-			if body[end] == '\\' {
-				escaped = true
+		var s string
+		q := make([]byte, 0, len(raw)+2)
+		q = append(append(append(q, '"'), raw...), '"')
+		return s, json.Unmarshal(q, &s) == nil
+	}
+	for i := 0; i < len(body); {
+		c := body[i]
+		switch c {
+		case ' ', '\n', '\r', '\t', ':':
+			i++
+		case ',':
+			if n := len(stack); n > 0 && stack[n-1].object {
+				stack[n-1].expectKey = true
+			}
+			i++
+		case '{', '[':
+			if n := len(stack); n > 0 && stack[n-1].object && skip < 0 && stack[n-1].key == keyReference {
+				skip = n
+			}
+			stack = append(stack, frame{object: c == '{', expectKey: c == '{'})
+			i++
+		case '}', ']':
+			n := len(stack)
+			if n == 0 {
+				return
+			}
+			f := stack[n-1]
+			stack = stack[:n-1]
+			if skip < 0 && f.patient && len(f.id) > 0 {
+				if id, ok := str(f.id, f.idEscaped); ok {
+					add(id)
+				}
+			}
+			if skip == n-1 {
+				skip = -1
+			}
+			i++
+		case '"':
+			end, escaped := i+1, false
+			for end < len(body) && body[end] != '"' {
+				if body[end] == '\\' {
+					escaped = true
+					end++
+				}
 				end++
 			}
-			end++
-		}
-		if end >= len(body) {
-			return
-		}
-		s := string(body[k+1 : end])
-		if escaped {
-			if err := json.Unmarshal(body[k:end+1], &s); err != nil {
+			if end >= len(body) {
+				return
+			}
+			raw := body[i+1 : end]
+			i = end + 1
+			n := len(stack)
+			if n == 0 || !stack[n-1].object || skip >= 0 {
 				continue
 			}
+			f := &stack[n-1]
+			if f.expectKey {
+				f.expectKey = false
+				switch {
+				case escaped:
+					f.key = keyOther
+					if k, ok := str(raw, true); ok {
+						f.key = map[string]int{"resourceType": keyResourceType, "id": keyID, "reference": keyReference}[k]
+					}
+				case string(raw) == "resourceType":
+					f.key = keyResourceType
+				case string(raw) == "id":
+					f.key = keyID
+				case string(raw) == "reference":
+					f.key = keyReference
+				default:
+					f.key = keyOther
+				}
+				continue
+			}
+			switch f.key {
+			case keyResourceType:
+				v, _ := str(raw, escaped)
+				f.patient = v == "Patient"
+			case keyID:
+				f.id, f.idEscaped = raw, escaped
+			case keyReference:
+				if bytes.Contains(raw, []byte("Patient")) || escaped {
+					if v, ok := str(raw, escaped); ok {
+						patientOfReference(v, add)
+					}
+				}
+			}
+		default: // a number, true, false or null
+			for i < len(body) && !strings.ContainsRune(",}] \n\r\t", rune(body[i])) {
+				i++
+			}
 		}
-		patientOfReference(s, add)
-		i = end + 1
 	}
-}
-
-// escapedAt reports whether the quote at b[i] is escaped (an odd run of
-// backslashes before it).
-func escapedAt(b []byte, i int) bool {
-	n := 0
-	for i-n-1 >= 0 && b[i-n-1] == '\\' {
-		n++
-	}
-	return n%2 == 1
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\r' || b[i] == '\t') {
-		i++
-	}
-	return i
 }
 
 // patientOfReference adds the Patient id of a literal reference
@@ -296,37 +334,6 @@ func patientOfReference(s string, add func(string)) {
 		pid, _, _ := strings.Cut(s[i+len("Patient/"):], "/")
 		add(pid)
 	}
-}
-
-// patientsInTree is patientsIn over the parsed body.
-func patientsInTree(body []byte, add func(string)) {
-	tree, err := fhirjson.Parse(body, fhirjson.Limits{})
-	if err != nil {
-		return
-	}
-	var walk func(v *fhirjson.Value)
-	walk = func(v *fhirjson.Value) {
-		switch v.Kind {
-		case fhirjson.Object:
-			if v.GetStr("resourceType") == "Patient" {
-				add(v.GetStr("id"))
-			}
-			for _, m := range v.Members {
-				if m.Key == "reference" {
-					if s, ok := m.Value.Str(); ok {
-						patientOfReference(s, add)
-					}
-					continue
-				}
-				walk(m.Value)
-			}
-		case fhirjson.Array:
-			for _, it := range v.Items {
-				walk(it)
-			}
-		}
-	}
-	walk(tree)
 }
 
 // auditSearch answers GET /fhir/AuditEvent for admins: date (ge/gt/le/lt or
