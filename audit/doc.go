@@ -13,7 +13,10 @@
 // that does not match the last entry (a deleted tail).
 //
 // The gateway records through Log.Record before the response goes out; a
-// failed append fails the request (503). Admins search the log as FHIR
+// failed append fails the request (503). Concurrent Records share appends
+// (group commit: the waiting request that takes the writer lock appends
+// every queued event in one script call), and each returns only when its
+// own entry is stored. Admins search the log as FHIR
 // AuditEvent resources (date, agent, patient); `wachtwijzer audit export`
 // writes NDJSON for archival and `wachtwijzer audit verify` checks a chain.
 // The Redis ACL user the gateway should run as (no XDEL, XTRIM or DEL on the
