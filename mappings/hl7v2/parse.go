@@ -692,6 +692,7 @@ func (p *parser) segment(line string, index, encLen int, seqs map[string]int) (*
 	if len(s.fields)-1+len(parts) > p.opt.MaxFields {
 		return nil, parseErr(false, CodeDataType, name, s.Seq, 0, "%s has more than %d fields", name, p.opt.MaxFields)
 	}
+	s.fields = append(make([]Field, 0, len(s.fields)+len(parts)), s.fields...)
 	for _, f := range parts {
 		fld, err := p.field(f)
 		if err != nil {
@@ -714,6 +715,88 @@ func (p *parser) field(s string) (Field, *ParseError) {
 	if s == "" {
 		return Field{}, nil
 	}
+	if f, ok := p.fieldPacked(s); ok {
+		return f, nil
+	}
+	return p.fieldSplit(s)
+}
+
+// fieldPacked is field for one within the limits: its repetitions,
+// components and sub-components each in one array (three allocations
+// whatever its shape). It reports false for a field over a limit, which
+// fieldSplit then refuses with the error that names it.
+func (p *parser) fieldPacked(s string) (Field, bool) {
+	d := p.d
+	nreps := countSep(s, d.Repetition) + 1
+	ncomps := countSep(s, d.Component) + nreps
+	nsubs := countSep(s, d.Subcomponent) + ncomps
+	if nreps > p.opt.MaxRepetitions || ncomps > nreps*p.opt.MaxComponents || nsubs > ncomps*p.opt.MaxComponents {
+		return Field{}, false
+	}
+	reps, comps, subs := make([]Rep, nreps), make([]Comp, ncomps), make([]string, nsubs)
+	ci, si := 0, 0
+	for i, r := range splitSeq(s, d.Repetition) {
+		c0 := ci
+		for _, c := range splitSeq(r, d.Component) {
+			s0 := si
+			for _, sub := range splitSeq(c, d.Subcomponent) {
+				subs[si] = p.unescape(sub)
+				si++
+			}
+			if si-s0 > p.opt.MaxComponents {
+				return Field{}, false
+			}
+			comps[ci] = Comp{subs: subs[s0:si:si]}
+			ci++
+		}
+		if ci-c0 > p.opt.MaxComponents {
+			return Field{}, false
+		}
+		reps[i] = Rep{comps: comps[c0:ci:ci]}
+	}
+	return Field{reps: reps}, true
+}
+
+// countSep counts sep in s (none when sep is 0: that delimiter is not in
+// use).
+func countSep(s string, sep byte) int {
+	if sep == 0 {
+		return 0
+	}
+	n := 0
+	for {
+		i := strings.IndexByte(s, sep)
+		if i < 0 {
+			return n
+		}
+		n++
+		s = s[i+1:]
+	}
+}
+
+// splitSeq yields the parts of s between seps (s itself when sep is 0),
+// with their index, as strings.Split would return them.
+func splitSeq(s string, sep byte) func(yield func(int, string) bool) {
+	return func(yield func(int, string) bool) {
+		for i := 0; ; i++ {
+			j := -1
+			if sep != 0 {
+				j = strings.IndexByte(s, sep)
+			}
+			if j < 0 {
+				yield(i, s)
+				return
+			}
+			if !yield(i, s[:j]) {
+				return
+			}
+			s = s[j+1:]
+		}
+	}
+}
+
+// fieldSplit is field part by part, checking each limit as it goes.
+func (p *parser) fieldSplit(s string) (Field, *ParseError) {
 	reps := splitOn(s, p.d.Repetition)
 	if len(reps) > p.opt.MaxRepetitions {
 		return Field{}, parseErr(false, CodeDataType, "", 0, 0, "a field has more than %d repetitions", p.opt.MaxRepetitions)
