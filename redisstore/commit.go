@@ -274,7 +274,6 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		pl.result = ww.WriteResult{Outcome: ww.Unchanged}
 		return nil
 	}
-	var oldIx []ixop
 	var oldTree *fhirjson.Value
 	if live {
 		pl.prev = old.json
@@ -282,7 +281,14 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		if oldTree, err = fhirjson.Parse(old.json, fhirjson.Limits{MaxDepth: 200}); err != nil {
 			return ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")
 		}
-		oldIx = s.entries(w.Type, w.ID, oldTree, old)
+	}
+	// The stored version's index entries, computed only for a write that
+	// changes something (an unchanged one touches no entry).
+	oldIx := func() []ixop {
+		if !live {
+			return nil
+		}
+		return s.entries(w.Type, w.ID, oldTree, old)
 	}
 	ms := now
 	if old != nil && ms <= old.ms {
@@ -295,7 +301,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		}
 		pl.write = true
 		pl.rec = &record{vid: old.vid + 1, ms: ms, deleted: true, prov: w.Provenance}
-		pl.ix = removals(oldIx)
+		pl.ix = removals(oldIx())
 		pl.result = ww.WriteResult{Outcome: ww.Deleted, Resource: pl.rec.resource(w.Type, w.ID)}
 		return nil
 	}
@@ -325,7 +331,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 	pl.prevTree, pl.tree = oldTree, tree
 	pl.write = true
 	pl.rec = rec
-	pl.ix = diff(oldIx, s.entries(w.Type, w.ID, tree, rec))
+	pl.ix = diff(oldIx(), s.entries(w.Type, w.ID, tree, rec))
 	outcome := ww.Created
 	if live {
 		outcome = ww.Updated
