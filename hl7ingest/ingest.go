@@ -190,6 +190,13 @@ func (p *Processor) Process(ctx context.Context, raw []byte, po ProcessOptions) 
 	return r
 }
 
+// claim is what hold returned.
+type claim struct {
+	lease ww.LeaseRef
+	dv    redisstore.Delivery
+	err   error
+}
+
 // state is one message in processing.
 type state struct {
 	p        *Processor
@@ -226,8 +233,27 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	// delivery may still be committing; the second waits here, then finds
 	// the first one's receipt. The lease comes with the receipt and whether
 	// a dead letter of these bytes exists (one round trip).
+	//
+	// The claim's round trip runs while the message is mapped and
+	// validated (which need no store): nothing is decided from the mapping
+	// before the claim is back, so a duplicate is still answered with its
+	// stored ACK and nothing is written before the lease is held.
 	dlID := deadLetterID(st.key, st.sum)
-	lease, dv, err := st.hold(sctx, dlID)
+	claimed := make(chan claim, 1)
+	go func() {
+		var c claim
+		c.lease, c.dv, c.err = st.hold(sctx, dlID)
+		claimed <- c
+	}()
+	senderCfg := st.cfg.For(st.m.SendingApplication, st.m.SendingFacility)
+	res, mapErr := hl7v2.Map(st.m, senderCfg, p.o.DeploymentKey)
+	var trees []*fhirjson.Value
+	var invalid []hl7v2.Problem
+	if mapErr == nil {
+		trees, invalid = validate(ctx, res)
+	}
+	c := <-claimed
+	lease, dv, err := c.lease, c.dv, c.err
 	if err != nil {
 		return st.storeFailed(ctx, err)
 	}
@@ -261,18 +287,15 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 			p.log.Warn("hl7 control id reused with other content; processing the new message", "sender", st.senderLabel(), "type", st.typ)
 		}
 	}
-	senderCfg := st.cfg.For(st.m.SendingApplication, st.m.SendingFacility)
-	res, err := hl7v2.Map(st.m, senderCfg, p.o.DeploymentKey)
-	if err != nil {
-		return st.reject(ctx, err, nil)
+	if mapErr != nil {
+		return st.reject(ctx, mapErr, nil)
 	}
 	for _, u := range res.Unmapped {
 		field, _, _ := strings.Cut(u, "=")
 		p.m.unmapped.WithLabelValues(st.senderLabel(), field).Inc()
 	}
-	trees, problems := validate(ctx, res)
-	if len(problems) > 0 {
-		return st.reject(ctx, &hl7v2.MappingError{Problems: problems}, res.Warnings)
+	if len(invalid) > 0 {
+		return st.reject(ctx, &hl7v2.MappingError{Problems: invalid}, res.Warnings)
 	}
 	writes := st.writes(res, trees)
 	extra, err := st.mergeWrites(sctx, res)
