@@ -31,7 +31,7 @@ type Store interface {
 	DeadLetters(ctx context.Context, kind string, before int64, count int) ([]*redisstore.DeadLetter, int64, error)
 	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
-	ClaimDelivery(ctx context.Context, lease, holder string, ttl time.Duration, receiptKind, receiptKey, dlKind, dlID string) (redisstore.Delivery, error)
+	ClaimDelivery(ctx context.Context, lease, holder string, ttl time.Duration, receiptKind, receiptKey, dlKind, dlID string, reads ...redisstore.Read) (redisstore.Delivery, error)
 }
 
 var _ Store = (*redisstore.Store)(nil)
@@ -190,13 +190,6 @@ func (p *Processor) Process(ctx context.Context, raw []byte, po ProcessOptions) 
 	return r
 }
 
-// claim is what hold returned.
-type claim struct {
-	lease ww.LeaseRef
-	dv    redisstore.Delivery
-	err   error
-}
-
 // state is one message in processing.
 type state struct {
 	p        *Processor
@@ -234,26 +227,27 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	// the first one's receipt. The lease comes with the receipt and whether
 	// a dead letter of these bytes exists (one round trip).
 	//
-	// The claim's round trip runs while the message is mapped and
-	// validated (which need no store): nothing is decided from the mapping
-	// before the claim is back, so a duplicate is still answered with its
-	// stored ACK and nothing is written before the lease is held.
-	dlID := deadLetterID(st.key, st.sum)
-	claimed := make(chan claim, 1)
-	go func() {
-		var c claim
-		c.lease, c.dv, c.err = st.hold(sctx, dlID)
-		claimed <- c
-	}()
+	// The message is mapped and validated (which need no store) before
+	// the claim, so that the claim's round trip also reads the current
+	// versions of the resources it writes, for the commit to plan with.
+	// Nothing is decided from the mapping before the claim is back: a
+	// duplicate is still answered with its stored ACK, and nothing is
+	// written or rejected before the lease is held.
 	senderCfg := st.cfg.For(st.m.SendingApplication, st.m.SendingFacility)
 	res, mapErr := hl7v2.Map(st.m, senderCfg, p.o.DeploymentKey)
 	var trees []*fhirjson.Value
 	var invalid []hl7v2.Problem
+	var reads []redisstore.Read
 	if mapErr == nil {
-		trees, invalid = validate(ctx, res)
+		if trees, invalid = validate(ctx, res); len(invalid) == 0 {
+			reads = make([]redisstore.Read, len(res.Resources))
+			for i, r := range res.Resources {
+				reads[i] = redisstore.Read{Type: r.Type, ID: r.ID}
+			}
+		}
 	}
-	c := <-claimed
-	lease, dv, err := c.lease, c.dv, c.err
+	dlID := deadLetterID(st.key, st.sum)
+	lease, dv, err := st.hold(sctx, dlID, reads)
 	if err != nil {
 		return st.storeFailed(ctx, err)
 	}
@@ -314,7 +308,7 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	for _, w := range writes {
 		rc.Resources = append(rc.Resources, w.Type+"/"+w.ID)
 	}
-	results, err := p.o.Store.Commit(sctx, &ww.Commit{Writes: writes,
+	results, err := p.o.Store.Commit(redisstore.WithReads(sctx, dv.Reads), &ww.Commit{Writes: writes,
 		Receipt: &ww.Receipt{Kind: kindAccepted, Key: st.key, Value: mustJSON(rc), TTL: p.o.DedupTTL}, Release: &lease})
 	if err != nil {
 		return st.storeFailed(ctx, err)
@@ -474,13 +468,13 @@ const leasePoll = 10 * time.Millisecond
 
 // hold takes the lease on the message's dedup key, waiting while another
 // delivery of the same message holds it (until ctx ends), and returns it
-// with the message's receipt and whether the dead letter dlID exists, both
-// read once the lease is held.
-func (st *state) hold(ctx context.Context, dlID string) (ww.LeaseRef, redisstore.Delivery, error) {
+// with the message's receipt, whether the dead letter dlID exists and the
+// current versions of reads, all read once the lease is held.
+func (st *state) hold(ctx context.Context, dlID string, reads []redisstore.Read) (ww.LeaseRef, redisstore.Delivery, error) {
 	p := st.p
 	lease := ww.LeaseRef{Name: leaseName(st.key), Holder: ww.NewID()}
 	for {
-		d, err := p.o.Store.ClaimDelivery(ctx, lease.Name, lease.Holder, p.o.WriteTimeout+leaseMargin, kindAccepted, st.key, kindDead, dlID)
+		d, err := p.o.Store.ClaimDelivery(ctx, lease.Name, lease.Holder, p.o.WriteTimeout+leaseMargin, kindAccepted, st.key, kindDead, dlID, reads...)
 		if err != nil {
 			return lease, d, err
 		}

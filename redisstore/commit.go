@@ -194,17 +194,27 @@ func preconditionErr(w *ww.Write, actual int64) error {
 // index operations.
 //
 // With blind, creates skip the read: they expect no stored version, and the
-// write script's version check refuses them when there is one.
+// write script's version check refuses them when there is one. With blind
+// too, the versions read ahead with the commit's claim (WithReads) are
+// taken as read.
 func (s *Store) plan(ctx context.Context, writes []ww.Write, blind bool) ([]*wplan, error) {
 	const op = "redisstore.Commit"
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(writes))
+	var pre *Reads
+	if blind {
+		pre = readsFrom(ctx) // the first attempt only
+	}
 	reads := 0
 	for i := range writes {
 		if blind && writes[i].Op == ww.OpCreate {
 			continue
 		}
-		cmds[i] = pipe.Get(ctx, s.keys.cur(writes[i].Type, writes[i].ID))
+		k := s.keys.cur(writes[i].Type, writes[i].ID)
+		if cmds[i] = pre.read(k, &writes[i]); cmds[i] != nil {
+			continue
+		}
+		cmds[i] = pipe.Get(ctx, k)
 		reads++
 	}
 	if reads > 0 {
