@@ -203,3 +203,41 @@ func redisStats(ctx context.Context, c *redis.Client) benchStats {
 	}
 	return out
 }
+
+// TestSIURoundTrips: an SIU for a new Patient costs three round trips to
+// Redis (the claim with the current versions, the projection's reads, the
+// commit), as does one that changes a known appointment's wait; one that
+// changes nothing two (the claim, the commit with the receipt), and a
+// duplicate two (the claim, then the lease released after the ACK).
+func TestSIURoundTrips(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := context.Background()
+	trips := &tripCounter{}
+	f.store.Client().(*redis.Client).AddHook(trips)
+	// The scripts are loaded once (a NOSCRIPT retry is not the path).
+	f.p.Process(ctx, siu("S12", "W0", "20261103140000+0100", "Booked"), ProcessOptions{})
+	f.p.Wait()
+	for _, c := range []struct {
+		name string
+		msg  []byte
+		want int64
+	}{
+		{"new patient", hl7("MSH|^~\\&|HIX|ZKH-NOORD|WACHTWIJZER|WW|20261103141502+0100||SIU^S12^SIU_S12|W1|P|2.5.1",
+			"SCH|PL-2|FL-2|||||CONSULT^Eerste polikliniekbezoek^L||||||||||||||||||Booked|ORD-2", tq1Dec1,
+			"PID|1||999999990^^^NLMINBIZA^NNNLD~7000002^^^ZKH-NOORD^MR||Jansen^Piet^^^^^L||19700101|M|||Dorpsstraat 1^^Assen^^9401AA^NL^H",
+			"RGS|1", "AIS|1|A|0305^Orthopedie eerste consult^L|202612011040+0100|||20|min"), 3},
+		{"changed appointment", siu("S14", "W2", "20261103150000+0100", "Arrived"), 3},
+		{"unchanged resend", siu("S14", "W3", "20261103150000+0100", "Arrived"), 2},
+		{"duplicate", siu("S14", "W3", "20261103150000+0100", "Arrived"), 2},
+	} {
+		n0 := trips.n.Load()
+		r := f.p.Process(ctx, c.msg, ProcessOptions{})
+		f.p.Wait()
+		if r.Code != "AA" {
+			t.Fatalf("%s: %s %v", c.name, r.Code, r.Problems)
+		}
+		if n := trips.n.Load() - n0; n != c.want {
+			t.Errorf("%s: %d round trips, want %d", c.name, n, c.want)
+		}
+	}
+}
