@@ -510,6 +510,7 @@ func Parse(raw []byte, opt ParseOptions) (*Message, error) {
 			Text: fmt.Sprintf("bytes that are not valid %s were replaced by U+FFFD", cs.name)})
 	}
 	p := parser{d: d, cs: cs, opt: opt}
+	p.presize(text)
 	seqs := map[string]int{}
 	start := 0
 	for i := 0; i <= len(text); i++ {
@@ -658,6 +659,42 @@ type parser struct {
 	d   Delimiters
 	cs  charset
 	opt ParseOptions
+	// Slabs the fields of the message take their parts from (a few
+	// allocations per message instead of three per field).
+	reps  []Rep
+	comps []Comp
+	subs  []string
+}
+
+// slabSize is how many parts a slab holds at least; maxPresize bounds the
+// first slabs sized for the whole message.
+const (
+	slabSize   = 128
+	maxPresize = 4096
+)
+
+// presize makes the first slabs as large as the message's parts can need
+// (up to maxPresize): each field, repetition, component and sub-component
+// of text takes at most one element, so a message usually takes one slab
+// of each.
+func (p *parser) presize(text string) {
+	n := strings.Count(text, "\r") + strings.Count(text, "\n") + 1 + countSep(text, p.d.Field) + countSep(text, p.d.Repetition)
+	reps := n
+	n += countSep(text, p.d.Component)
+	comps := n
+	n += countSep(text, p.d.Subcomponent)
+	p.reps, p.comps, p.subs = make([]Rep, min(reps, maxPresize)), make([]Comp, min(comps, maxPresize)), make([]string, min(n, maxPresize))
+}
+
+// take returns n elements of *slab (a fresh slab when it has fewer left),
+// capped so that an append never reaches the next ones.
+func take[T any](slab *[]T, n int) []T {
+	if len(*slab) < n {
+		*slab = make([]T, max(n, slabSize))
+	}
+	out := (*slab)[:n:n]
+	*slab = (*slab)[n:]
+	return out
 }
 
 func (p *parser) segment(line string, index, encLen int, seqs map[string]int) (*Segment, *ParseError) {
@@ -722,8 +759,7 @@ func (p *parser) field(s string) (Field, *ParseError) {
 }
 
 // fieldPacked is field for one within the limits: its repetitions,
-// components and sub-components each in one array (three allocations
-// whatever its shape). It reports false for a field over a limit, which
+// components and sub-components each taken from the parser's slabs. It reports false for a field over a limit, which
 // fieldSplit then refuses with the error that names it.
 func (p *parser) fieldPacked(s string) (Field, bool) {
 	d := p.d
@@ -733,7 +769,7 @@ func (p *parser) fieldPacked(s string) (Field, bool) {
 	if nreps > p.opt.MaxRepetitions || ncomps > nreps*p.opt.MaxComponents || nsubs > ncomps*p.opt.MaxComponents {
 		return Field{}, false
 	}
-	reps, comps, subs := make([]Rep, nreps), make([]Comp, ncomps), make([]string, nsubs)
+	reps, comps, subs := take(&p.reps, nreps), take(&p.comps, ncomps), take(&p.subs, nsubs)
 	ci, si := 0, 0
 	for i, r := range splitSeq(s, d.Repetition) {
 		c0 := ci
