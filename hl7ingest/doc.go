@@ -8,8 +8,10 @@
 //  1. Parse. A message that does not parse gets AE/AR and goes to the
 //     dead-letter store; so does one without a control id (MSH-10, AE 101).
 //  2. Deduplicate. One delivery of a message at a time holds a lease on
-//     its key; the lease, the deduplication record and whether a dead
-//     letter of the same bytes exists come in one round trip
+//     its key; the lease, the deduplication record, whether a dead
+//     letter of the same bytes exists and the current versions of the
+//     resources the message maps to (mapped and validated first, for this;
+//     the commit plans with them) come in one round trip
 //     (redisstore.ClaimDelivery), and the accepting commit releases the
 //     lease itself (ww.Commit.Release). The key is (MSH-10, MSH-3,
 //     MSH-4) with the SHA-256 of the message bytes: the same key and hash

@@ -31,7 +31,7 @@ type Store interface {
 	DeadLetters(ctx context.Context, kind string, before int64, count int) ([]*redisstore.DeadLetter, int64, error)
 	Lease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, name, holder string) error
-	ClaimDelivery(ctx context.Context, lease, holder string, ttl time.Duration, receiptKind, receiptKey, dlKind, dlID string) (redisstore.Delivery, error)
+	ClaimDelivery(ctx context.Context, lease, holder string, ttl time.Duration, receiptKind, receiptKey, dlKind, dlID string, reads ...redisstore.Read) (redisstore.Delivery, error)
 }
 
 var _ Store = (*redisstore.Store)(nil)
@@ -226,8 +226,28 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	// delivery may still be committing; the second waits here, then finds
 	// the first one's receipt. The lease comes with the receipt and whether
 	// a dead letter of these bytes exists (one round trip).
+	//
+	// The message is mapped and validated (which need no store) before
+	// the claim, so that the claim's round trip also reads the current
+	// versions of the resources it writes, for the commit to plan with.
+	// Nothing is decided from the mapping before the claim is back: a
+	// duplicate is still answered with its stored ACK, and nothing is
+	// written or rejected before the lease is held.
+	senderCfg := st.cfg.For(st.m.SendingApplication, st.m.SendingFacility)
+	res, mapErr := hl7v2.Map(st.m, senderCfg, p.o.DeploymentKey)
+	var trees []*fhirjson.Value
+	var invalid []hl7v2.Problem
+	var reads []redisstore.Read
+	if mapErr == nil {
+		if trees, invalid = validate(ctx, res); len(invalid) == 0 {
+			reads = make([]redisstore.Read, len(res.Resources))
+			for i, r := range res.Resources {
+				reads[i] = redisstore.Read{Type: r.Type, ID: r.ID}
+			}
+		}
+	}
 	dlID := deadLetterID(st.key, st.sum)
-	lease, dv, err := st.hold(sctx, dlID)
+	lease, dv, err := st.hold(sctx, dlID, reads)
 	if err != nil {
 		return st.storeFailed(ctx, err)
 	}
@@ -261,18 +281,15 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 			p.log.Warn("hl7 control id reused with other content; processing the new message", "sender", st.senderLabel(), "type", st.typ)
 		}
 	}
-	senderCfg := st.cfg.For(st.m.SendingApplication, st.m.SendingFacility)
-	res, err := hl7v2.Map(st.m, senderCfg, p.o.DeploymentKey)
-	if err != nil {
-		return st.reject(ctx, err, nil)
+	if mapErr != nil {
+		return st.reject(ctx, mapErr, nil)
 	}
 	for _, u := range res.Unmapped {
 		field, _, _ := strings.Cut(u, "=")
 		p.m.unmapped.WithLabelValues(st.senderLabel(), field).Inc()
 	}
-	trees, problems := validate(ctx, res)
-	if len(problems) > 0 {
-		return st.reject(ctx, &hl7v2.MappingError{Problems: problems}, res.Warnings)
+	if len(invalid) > 0 {
+		return st.reject(ctx, &hl7v2.MappingError{Problems: invalid}, res.Warnings)
 	}
 	writes := st.writes(res, trees)
 	extra, err := st.mergeWrites(sctx, res)
@@ -291,7 +308,7 @@ func (st *state) run(ctx context.Context, parseErr error) *Result {
 	for _, w := range writes {
 		rc.Resources = append(rc.Resources, w.Type+"/"+w.ID)
 	}
-	results, err := p.o.Store.Commit(sctx, &ww.Commit{Writes: writes,
+	results, err := p.o.Store.Commit(redisstore.WithReads(sctx, dv.Reads), &ww.Commit{Writes: writes,
 		Receipt: &ww.Receipt{Kind: kindAccepted, Key: st.key, Value: mustJSON(rc), TTL: p.o.DedupTTL}, Release: &lease})
 	if err != nil {
 		return st.storeFailed(ctx, err)
@@ -451,13 +468,13 @@ const leasePoll = 10 * time.Millisecond
 
 // hold takes the lease on the message's dedup key, waiting while another
 // delivery of the same message holds it (until ctx ends), and returns it
-// with the message's receipt and whether the dead letter dlID exists, both
-// read once the lease is held.
-func (st *state) hold(ctx context.Context, dlID string) (ww.LeaseRef, redisstore.Delivery, error) {
+// with the message's receipt, whether the dead letter dlID exists and the
+// current versions of reads, all read once the lease is held.
+func (st *state) hold(ctx context.Context, dlID string, reads []redisstore.Read) (ww.LeaseRef, redisstore.Delivery, error) {
 	p := st.p
 	lease := ww.LeaseRef{Name: leaseName(st.key), Holder: ww.NewID()}
 	for {
-		d, err := p.o.Store.ClaimDelivery(ctx, lease.Name, lease.Holder, p.o.WriteTimeout+leaseMargin, kindAccepted, st.key, kindDead, dlID)
+		d, err := p.o.Store.ClaimDelivery(ctx, lease.Name, lease.Holder, p.o.WriteTimeout+leaseMargin, kindAccepted, st.key, kindDead, dlID, reads...)
 		if err != nil {
 			return lease, d, err
 		}

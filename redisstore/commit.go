@@ -194,17 +194,27 @@ func preconditionErr(w *ww.Write, actual int64) error {
 // index operations.
 //
 // With blind, creates skip the read: they expect no stored version, and the
-// write script's version check refuses them when there is one.
+// write script's version check refuses them when there is one. With blind
+// too, the versions read ahead with the commit's claim (WithReads) are
+// taken as read.
 func (s *Store) plan(ctx context.Context, writes []ww.Write, blind bool) ([]*wplan, error) {
 	const op = "redisstore.Commit"
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(writes))
+	var pre *Reads
+	if blind {
+		pre = readsFrom(ctx) // the first attempt only
+	}
 	reads := 0
 	for i := range writes {
 		if blind && writes[i].Op == ww.OpCreate {
 			continue
 		}
-		cmds[i] = pipe.Get(ctx, s.keys.cur(writes[i].Type, writes[i].ID))
+		k := s.keys.cur(writes[i].Type, writes[i].ID)
+		if cmds[i] = pre.read(k, &writes[i]); cmds[i] != nil {
+			continue
+		}
+		cmds[i] = pipe.Get(ctx, k)
 		reads++
 	}
 	if reads > 0 {
@@ -274,7 +284,6 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		pl.result = ww.WriteResult{Outcome: ww.Unchanged}
 		return nil
 	}
-	var oldIx []ixop
 	var oldTree *fhirjson.Value
 	if live {
 		pl.prev = old.json
@@ -282,7 +291,14 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		if oldTree, err = fhirjson.Parse(old.json, fhirjson.Limits{MaxDepth: 200}); err != nil {
 			return ww.Wrap("redisstore.Commit", ww.KindInternal, err, "corrupt stored version")
 		}
-		oldIx = s.entries(w.Type, w.ID, oldTree, old)
+	}
+	// The stored version's index entries, computed only for a write that
+	// changes something (an unchanged one touches no entry).
+	oldIx := func() []ixop {
+		if !live {
+			return nil
+		}
+		return s.entries(w.Type, w.ID, oldTree, old)
 	}
 	ms := now
 	if old != nil && ms <= old.ms {
@@ -295,7 +311,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 		}
 		pl.write = true
 		pl.rec = &record{vid: old.vid + 1, ms: ms, deleted: true, prov: w.Provenance}
-		pl.ix = removals(oldIx)
+		pl.ix = removals(oldIx())
 		pl.result = ww.WriteResult{Outcome: ww.Deleted, Resource: pl.rec.resource(w.Type, w.ID)}
 		return nil
 	}
@@ -325,7 +341,7 @@ func (s *Store) planOne(pl *wplan, old *record, now int64) error {
 	pl.prevTree, pl.tree = oldTree, tree
 	pl.write = true
 	pl.rec = rec
-	pl.ix = diff(oldIx, s.entries(w.Type, w.ID, tree, rec))
+	pl.ix = diff(oldIx(), s.entries(w.Type, w.ID, tree, rec))
 	outcome := ww.Created
 	if live {
 		outcome = ww.Updated

@@ -156,6 +156,47 @@ type Delivery struct {
 	Receipt []byte
 	// DeadLetter reports whether the dead letter asked about exists.
 	DeadLetter bool
+	// Reads are the current versions of the resources asked for, read
+	// with the claim (nil when none were, as on a Cluster): the delivery's
+	// commit plans with them (WithReads) instead of reading them again.
+	Reads *Reads
+}
+
+// Read names a resource whose current version ClaimDelivery reads along.
+type Read struct{ Type, ID string }
+
+// Reads are current versions read ahead of a commit, after the lease was
+// taken. Commit, given them in its context (WithReads), plans its first
+// attempt with them instead of a round trip of its own: the commit
+// script's version checks refuse a plan made from a version that changed
+// since, and the next attempt reads afresh. Only plain updates (no
+// If-Match, no If-None-Exist) use them, so a stale read can never be taken
+// for a failed precondition.
+type Reads struct{ cur map[string]*redis.StringCmd }
+
+type readsKey struct{}
+
+// WithReads returns ctx carrying reads for the commit made with it.
+func WithReads(ctx context.Context, r *Reads) context.Context {
+	if r == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, readsKey{}, r)
+}
+
+// readsFrom returns the reads WithReads put in ctx (nil when none).
+func readsFrom(ctx context.Context) *Reads {
+	r, _ := ctx.Value(readsKey{}).(*Reads)
+	return r
+}
+
+// read returns what was read of w's current version, when w may be planned
+// with it.
+func (r *Reads) read(key string, w *ww.Write) *redis.StringCmd {
+	if r == nil || w.Op != ww.OpUpdate || w.IfMatch > 0 || w.IfMissing {
+		return nil
+	}
+	return r.cur[key]
 }
 
 // ClaimDelivery takes (or renews) a lease and, once it holds it, reads a
@@ -163,8 +204,9 @@ type Delivery struct {
 // an ingested message. On standalone Redis it is one round trip (the three
 // commands run in order on one connection, so the receipt is read after the
 // lease is held); on a Cluster, where they live in different slots, the
-// reads follow the lease.
-func (s *Store) ClaimDelivery(ctx context.Context, lease, holder string, ttl time.Duration, receiptKind, receiptKey, dlKind, dlID string) (Delivery, error) {
+// reads follow the lease. On standalone Redis the current versions of
+// reads come in the same round trip, after the lease (Delivery.Reads).
+func (s *Store) ClaimDelivery(ctx context.Context, lease, holder string, ttl time.Duration, receiptKind, receiptKey, dlKind, dlID string, reads ...Read) (Delivery, error) {
 	const op = "redisstore.ClaimDelivery"
 	if err := checkNames(op, lease, dlKind); err != nil {
 		return Delivery{}, err
@@ -181,9 +223,21 @@ func (s *Store) ClaimDelivery(ctx context.Context, lease, holder string, ttl tim
 		held := leaseScript.EvalSha(ctx, pipe, []string{s.keys.lease(lease)}, holder, ttl.Milliseconds(), "")
 		rc := pipe.Get(ctx, rkey)
 		dl := pipe.Exists(ctx, dkey)
+		var pre *Reads
+		if len(reads) > 0 {
+			pre = &Reads{cur: make(map[string]*redis.StringCmd, len(reads))}
+			for _, r := range reads {
+				k := s.keys.cur(r.Type, r.ID)
+				pre.cur[k] = pipe.Get(ctx, k)
+			}
+		}
 		_, err := pipe.Exec(ctx)
 		if err == nil || err == redis.Nil {
-			return delivery(held, rc, dl, op)
+			d, err := delivery(held, rc, dl, op)
+			if d.Held {
+				d.Reads = pre
+			}
+			return d, err
 		}
 		if !redis.HasErrorPrefix(held.Err(), "NOSCRIPT") {
 			return Delivery{}, redisErr(op, err)

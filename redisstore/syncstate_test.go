@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,6 +145,55 @@ func TestClaimDeliveryAndCommitRelease(t *testing.T) {
 		}
 		if _, err := s.Commit(ctx, &ww.Commit{Release: &ww.LeaseRef{Name: "bad name", Holder: "b"}}); err == nil {
 			t.Fatal("a release with an invalid lease name was accepted")
+		}
+	})
+}
+
+// TestClaimDeliveryReads: the current versions a claim reads along (one
+// round trip on standalone) are what the delivery's commit plans with; one
+// that changed between the claim and the commit makes the commit plan
+// again with what is stored, and an absent one is created.
+func TestClaimDeliveryReads(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if _, err := s.Commit(ctx, &ww.Commit{Writes: []ww.Write{pat("rd1", "", "1011 AB", false), pat("rd2", "", "1011 AB", false)}}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := s.ClaimDelivery(ctx, "hl7.rd", "a", time.Minute, "hl7", "RD|APP|FAC", "hl7", "dl-rd",
+			Read{"Patient", "rd1"}, Read{"Patient", "rd2"}, Read{"Patient", "rd3"})
+		if err != nil || !d.Held {
+			t.Fatalf("claim = %+v, %v", d, err)
+		}
+		if (d.Reads != nil) != (s.cluster == nil) {
+			t.Fatalf("reads %v on cluster %v: want them on standalone only", d.Reads, s.cluster != nil)
+		}
+		// rd2 changes after the claim read it.
+		if _, err := s.Commit(ctx, &ww.Commit{Writes: []ww.Write{pat("rd2", "", "2022 CD", false)}}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := s.Commit(WithReads(ctx, d.Reads), &ww.Commit{Writes: []ww.Write{
+			pat("rd1", "", "3033 EF", false), pat("rd2", "", "3033 EF", false), pat("rd3", "", "3033 EF", false)},
+			Receipt: &ww.Receipt{Kind: "hl7", Key: "RD|APP|FAC", Value: []byte("ack")}, Release: &ww.LeaseRef{Name: "hl7.rd", Holder: "a"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []struct {
+			outcome ww.Outcome
+			vid     int64
+		}{{ww.Updated, 2}, {ww.Updated, 3}, {ww.Created, 1}}
+		for i, w := range want {
+			if res[i].Outcome != w.outcome || res[i].Resource == nil || res[i].Resource.VersionID != w.vid {
+				t.Fatalf("write %d: %+v; want %v at version %d", i, res[i], w.outcome, w.vid)
+			}
+		}
+		for _, id := range []string{"rd1", "rd2", "rd3"} {
+			got, err := s.Read(ctx, "Patient", id)
+			if err != nil || !strings.Contains(string(got.JSON), "3033 EF") {
+				t.Fatalf("Patient/%s after the commit: %v %s", id, err, got.JSON)
+			}
+		}
+		if h, _ := s.LeaseHolder(ctx, "hl7.rd"); h != "" {
+			t.Fatalf("holder after the commit = %q, want none", h)
 		}
 	})
 }

@@ -85,6 +85,7 @@ type Config struct {
 	Senders map[string]*SenderConfig `json:"senders,omitempty"`
 
 	merged map[string]*SenderConfig // upper-cased key → Default+sender
+	names  map[string]string        // upper-cased key → the key as written
 	def    *SenderConfig
 }
 
@@ -118,6 +119,7 @@ func (c *Config) init() error {
 	}
 	c.def = &d
 	c.merged = map[string]*SenderConfig{}
+	names := make(map[string]string, len(c.Senders))
 	keys := make([]string, 0, len(c.Senders))
 	for k := range c.Senders {
 		keys = append(keys, k)
@@ -141,7 +143,9 @@ func (c *Config) init() error {
 			return fmt.Errorf("hl7v2: sender key %q is given twice (keys are case-insensitive)", k)
 		}
 		c.merged[uk] = &m
+		names[uk] = k
 	}
+	c.names = names
 	return nil
 }
 
@@ -175,6 +179,15 @@ func (c *Config) SenderKey(sendingApp, sendingFacility string) string {
 		return ""
 	}
 	app, fac := strings.ToUpper(strings.TrimSpace(sendingApp)), strings.ToUpper(strings.TrimSpace(sendingFacility))
+	if c.names != nil {
+		// Loaded (init refused keys that are the same but for case).
+		for _, want := range [3]string{app + "|" + fac, "*|" + fac, app + "|*"} {
+			if k, ok := c.names[want]; ok {
+				return k
+			}
+		}
+		return ""
+	}
 	for _, want := range []string{app + "|" + fac, "*|" + fac, app + "|*"} {
 		for k := range c.Senders {
 			a, f, _ := strings.Cut(k, "|")

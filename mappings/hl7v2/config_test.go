@@ -91,3 +91,30 @@ func TestTestdataConfigLoads(t *testing.T) {
 		t.Errorf("testdata/senders.json")
 	}
 }
+
+// TestSenderKey: the key as written in the configuration, matched as For
+// matches (case and spaces aside, the exact pair before "*|facility"
+// before "application|*"), or "" for the default; a Config that was not
+// loaded answers the same.
+func TestSenderKey(t *testing.T) {
+	cfg, err := LoadConfig(strings.NewReader(`{"default": {"agb": "6011234"},
+		"senders": {"HIX|Zkh-Noord": {"agb": "6011234"}, "* | ZKH-ZUID": {"agb": "6011234"}, "lab|*": {"agb": "6011234"}, "LAB|ZKH-ZUID": {"agb": "6011234"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := &Config{Senders: cfg.Senders}
+	for _, c := range []struct{ app, fac, want string }{
+		{"hix", " zkh-noord ", "HIX|Zkh-Noord"},
+		{"OTHER", "zkh-zuid", "* | ZKH-ZUID"},
+		{"Lab", "ZKH-WEST", "lab|*"},
+		{"lab", "zkh-zuid", "LAB|ZKH-ZUID"},
+		{"HIX", "ZKH-WEST", ""},
+	} {
+		if got := cfg.SenderKey(c.app, c.fac); got != c.want {
+			t.Errorf("SenderKey(%q, %q) = %q, want %q", c.app, c.fac, got, c.want)
+		}
+		if got := raw.SenderKey(c.app, c.fac); got != c.want {
+			t.Errorf("unloaded SenderKey(%q, %q) = %q, want %q", c.app, c.fac, got, c.want)
+		}
+	}
+}

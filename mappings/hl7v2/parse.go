@@ -510,6 +510,7 @@ func Parse(raw []byte, opt ParseOptions) (*Message, error) {
 			Text: fmt.Sprintf("bytes that are not valid %s were replaced by U+FFFD", cs.name)})
 	}
 	p := parser{d: d, cs: cs, opt: opt}
+	p.presize(text)
 	seqs := map[string]int{}
 	start := 0
 	for i := 0; i <= len(text); i++ {
@@ -658,6 +659,42 @@ type parser struct {
 	d   Delimiters
 	cs  charset
 	opt ParseOptions
+	// Slabs the fields of the message take their parts from (a few
+	// allocations per message instead of three per field).
+	reps  []Rep
+	comps []Comp
+	subs  []string
+}
+
+// slabSize is how many parts a slab holds at least; maxPresize bounds the
+// first slabs sized for the whole message.
+const (
+	slabSize   = 128
+	maxPresize = 4096
+)
+
+// presize makes the first slabs as large as the message's parts can need
+// (up to maxPresize): each field, repetition, component and sub-component
+// of text takes at most one element, so a message usually takes one slab
+// of each.
+func (p *parser) presize(text string) {
+	n := strings.Count(text, "\r") + strings.Count(text, "\n") + 1 + countSep(text, p.d.Field) + countSep(text, p.d.Repetition)
+	reps := n
+	n += countSep(text, p.d.Component)
+	comps := n
+	n += countSep(text, p.d.Subcomponent)
+	p.reps, p.comps, p.subs = make([]Rep, min(reps, maxPresize)), make([]Comp, min(comps, maxPresize)), make([]string, min(n, maxPresize))
+}
+
+// take returns n elements of *slab (a fresh slab when it has fewer left),
+// capped so that an append never reaches the next ones.
+func take[T any](slab *[]T, n int) []T {
+	if len(*slab) < n {
+		*slab = make([]T, max(n, slabSize))
+	}
+	out := (*slab)[:n:n]
+	*slab = (*slab)[n:]
+	return out
 }
 
 func (p *parser) segment(line string, index, encLen int, seqs map[string]int) (*Segment, *ParseError) {
@@ -692,6 +729,7 @@ func (p *parser) segment(line string, index, encLen int, seqs map[string]int) (*
 	if len(s.fields)-1+len(parts) > p.opt.MaxFields {
 		return nil, parseErr(false, CodeDataType, name, s.Seq, 0, "%s has more than %d fields", name, p.opt.MaxFields)
 	}
+	s.fields = append(make([]Field, 0, len(s.fields)+len(parts)), s.fields...)
 	for _, f := range parts {
 		fld, err := p.field(f)
 		if err != nil {
@@ -714,6 +752,87 @@ func (p *parser) field(s string) (Field, *ParseError) {
 	if s == "" {
 		return Field{}, nil
 	}
+	if f, ok := p.fieldPacked(s); ok {
+		return f, nil
+	}
+	return p.fieldSplit(s)
+}
+
+// fieldPacked is field for one within the limits: its repetitions,
+// components and sub-components each taken from the parser's slabs. It reports false for a field over a limit, which
+// fieldSplit then refuses with the error that names it.
+func (p *parser) fieldPacked(s string) (Field, bool) {
+	d := p.d
+	nreps := countSep(s, d.Repetition) + 1
+	ncomps := countSep(s, d.Component) + nreps
+	nsubs := countSep(s, d.Subcomponent) + ncomps
+	if nreps > p.opt.MaxRepetitions || ncomps > nreps*p.opt.MaxComponents || nsubs > ncomps*p.opt.MaxComponents {
+		return Field{}, false
+	}
+	reps, comps, subs := take(&p.reps, nreps), take(&p.comps, ncomps), take(&p.subs, nsubs)
+	ci, si := 0, 0
+	for i, r := range splitSeq(s, d.Repetition) {
+		c0 := ci
+		for _, c := range splitSeq(r, d.Component) {
+			s0 := si
+			for _, sub := range splitSeq(c, d.Subcomponent) {
+				subs[si] = p.unescape(sub)
+				si++
+			}
+			if si-s0 > p.opt.MaxComponents {
+				return Field{}, false
+			}
+			comps[ci] = Comp{subs: subs[s0:si:si]}
+			ci++
+		}
+		if ci-c0 > p.opt.MaxComponents {
+			return Field{}, false
+		}
+		reps[i] = Rep{comps: comps[c0:ci:ci]}
+	}
+	return Field{reps: reps}, true
+}
+
+// countSep counts sep in s (none when sep is 0: that delimiter is not in
+// use).
+func countSep(s string, sep byte) int {
+	if sep == 0 {
+		return 0
+	}
+	n := 0
+	for {
+		i := strings.IndexByte(s, sep)
+		if i < 0 {
+			return n
+		}
+		n++
+		s = s[i+1:]
+	}
+}
+
+// splitSeq yields the parts of s between seps (s itself when sep is 0),
+// with their index, as strings.Split would return them.
+func splitSeq(s string, sep byte) func(yield func(int, string) bool) {
+	return func(yield func(int, string) bool) {
+		for i := 0; ; i++ {
+			j := -1
+			if sep != 0 {
+				j = strings.IndexByte(s, sep)
+			}
+			if j < 0 {
+				yield(i, s)
+				return
+			}
+			if !yield(i, s[:j]) {
+				return
+			}
+			s = s[j+1:]
+		}
+	}
+}
+
+// fieldSplit is field part by part, checking each limit as it goes.
+func (p *parser) fieldSplit(s string) (Field, *ParseError) {
 	reps := splitOn(s, p.d.Repetition)
 	if len(reps) > p.opt.MaxRepetitions {
 		return Field{}, parseErr(false, CodeDataType, "", 0, 0, "a field has more than %d repetitions", p.opt.MaxRepetitions)
