@@ -44,7 +44,7 @@ var benchTypes = []string{"Practitioner", "Location", "HealthcareService", "Sche
 
 // benchDataVersion names the kept bench data (WW_SEARCH_BENCH_ADDR); bump
 // it when the index entries change so the next run imports again.
-const benchDataVersion = 1
+const benchDataVersion = 2
 
 // benchAsOf is the generated world's today; the store's clock agrees.
 var benchAsOf = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
