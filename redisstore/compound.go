@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"strconv"
+	"strings"
 
 	ww "github.com/wachtwijzer/wachtwijzer"
 	"github.com/wachtwijzer/wachtwijzer/conformance"
@@ -75,9 +76,8 @@ func (s *Store) compoundValues(typ, code string, res *fhirjson.Value) []string {
 }
 
 // applyCompound adds a compound filter when the clauses give an equality on
-// every part of a compound index: the covered token filters are dropped
-// (the compound implies them; a reference clause's filter stays, a cheap
-// check) and, when the search sorts by the compound's date, the compound is
+// every part of a compound index: the covered token filters and reference
+// filters are dropped (the compound implies them) and, when the search sorts by the compound's date, the compound is
 // what the script streams. A reference part takes a clause on the parameter
 // or on the index it shares ("actor" for "practitioner") whose values all
 // name the part's type. A compound whose date may be missing is used only
@@ -151,10 +151,11 @@ func (s *Store) applyCompound(p *qplan, clauses []ww.Clause, base string) {
 			}
 		}
 		f := &filter{kind: "cz", index: c.Name(), czParts: parts, czSort: c.Sort, a: "-inf", b: "+inf", describe: "compound index " + c.Name() + " ordered by " + c.Sort}
-		// Drop the token filters the compound covers.
+		// Drop the token filters the compound covers, and a reference
+		// filter that asks exactly one part's references.
 		keep := p.filters[:0]
 		for _, x := range p.filters {
-			covered := false
+			covered := refCovered(x, parts)
 			if x.kind == "set" {
 				for _, code := range c.Params {
 					if sp, _ := s.reg.Lookup(p.typ, code); sp != nil && sp.Type == conformance.TypeToken && x.index == sp.IndexName() {
@@ -178,6 +179,29 @@ func (s *Store) applyCompound(p *qplan, clauses []ww.Clause, base string) {
 	}
 }
 
+// refCovered reports whether x is the reference index filter of a
+// compound part: the same index and the same typed references, so the
+// compound implies it.
+func refCovered(x *filter, parts []czPart) bool {
+	if x.kind != "lex" || x.sub != "" || len(x.exact) == 0 {
+		return false
+	}
+	for _, pt := range parts {
+		if !pt.ref || pt.index != x.index || len(pt.exact) != len(x.exact) {
+			continue
+		}
+		same := true
+		for i, v := range pt.exact {
+			typ, id, _ := strings.Cut(v, "/")
+			same = same && x.exact[i] == id+"\x00"+typ+"\x00"
+		}
+		if same {
+			return true
+		}
+	}
+	return false
+}
+
 // refPart finds a clause that makes reference parameter sp a compound part:
 // on sp itself or on the unrestricted parameter of its index, without
 // modifier or chain, every value a local Type/id of sp's Restrict type.
@@ -190,7 +214,7 @@ func refPart(reg *conformance.Registry, typ string, sp *conformance.SearchParam,
 		if cp == nil || cp.Type != conformance.TypeReference || cp.IndexName() != sp.IndexName() || (cp != sp && cp.Restrict != "") {
 			continue
 		}
-		part := czPart{index: sp.IndexName()}
+		part := czPart{index: sp.IndexName(), ref: true}
 		for _, v := range cl.Values {
 			rv, err := conformance.ParseReference(cl.Param, v, cp.Restrict, base)
 			if err != nil || rv.URL != "" || rv.ID == "" || (sp.Restrict != "" && rv.Type != sp.Restrict) || rv.Type == "" {
@@ -212,4 +236,5 @@ type czPart struct {
 	index string
 	exact []string
 	any   []string
+	ref   bool // a reference part: exact holds Type/id
 }
