@@ -83,7 +83,7 @@ type Registry struct {
 
 // Compound is a compound index: equality on several token or reference
 // parameters, ordered by a date parameter (Slot status + service-type by
-// start; Appointment status + practitioner by date). The store keeps it
+// start; Appointment practitioner by date). The store keeps it
 // beside the single-parameter indexes and uses it when a search gives every
 // one of the parameters. A resource without a value of the sort parameter
 // has no entry, so unless SortRequired (the element is 1..1) the store uses

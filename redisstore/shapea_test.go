@@ -44,7 +44,7 @@ func genShapeAppointment(r *rand.Rand, i int) map[string]any {
 }
 
 // shapeAQuery is a random search of shape (a): a date window (ge/lt, eq a
-// day, ge or gt alone, le, or none), a status or list of statuses, and an
+// day, ge or gt alone, le, or none), a status or list of statuses (or none), and an
 // actor (Practitioner, Patient or Location; by actor or practitioner, one
 // or two values), sorted by _lastUpdated, date or -date.
 func shapeAQuery(r *rand.Rand) *ww.Query {
@@ -62,7 +62,9 @@ func shapeAQuery(r *rand.Rand) *ww.Query {
 		cls = append(cls, ww.Clause{Param: "date", Values: []string{"le" + d}})
 	}
 	st := [][]string{{"booked"}, {"booked"}, {"booked", "pending"}, {"fulfilled", "booked", "noshow"}, {"proposed"}, {"waitlist", "proposed"}}[r.IntN(6)]
-	cls = append(cls, ww.Clause{Param: "status", Values: st})
+	if r.IntN(7) > 0 {
+		cls = append(cls, ww.Clause{Param: "status", Values: st})
+	}
 	dr := func() string { return fmt.Sprintf("dr%d", r.IntN(6)) } // dr5 has no appointments
 	switch r.IntN(8) {
 	case 0, 1, 2:
@@ -90,7 +92,7 @@ func shapeAQuery(r *rand.Rand) *ww.Query {
 }
 
 // TestShapeASearchAgreesWithNaiveEvaluator pages random searches of shape
-// (a) (Appointment by date window, status and actor: the status +
+// (a) (Appointment by date window, status and actor: the
 // practitioner compound index where it applies, the single indexes
 // elsewhere) with random page sizes and compares them with the naive
 // evaluator, on default and lowered limits, before and after updates and
@@ -154,7 +156,7 @@ func TestShapeASearchAgreesWithNaiveEvaluator(t *testing.T) {
 				if err != nil {
 					t.Fatalf("case %d (%s): %+v sort %v: %v", c, which, q.Clauses, q.Sort, err)
 				}
-				if pages == 0 && strings.Contains(strings.Join(res.Plan, "\n"), "compound index ~c:status+practitioner") {
+				if pages == 0 && strings.Contains(strings.Join(res.Plan, "\n"), "compound index ~c:practitioner") {
 					compound++
 				}
 				for _, x := range res.Resources {
@@ -173,7 +175,7 @@ func TestShapeASearchAgreesWithNaiveEvaluator(t *testing.T) {
 			}
 		}
 		if compound == 0 {
-			t.Fatal("no search used the status+practitioner compound index")
+			t.Fatal("no search used the practitioner compound index")
 		}
 		t.Logf("%d shape (a) searches agree with the naive evaluator, %d through the compound index", cases, compound)
 	})
