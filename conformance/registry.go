@@ -81,14 +81,19 @@ type Registry struct {
 	compounds map[string][]Compound
 }
 
-// Compound is a compound index: equality on several token parameters,
-// ordered by a date parameter (Slot status + service-type by start). The
-// store keeps it beside the single-parameter indexes and uses it when a
-// search gives every one of the tokens.
+// Compound is a compound index: equality on several token or reference
+// parameters, ordered by a date parameter (Slot status + service-type by
+// start; Appointment practitioner by date). The store keeps it
+// beside the single-parameter indexes and uses it when a search gives every
+// one of the parameters. A resource without a value of the sort parameter
+// has no entry, so unless SortRequired (the element is 1..1) the store uses
+// the compound only when the search itself requires a value (a date clause
+// on it).
 type Compound struct {
-	Resource string   `json:"resource"`
-	Params   []string `json:"params"`
-	Sort     string   `json:"sort"`
+	Resource     string   `json:"resource"`
+	Params       []string `json:"params"`
+	Sort         string   `json:"sort"`
+	SortRequired bool     `json:"sortRequired"`
 }
 
 // Name is the compound's index name.

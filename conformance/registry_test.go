@@ -71,8 +71,8 @@ func TestRegistryParametersAreSane(t *testing.T) {
 		}
 		for _, c := range r.Compounds(typ) {
 			for _, code := range c.Params {
-				if p, ok := r.Lookup(typ, code); !ok || p.Type != TypeToken {
-					t.Errorf("compound %s names %s, not a token of %s", c.Name(), code, typ)
+				if p, ok := r.Lookup(typ, code); !ok || (p.Type != TypeToken && p.Type != TypeReference) {
+					t.Errorf("compound %s names %s, not a token or reference of %s", c.Name(), code, typ)
 				}
 			}
 			if p, ok := r.Lookup(typ, c.Sort); !ok || p.Type != TypeDate {

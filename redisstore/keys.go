@@ -48,7 +48,8 @@ const DefaultShards = 16
 //	                                         upper bound (open start) → "id|k"
 //	P:{T.ss}:xg:<param>:wall         zset    date values open on both ends → "id|k"
 //	P:{T.ss}:xg:<param>:wk           set     the wide classes in use (b<k>, oe, os, all; never shrinks)
-//	P:{T.ss}:xg:~c:<params>:<values> zset    compound index (equality on several tokens, ordered by a date)
+//	P:{T.ss}:xg:~c:<params>:<values> zset    compound index (equality on several tokens or references, values
+//	                                         "system|code" / "Type/id", ordered by a date): date lower bound → id
 //	P:{T.ss}:xg:_lastUpdated         zset    live resources: lastUpdated ms → id
 //	P:{T.ss}:xg:_owner:<org>         set     live resources written by an organisation (tenancy filter)
 //	P:{T.ss}:xg:<param>:sys          zset    lex token index by system: "systemtag\0id" (system| searches)

@@ -186,7 +186,7 @@ func (s *Store) planQuery(ctx ctxT, q *ww.Query, clauses []ww.Clause, depth int)
 		return nil, err
 	}
 	p.sort = sorts
-	s.applyCompound(p, clauses)
+	s.applyCompound(p, clauses, q.Base)
 	return p, nil
 }
 

@@ -31,6 +31,9 @@ type benchWorld struct {
 	queries map[string][]*ww.Query
 	// writes are Appointments to update (a comment toggled each time).
 	writes []map[string]any
+	// shareA is, for shape (a), the mean share of the sampled Appointments
+	// that have the query's practitioner and that start in its week.
+	shareA [2]float64
 }
 
 var (
@@ -44,7 +47,7 @@ var benchTypes = []string{"Practitioner", "Location", "HealthcareService", "Sche
 
 // benchDataVersion names the kept bench data (WW_SEARCH_BENCH_ADDR); bump
 // it when the index entries change so the next run imports again.
-const benchDataVersion = 1
+const benchDataVersion = 2
 
 // benchAsOf is the generated world's today; the store's clock agrees.
 var benchAsOf = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
@@ -127,6 +130,7 @@ func openBenchWorld(b *testing.B) (*benchWorld, error) {
 	r := rand.New(rand.NewPCG(1, 99))
 	w.writes = res["Appointment"][:min(200, len(res["Appointment"]))]
 	w.queries["a"] = benchQueriesA(res["Appointment"], r)
+	w.shareA = sharesA(res["Appointment"], w.queries["a"])
 	w.queries["b"] = benchQueriesB(res["Slot"], r)
 	w.queries["c"] = benchQueriesC(res["Location"], r)
 	return w, nil
@@ -197,6 +201,45 @@ func benchQueriesA(apps []map[string]any, r *rand.Rand) []*ww.Query {
 		}})
 	}
 	return out
+}
+
+// sharesA is the mean share of apps that have a shape (a) query's
+// practitioner and that start in its week (the sizes the realistic world
+// should have: about 1/2000 and 1/50 at 1M Appointments).
+func sharesA(apps []map[string]any, qs []*ww.Query) [2]float64 {
+	var prac, week float64
+	for _, q := range qs {
+		var from, to, who string
+		for _, cl := range q.Clauses {
+			v := cl.Values[0]
+			switch {
+			case cl.Param == "date" && strings.HasPrefix(v, "ge"):
+				from = v[2:]
+			case cl.Param == "date":
+				to = v[2:]
+			case cl.Param == "actor":
+				who = v
+			}
+		}
+		for _, a := range apps {
+			if start, _ := a["start"].(string); len(start) >= 10 && start[:10] >= from && start[:10] < to {
+				week++
+			}
+			parts, _ := a["participant"].([]any)
+			for _, p := range parts {
+				actor, _ := p.(map[string]any)["actor"].(map[string]any)
+				if ref, _ := actor["reference"].(string); ref == who {
+					prac++
+					break
+				}
+			}
+		}
+	}
+	n := float64(len(qs) * len(apps))
+	if n == 0 {
+		return [2]float64{}
+	}
+	return [2]float64{prac / n, week / n}
 }
 
 // benchQueriesB mirrors search (b): free Slots of a service type from a
@@ -311,6 +354,12 @@ func BenchmarkSearchShapes(b *testing.B) {
 			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(lat[(len(lat)*99)/100].Microseconds())/1000, "p99-ms")
 			b.ReportMetric(float64(hits)/float64(b.N), "hits/op")
+			if shape == "a" && w.shareA[0] > 0 {
+				// 1/share: the world is realistic for (a) when these are
+				// about 2000 (one practitioner's share) and 50 (one week's).
+				b.ReportMetric(1/w.shareA[0], "1/practitioner-share")
+				b.ReportMetric(1/w.shareA[1], "1/week-share")
+			}
 			// One explained run per query kind for the work figure.
 			q := *qs[0]
 			q.Explain = true

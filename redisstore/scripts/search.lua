@@ -408,13 +408,14 @@ card = function(sh, f, fi)
 end
 
 -- cardrank orders the filters whose candidates are estimated: explicit
--- ids, exact lex members (references, identifiers) and compounds first,
--- then sets, ranges and scans.
-local RANK = {ids = 0, cz = 2, set = 4, num = 5, date = 6, ['or'] = 7, geo = 8, scan = 9}
+-- ids, compounds (an intersection within a date window, never more than
+-- the reference they may include), exact lex members (references,
+-- identifiers) first, then sets, ranges and scans.
+local RANK = {ids = 0, cz = 1, set = 4, num = 5, date = 6, ['or'] = 7, geo = 8, scan = 9}
 local SMALLDRIVER = 32
 local function cardrank(f)
   if f.t == 'lex' then
-    if f.x then return 1 end
+    if f.x then return 2 end
     return 3
   end
   return RANK[f.t] or 10
