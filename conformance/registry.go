@@ -1,7 +1,9 @@
 package conformance
 
 import (
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -79,6 +81,9 @@ var registryJSON []byte
 type Registry struct {
 	byType    map[string]map[string]*SearchParam
 	compounds map[string][]Compound
+	// compoundsPrint identifies the compound definitions (see
+	// CompoundsFingerprint).
+	compoundsPrint string
 }
 
 // Compound is a compound index: equality on several token or reference
@@ -98,6 +103,11 @@ type Compound struct {
 
 // Name is the compound's index name.
 func (c Compound) Name() string { return "~c:" + strings.Join(c.Params, "+") }
+
+// CompoundsFingerprint identifies the compound index definitions: a store
+// uses its compound indexes only when they were built under the same
+// definitions (a fresh layout, or a reindex by this release).
+func (r *Registry) CompoundsFingerprint() string { return r.compoundsPrint }
 
 // Compounds returns the compound indexes of typ.
 func (r *Registry) Compounds(typ string) []Compound { return r.compounds[typ] }
@@ -149,6 +159,10 @@ func LoadRegistry(data []byte) (*Registry, error) {
 			}
 		}
 		r.compounds[c.Resource] = append(r.compounds[c.Resource], c)
+	}
+	if b, err := json.Marshal(doc.Compounds); err == nil {
+		sum := sha256.Sum256(b)
+		r.compoundsPrint = hex.EncodeToString(sum[:8])
 	}
 	for _, t := range TypeNames() {
 		for _, c := range common {

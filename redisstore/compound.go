@@ -83,6 +83,9 @@ func (s *Store) compoundValues(typ, code string, res *fhirjson.Value) []string {
 // name the part's type. A compound whose date may be missing is used only
 // when a date clause on it requires a value.
 func (s *Store) applyCompound(p *qplan, clauses []ww.Clause, base string) {
+	if !s.compoundsOK.Load() {
+		return // not built for every resource yet: the plain indexes answer
+	}
 	for _, c := range s.reg.Compounds(p.typ) {
 		byParam := map[string]ww.Clause{}
 		for _, cl := range clauses {

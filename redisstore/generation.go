@@ -20,10 +20,13 @@ func (s *Store) Generation() int { return int(s.gen.Load()) }
 // refreshGen re-reads the read generation from P:layout (after a search
 // script found its fence moved) and forgets the cached fences.
 func (s *Store) refreshGen(ctx context.Context) error {
-	v, err := s.rdb.HGet(ctx, s.keys.layout(), "gen").Result()
+	vs, err := s.rdb.HMGet(ctx, s.keys.layout(), "gen", layoutCompounds).Result()
 	if err != nil {
 		return redisErr("redisstore.Search", err)
 	}
+	v, _ := vs[0].(string)
+	c, _ := vs[1].(string)
+	s.setCompounds(c, false)
 	g, err := strconv.Atoi(v)
 	if err != nil || g <= 0 {
 		return ww.Errorf(ww.KindInternal, "exception", "%s holds a corrupt index generation %q", s.keys.layout(), v)
@@ -35,6 +38,23 @@ func (s *Store) refreshGen(ctx context.Context) error {
 	})
 	return nil
 }
+
+// layoutCompounds is the layout field holding the fingerprint of the compound
+// definitions the compound indexes were built under.
+const layoutCompounds = "compounds"
+
+// setCompounds turns the compound indexes on when stored (the fingerprint
+// they were built under) is this registry's; warn logs when they stay off.
+func (s *Store) setCompounds(stored string, warn bool) {
+	ok := stored == s.reg.CompoundsFingerprint()
+	s.compoundsOK.Store(ok)
+	if !ok && warn {
+		s.log.Warn("the compound search indexes were built under other definitions (or before them): searches use the plain indexes, exact but slower, until `wachtwijzer reindex` runs", "layout", s.keys.layout())
+	}
+}
+
+// CompoundsReady reports whether searches use the compound indexes.
+func (s *Store) CompoundsReady() bool { return s.compoundsOK.Load() }
 
 // fenceMembers returns the cached members of a fence key (sorted); a key
 // not seen yet is assumed to hold the read generation alone.

@@ -127,10 +127,11 @@ func (s *Store) Reindex(ctx context.Context, o ReindexOptions) (*ReindexResult, 
 	}); err != nil {
 		return nil, err
 	}
-	if err := s.rdb.HSet(ctx, lk, "gen", to).Err(); err != nil {
+	if err := s.rdb.HSet(ctx, lk, "gen", to, layoutCompounds, s.reg.CompoundsFingerprint()).Err(); err != nil {
 		return nil, redisErr(op, err)
 	}
 	s.gen.Store(int64(to))
+	s.compoundsOK.Store(true)
 	if err := s.eachFence(ctx, func(pipe redis.Pipeliner, w, r string) {
 		pipe.SRem(ctx, r, genMember('r', from))
 		pipe.SRem(ctx, w, genMember('w', from))

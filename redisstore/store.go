@@ -67,9 +67,13 @@ type Store struct {
 	// gen is the index generation searches read (refreshed when a search
 	// script reports its fence moved); fences caches each fence key's
 	// expected members (see generation.go).
-	gen     atomic.Int64
-	fences  sync.Map
-	regions *mediation.Regions
+	gen    atomic.Int64
+	fences sync.Map
+	// compoundsOK: the compound indexes hold every resource (they were
+	// built under this registry's compound definitions); else searches
+	// use the plain indexes until a reindex.
+	compoundsOK atomic.Bool
+	regions     *mediation.Regions
 	// streamKeyCache maps a wait stream to its key names (mediation.go);
 	// streams are few (bounded by the cells seen), their names costly.
 	streamKeyCache sync.Map
@@ -180,7 +184,7 @@ func (s *Store) initLayout(ctx context.Context) error {
 	}
 	lk := s.keys.layout()
 	pipe := s.rdb.Pipeline()
-	pipe.HSetNX(ctx, lk, "version", LayoutVersion)
+	fresh := pipe.HSetNX(ctx, lk, "version", LayoutVersion)
 	pipe.HSetNX(ctx, lk, "shards", s.keys.shards)
 	pipe.HSetNX(ctx, lk, "gen", 1)
 	pipe.HSetNX(ctx, lk, "dkey", base64.StdEncoding.EncodeToString(key[:]))
@@ -190,6 +194,14 @@ func (s *Store) initLayout(ctx context.Context) error {
 		return fmt.Errorf("redisstore: open: layout %s: %w", lk, err)
 	}
 	l := get.Val()
+	if fresh.Val() {
+		// a new layout: every index, compounds included, is built as data comes
+		if err := s.rdb.HSet(ctx, lk, layoutCompounds, s.reg.CompoundsFingerprint()).Err(); err != nil {
+			return fmt.Errorf("redisstore: open: layout %s: %w", lk, err)
+		}
+		l[layoutCompounds] = s.reg.CompoundsFingerprint()
+	}
+	s.setCompounds(l[layoutCompounds], true)
 	if v, _ := strconv.Atoi(l["version"]); v != LayoutVersion {
 		return fmt.Errorf("redisstore: open: %s holds layout version %q, this gateway writes %d; migrate or use another --key-prefix", lk, l["version"], LayoutVersion)
 	}
