@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -30,6 +31,9 @@ const tenCommands = `for i = 1, 10 do redis.call('SET', KEYS[1] .. ':' .. i, ARG
 const baselineTag = "{wwbench}"
 
 func (e *env) baseline(ctx context.Context) (baseline, error) {
+	if err := e.settleAOF(ctx); err != nil {
+		return baseline{}, err
+	}
 	n := "1000000"
 	if e.c.quick {
 		n = "100000"
@@ -88,7 +92,53 @@ func (e *env) baseline(ctx context.Context) (baseline, error) {
 	if b.EvalSHA == 0 {
 		return b, fmt.Errorf("redis-benchmark gave no EVALSHA rate: %s", out)
 	}
-	return b, e.dropBaselineKeys(ctx, c)
+	if err := e.dropBaselineKeys(ctx, c); err != nil {
+		return b, err
+	}
+	return b, e.settleAOF(ctx)
+}
+
+// settleAOF compacts the append-only files the baseline's SETs grew, and
+// waits for every rewrite to end, so that no rewrite (a fork and a busy
+// child on the same two cores) runs during the workload that follows.
+func (e *env) settleAOF(ctx context.Context) error {
+	for _, c := range e.clients() {
+		err := func() error {
+			defer c.Close()
+			info := func() map[string]int64 {
+				out := map[string]int64{}
+				s, _ := c.Info(ctx, "persistence").Result()
+				for _, line := range strings.Split(s, "\r\n") {
+					k, v, _ := strings.Cut(line, ":")
+					n, _ := strconv.ParseInt(v, 10, 64)
+					out[k] = n
+				}
+				return out
+			}
+			wait := func() {
+				for i := 0; i < 1200; i++ {
+					m := info()
+					if m["aof_rewrite_in_progress"] == 0 && m["aof_rewrite_scheduled"] == 0 {
+						return
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+			}
+			wait()
+			if m := info(); m["aof_enabled"] == 1 && m["aof_current_size"] > m["aof_base_size"]+64<<20 {
+				if err := c.BgRewriteAOF(ctx).Err(); err != nil && !strings.Contains(err.Error(), "already in progress") {
+					return fmt.Errorf("BGREWRITEAOF: %w", err)
+				}
+				time.Sleep(100 * time.Millisecond)
+				wait()
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parseBenchCSV reads redis-benchmark --csv output ("test","rps",…) into
