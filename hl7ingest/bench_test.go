@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -178,30 +177,8 @@ func (t *tripCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.
 }
 
 func redisStats(ctx context.Context, c *redis.Client) benchStats {
-	var out benchStats
-	cpu, _ := c.Info(ctx, "cpu").Result()
-	for _, line := range strings.Split(cpu, "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if k == "used_cpu_user" || k == "used_cpu_sys" {
-			f, _ := strconv.ParseFloat(v, 64)
-			out.cpu += f
-		}
-	}
-	info, _ := c.Info(ctx, "commandstats").Result()
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") || name == "cmdstat_info" {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			n, _ := strconv.ParseInt(v, 10, 64)
-			if k == "calls" {
-				out.cmds += n
-			}
-		}
-	}
-	return out
+	x := redistest.ServerCosts(ctx, c)
+	return benchStats{cmds: x.Calls, cpu: x.CPU}
 }
 
 // TestSIURoundTrips: an SIU for a new Patient costs three round trips to

@@ -449,36 +449,8 @@ type cmdStats struct {
 }
 
 func commandStats(ctx context.Context, c redis.UniversalClient) cmdStats {
-	var out cmdStats
-	if _, ok := c.(*redis.ClusterClient); ok {
-		return out // per node; not summed here
-	}
-	cpu, _ := c.Info(ctx, "cpu").Result()
-	for _, line := range strings.Split(cpu, "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if k == "used_cpu_user" || k == "used_cpu_sys" {
-			f, _ := strconv.ParseFloat(v, 64)
-			out.cpu += f
-		}
-	}
-	info, _ := c.Info(ctx, "commandstats").Result()
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") || name == "cmdstat_info" {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			n, _ := strconv.ParseInt(v, 10, 64)
-			switch {
-			case k == "calls":
-				out.calls += n
-			case k == "usec" && strings.HasPrefix(name, "cmdstat_eval"):
-				out.scriptUsec += n
-			}
-		}
-	}
-	return out
+	x := redistest.ServerCosts(ctx, c)
+	return cmdStats{calls: x.Calls, scriptUsec: x.ScriptUsec, cpu: x.CPU}
 }
 
 // elementsRead picks the elements-read figure out of an __explain line.
