@@ -84,6 +84,9 @@ type Config struct {
 	// ID, of sending application and facility), either side may be "*".
 	Senders map[string]*SenderConfig `json:"senders,omitempty"`
 
+	// lazy builds merged once for a Config not made by LoadConfig or
+	// NewConfig (a literal), safely under concurrent messages.
+	lazy   sync.Once
 	merged map[string]*SenderConfig // upper-cased key → Default+sender
 	names  map[string]string        // upper-cased key → the key as written
 	def    *SenderConfig
@@ -157,10 +160,13 @@ func (c *Config) For(sendingApp, sendingFacility string) *SenderConfig {
 	if c == nil {
 		return &SenderConfig{}
 	}
-	if c.merged == nil {
-		if err := c.init(); err != nil {
-			return &SenderConfig{}
+	c.lazy.Do(func() {
+		if c.merged == nil && c.init() != nil {
+			c.merged, c.def = nil, nil
 		}
+	})
+	if c.def == nil {
+		return &SenderConfig{} // a literal whose configuration does not check
 	}
 	app, fac := strings.ToUpper(strings.TrimSpace(sendingApp)), strings.ToUpper(strings.TrimSpace(sendingFacility))
 	for _, k := range []string{app + "|" + fac, "*|" + fac, app + "|*"} {

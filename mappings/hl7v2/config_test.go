@@ -2,6 +2,7 @@ package hl7v2
 
 import (
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -117,4 +118,30 @@ func TestSenderKey(t *testing.T) {
 			t.Errorf("unloaded SenderKey(%q, %q) = %q, want %q", c.app, c.fac, got, c.want)
 		}
 	}
+}
+
+// TestConfigLiteralConcurrent: a Config written as a literal is merged once,
+// safely, when many messages ask for their sender at the same time (run
+// with -race), and a literal that does not check gives the empty
+// configuration every time, never a half-merged one.
+func TestConfigLiteralConcurrent(t *testing.T) {
+	c := &Config{Default: SenderConfig{Charset: "ISO-8859-1"}, Senders: map[string]*SenderConfig{"EPIC|ZKH1": {Charset: "UTF-8"}}}
+	bad := &Config{Senders: map[string]*SenderConfig{"EPIC|ZKH1": {}, "no-bar": {}}}
+	var wg sync.WaitGroup
+	for i := 0; i < 16; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got := c.For("epic", "zkh1").Charset; got != "UTF-8" {
+				t.Errorf("sender charset %q", got)
+			}
+			if got := c.For("other", "x").Charset; got != "ISO-8859-1" {
+				t.Errorf("default charset %q", got)
+			}
+			if got := bad.For("EPIC", "ZKH1"); got.Charset != "" || len(got.Status) != 0 {
+				t.Errorf("a literal that does not check gave %+v", got)
+			}
+		}()
+	}
+	wg.Wait()
 }
