@@ -140,27 +140,11 @@ func TestCompoundSlotSearchAgreesWithNaiveEvaluator(t *testing.T) {
 				store, which = small, "small limits"
 			}
 			size := []int{1, 3, 7, 20}[r.IntN(4)]
-			q.Count = size
-			var got []string
-			for pages := 0; ; pages++ {
-				res, err := store.Search(ctx, q)
-				if err != nil {
-					t.Fatalf("case %d (%s): %+v: %v", c, which, cls, err)
-				}
+			got, _ := pageAllWith(t, store, q, size, 500, func(_ int, res *ww.SearchResult) {
 				if strings.Contains(strings.Join(res.Plan, "\n"), "merge×") {
 					merged++
 				}
-				for _, x := range res.Resources {
-					got = append(got, x.ID)
-				}
-				if res.Next == nil {
-					break
-				}
-				if pages > 500 {
-					t.Fatalf("case %d: paging does not end", c)
-				}
-				q.After = res.Next
-			}
+			})
 			if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
 				t.Fatalf("case %d (%s, page size %d): %+v\n got %v\nwant %v", c, which, size, cls, got, want)
 			}

@@ -42,6 +42,13 @@ func backendsWith(t *testing.T, o Options, fn func(t *testing.T, s *Store)) {
 // order, failing on a duplicate.
 func pageAll(t *testing.T, s *Store, q *ww.Query, n int) ([]string, int) {
 	t.Helper()
+	return pageAllWith(t, s, q, n, 10000, nil)
+}
+
+// pageAllWith is pageAll failing after maxPages pages and calling onPage
+// (when not nil) with each page's result.
+func pageAllWith(t *testing.T, s *Store, q *ww.Query, n, maxPages int, onPage func(page int, res *ww.SearchResult)) ([]string, int) {
+	t.Helper()
 	q.Count = n
 	q.After = nil
 	var out []string
@@ -50,7 +57,10 @@ func pageAll(t *testing.T, s *Store, q *ww.Query, n int) ([]string, int) {
 	for {
 		res, err := s.Search(context.Background(), q)
 		if err != nil {
-			t.Fatalf("%+v: %v", q.Clauses, err)
+			t.Fatalf("%+v sort %v: %v", q.Clauses, q.Sort, err)
+		}
+		if onPage != nil {
+			onPage(pages, res)
 		}
 		pages++
 		for _, r := range res.Resources {
@@ -67,8 +77,8 @@ func pageAll(t *testing.T, s *Store, q *ww.Query, n int) ([]string, int) {
 			t.Fatalf("an empty page with a next link (query %+v)", q.Clauses)
 		}
 		q.After = res.Next
-		if pages > 10000 {
-			t.Fatal("paging does not end")
+		if pages > maxPages {
+			t.Fatalf("paging does not end (query %+v sort %v)", q.Clauses, q.Sort)
 		}
 	}
 }
