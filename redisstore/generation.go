@@ -20,16 +20,9 @@ func (s *Store) Generation() int { return int(s.gen.Load()) }
 // refreshGen re-reads the read generation from P:layout (after a search
 // script found its fence moved) and forgets the cached fences.
 func (s *Store) refreshGen(ctx context.Context) error {
-	vs, err := s.rdb.HMGet(ctx, s.keys.layout(), "gen", layoutCompounds).Result()
+	g, err := s.readGen(ctx, "redisstore.Search")
 	if err != nil {
-		return redisErr("redisstore.Search", err)
-	}
-	v, _ := vs[0].(string)
-	c, _ := vs[1].(string)
-	s.setCompounds(c, false)
-	g, err := strconv.Atoi(v)
-	if err != nil || g <= 0 {
-		return ww.Errorf(ww.KindInternal, "exception", "%s holds a corrupt index generation %q", s.keys.layout(), v)
+		return err
 	}
 	s.gen.Store(int64(g))
 	s.fences.Range(func(k, _ any) bool {
@@ -37,6 +30,25 @@ func (s *Store) refreshGen(ctx context.Context) error {
 		return true
 	})
 	return nil
+}
+
+// readGen reads the read generation and the compound fingerprint from
+// P:layout, and turns the compound indexes on or off to match (a gateway
+// that learns of a reindex through a write's fences, not a search's, must
+// also start using the compounds the reindex built).
+func (s *Store) readGen(ctx context.Context, op string) (int, error) {
+	vs, err := s.rdb.HMGet(ctx, s.keys.layout(), "gen", layoutCompounds).Result()
+	if err != nil {
+		return 0, redisErr(op, err)
+	}
+	v, _ := vs[0].(string)
+	c, _ := vs[1].(string)
+	s.setCompounds(c, false)
+	g, err := strconv.Atoi(v)
+	if err != nil || g <= 0 {
+		return 0, ww.Errorf(ww.KindInternal, "exception", "%s holds a corrupt index generation %q", s.keys.layout(), v)
+	}
+	return g, nil
 }
 
 // layoutCompounds is the layout field holding the fingerprint of the compound
@@ -133,9 +145,8 @@ func (s *Store) refreshFences(ctx context.Context, fences []*gplan) (bool, error
 		s.fences.Store(f.clauses[0][0].key, ms)
 	}
 	if changed {
-		v, err := s.rdb.HGet(ctx, s.keys.layout(), "gen").Int()
-		if err == nil && v > 0 {
-			s.gen.Store(int64(v))
+		if g, err := s.readGen(ctx, "redisstore.Commit"); err == nil {
+			s.gen.Store(int64(g))
 		}
 	}
 	return changed, nil

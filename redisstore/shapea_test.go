@@ -224,11 +224,21 @@ func TestCompoundsOffUntilReindex(t *testing.T) {
 		if got, used := search(old); used || !reflect.DeepEqual(got, want) {
 			t.Fatalf("before reindex: compound %v, got %v, want %v", used, got, want)
 		}
+		other, err := Open(ctx, Options{Client: s.rdb, Prefix: s.keys.prefix, Clock: s.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := old.Reindex(ctx, ReindexOptions{Batch: 50}); err != nil {
 			t.Fatal(err)
 		}
 		if got, used := search(old); !used || !reflect.DeepEqual(got, want) {
 			t.Fatalf("after reindex: compound %v, got %v, want %v", used, got, want)
+		}
+		// another gateway learns of the reindex through its next write
+		b, _ := json.Marshal(genShapeAppointment(r, 149))
+		write(t, other, ww.Write{Op: ww.OpUpdate, Type: "Appointment", ID: "sa149", JSON: b})
+		if !other.CompoundsReady() {
+			t.Fatal("a gateway that wrote after the reindex still ignores the compounds")
 		}
 	})
 }
