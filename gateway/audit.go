@@ -289,17 +289,17 @@ func patientsIn(body []byte, add func(string)) {
 			f := &stack[n-1]
 			if f.expectKey {
 				f.expectKey = false
+				name := raw
+				if escaped {
+					k, _ := str(raw, true)
+					name = []byte(k)
+				}
 				switch {
-				case escaped:
-					f.key = keyOther
-					if k, ok := str(raw, true); ok {
-						f.key = map[string]int{"resourceType": keyResourceType, "id": keyID, "reference": keyReference}[k]
-					}
-				case string(raw) == "resourceType":
+				case string(name) == "resourceType":
 					f.key = keyResourceType
-				case string(raw) == "id":
+				case string(name) == "id":
 					f.key = keyID
-				case string(raw) == "reference":
+				case string(name) == "reference":
 					f.key = keyReference
 				default:
 					f.key = keyOther
