@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wachtwijzer/wachtwijzer/internal/redisinfo"
 )
 
 // redisStats is what Redis itself spent during a run: CPU seconds of the
@@ -27,36 +29,15 @@ func (e *env) redisSnapshot(ctx context.Context) redisStats {
 	if e.gw != nil && e.gw.cmd.Process != nil {
 		s.gwCPU = processCPU(e.gw.cmd.Process.Pid)
 	}
+	sum := redisinfo.Stats{Calls: s.calls, Usec: s.usec}
 	for _, c := range e.clients() {
-		info, err := c.Info(ctx, "cpu", "commandstats").Result()
+		st, err := redisinfo.Read(ctx, c)
 		c.Close()
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(info, "\r\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if !ok {
-				continue
-			}
-			switch {
-			case k == "used_cpu_sys" || k == "used_cpu_user":
-				f, _ := strconv.ParseFloat(v, 64)
-				s.cpu += f
-			case strings.HasPrefix(k, "cmdstat_"):
-				cmd := strings.TrimPrefix(k, "cmdstat_")
-				for _, kv := range strings.Split(v, ",") {
-					name, val, _ := strings.Cut(kv, "=")
-					n, _ := strconv.ParseInt(val, 10, 64)
-					switch name {
-					case "calls":
-						s.calls[cmd] += n
-					case "usec":
-						s.usec[cmd] += n
-					}
-				}
-			}
+		if err == nil {
+			sum.Add(st)
 		}
 	}
+	s.cpu = sum.CPU
 	return s
 }
 

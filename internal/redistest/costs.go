@@ -2,10 +2,11 @@ package redistest
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wachtwijzer/wachtwijzer/internal/redisinfo"
 )
 
 // Costs is what a redis-server has spent so far, for benchmarks to report
@@ -24,29 +25,19 @@ func ServerCosts(ctx context.Context, c redis.UniversalClient) Costs {
 	if _, ok := c.(*redis.ClusterClient); ok {
 		return out
 	}
-	cpu, _ := c.Info(ctx, "cpu").Result()
-	for _, line := range strings.Split(cpu, "\n") {
-		k, v, _ := strings.Cut(strings.TrimSpace(line), ":")
-		if k == "used_cpu_user" || k == "used_cpu_sys" {
-			f, _ := strconv.ParseFloat(v, 64)
-			out.CPU += f
+	st, err := redisinfo.Read(ctx, c)
+	if err != nil {
+		return out
+	}
+	out.CPU = st.CPU
+	for cmd, n := range st.Calls {
+		if cmd != "info" {
+			out.Calls += n
 		}
 	}
-	info, _ := c.Info(ctx, "commandstats").Result()
-	for _, line := range strings.Split(info, "\n") {
-		name, rest, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok || !strings.HasPrefix(name, "cmdstat_") || name == "cmdstat_info" {
-			continue
-		}
-		for _, kv := range strings.Split(rest, ",") {
-			k, v, _ := strings.Cut(kv, "=")
-			n, _ := strconv.ParseInt(v, 10, 64)
-			switch {
-			case k == "calls":
-				out.Calls += n
-			case k == "usec" && strings.HasPrefix(name, "cmdstat_eval"):
-				out.ScriptUsec += n
-			}
+	for cmd, u := range st.Usec {
+		if strings.HasPrefix(cmd, "eval") {
+			out.ScriptUsec += u
 		}
 	}
 	return out
