@@ -388,9 +388,11 @@ func (s *Store) project(ctx context.Context, plans []*wplan) ([]*wplan, error) {
 // again, reading both.
 func (p *projector) quietPatients(ctx context.Context, pats []patientChange) ([]patientChange, error) {
 	fresh := 0
-	for _, c := range pats {
+	keys := make([]string, len(pats)) // the "p-<id>" member of each create
+	for i, c := range pats {
 		if c.old == nil {
 			k := mediation.PatientMemberKey(p.s.dkey, c.id, nil)
+			keys[i] = k
 			if c.blind {
 				if _, ok := p.members[k]; !ok {
 					p.members[k] = &projState[mediation.MemberRecord]{blind: true}
@@ -407,9 +409,9 @@ func (p *projector) quietPatients(ctx context.Context, pats []patientChange) ([]
 		}
 	}
 	out := pats[:0]
-	for _, c := range pats {
+	for i, c := range pats {
 		if c.old == nil {
-			if m := p.members[mediation.PatientMemberKey(p.s.dkey, c.id, nil)]; m.old == nil || m.rec.Empty() {
+			if m := p.members[keys[i]]; m.old == nil || m.rec.Empty() {
 				continue
 			}
 		}
