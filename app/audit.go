@@ -54,7 +54,7 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("the audit export %s does not verify: %w", *file, err)
 		}
-		fmt.Fprintf(env.Stdout, "audit export %s: %d entries, chain intact\n", *file, n)
+		fmt.Fprintf(env.Stdout, "audit export %s: %d events, chain intact\n", *file, n)
 		return nil
 	}
 	log, err := newLogger(env.Stderr, *logFormat)
@@ -72,7 +72,7 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("the audit log does not verify: %w", err)
 		}
-		fmt.Fprintf(env.Stdout, "audit log: %d entries, chain intact\n", n)
+		fmt.Fprintf(env.Stdout, "audit log: %d events, chain intact\n", n)
 		return nil
 	}
 	var w io.Writer = env.Stdout
@@ -88,6 +88,6 @@ func runAudit(ctx context.Context, env Env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("export the audit log: %w", err)
 	}
-	fmt.Fprintf(env.Stderr, "exported %d audit entries\n", n)
+	fmt.Fprintf(env.Stderr, "exported %d audit events\n", n)
 	return nil
 }

@@ -40,7 +40,7 @@ func TestAuditExportVerify(t *testing.T) {
 		}
 	}
 	flags := []string{"--redis-url", "redis://" + srv.Addr, "--key-prefix", prefix}
-	if code, out := run(append([]string{"audit", "verify"}, flags...)...); code != 0 || !strings.Contains(out, "5 entries, chain intact") {
+	if code, out := run(append([]string{"audit", "verify"}, flags...)...); code != 0 || !strings.Contains(out, "5 events, chain intact") {
 		t.Fatalf("verify: %d %s", code, out)
 	}
 	file := filepath.Join(t.TempDir(), "audit.ndjson")

@@ -250,12 +250,22 @@ func TestGroupCommit(t *testing.T) {
 		t.Fatalf("verify: %d entries, %v", n, err)
 	}
 	seen := map[string]int{}
+	groups := 0
 	if err := l.Each(ctx, func(e audit.Entry) error {
-		var ev audit.Event
-		if err := json.Unmarshal(e.Event, &ev); err != nil {
+		evs, err := e.Events()
+		if err != nil {
 			return err
 		}
-		seen[ev.Target]++
+		if len(evs) > 1 {
+			groups++
+		}
+		for _, raw := range evs {
+			var ev audit.Event
+			if err := json.Unmarshal(raw, &ev); err != nil {
+				return err
+			}
+			seen[ev.Target]++
+		}
 		return nil
 	}); err != nil {
 		t.Fatal(err)
@@ -263,10 +273,65 @@ func TestGroupCommit(t *testing.T) {
 	if len(seen) != 2*perLog {
 		t.Fatalf("%d distinct events, want %d", len(seen), 2*perLog)
 	}
+	for target, n := range seen {
+		if n != 1 {
+			t.Fatalf("%s logged %d times", target, n)
+		}
+	}
+	if groups == 0 {
+		t.Fatal("no entry holds a group commit's events")
+	}
+	// changing one event of a group commit breaks its entry's hash
+	var buf bytes.Buffer
+	if _, err := l.Export(ctx, &buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	for i, ln := range lines {
+		if strings.Contains(ln, `"event":[`) {
+			lines[i] = strings.Replace(ln, `"outcome":200`, `"outcome":404`, 1)
+			break
+		}
+	}
+	if _, err := audit.VerifyExport(strings.NewReader(strings.Join(lines, "\n"))); err == nil || !strings.Contains(err.Error(), "changed") {
+		t.Fatalf("verify of an export with a group commit's event changed: %v", err)
+	}
+	// every event is found by the AuditEvent search, once, paging through
+	// the group commits' entries
+	found := map[string]int{}
+	q := audit.Query{Count: 7}
+	for pages := 0; ; pages++ {
+		page, next, err := l.Search(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			var ev audit.Event
+			if err := json.Unmarshal(e.Event, &ev); err != nil {
+				t.Fatalf("search entry %s: %v", e.ID, err)
+			}
+			found[ev.Target]++
+			if _, err := audit.FHIR(e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if next == "" || pages > 2*perLog {
+			break
+		}
+		q.Before = next
+	}
+	if len(found) != 2*perLog {
+		t.Fatalf("the search found %d distinct events, want %d", len(found), 2*perLog)
+	}
+	for target, n := range found {
+		if n != 1 {
+			t.Fatalf("the search returned %s %d times", target, n)
+		}
+	}
 	calls := backs[0].calls + backs[1].calls
 	entries := backs[0].entries + backs[1].entries
-	if entries < 2*perLog || calls >= entries {
-		t.Fatalf("%d appends carried %d entries: no group commit", calls, entries)
+	if calls >= 2*perLog {
+		t.Fatalf("%d appends for %d events: no group commit", calls, 2*perLog)
 	}
-	t.Logf("%d events in %d appends (%d entries sent, stale retries included)", 2*perLog, calls, entries)
+	t.Logf("%d events in %d appends (%d entries sent, stale retries included; %d entries hold a group)", 2*perLog, calls, entries, groups)
 }

@@ -15,7 +15,9 @@ type exportHead struct {
 
 // Export writes the chain as NDJSON: first {"head": "<id> <hash>"} (read
 // before the entries, so entries appended meanwhile follow it and the
-// verifier checks up to that head), then one entry per line, oldest first.
+// verifier checks up to that head), then one entry per line, oldest first
+// (a group commit's entry holds its events as a JSON array). It returns the
+// number of events written.
 func (l *Log) Export(ctx context.Context, w io.Writer) (int, error) {
 	head, err := l.b.AuditHead(ctx)
 	if err != nil {
@@ -36,7 +38,11 @@ func (l *Log) Export(ctx context.Context, w io.Writer) (int, error) {
 		if headID == "" || compareIDs(e.ID, headID) > 0 {
 			return errStop
 		}
-		n++
+		evs, err := e.Events()
+		if err != nil {
+			return fmt.Errorf("audit entry %s: unreadable events: %w", e.ID, err)
+		}
+		n += len(evs)
 		return enc.Encode(e)
 	})
 	if err != nil && err != errStop {
@@ -89,20 +95,20 @@ func VerifyExport(r io.Reader) (int, error) {
 		}
 		var e Entry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			return v.n, fmt.Errorf("line %d: not an audit entry: %w", line, err)
+			return v.events, fmt.Errorf("line %d: not an audit entry: %w", line, err)
 		}
 		if err := v.Add(e); err != nil {
-			return v.n, fmt.Errorf("line %d: %w", line, err)
+			return v.events, fmt.Errorf("line %d: %w", line, err)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return v.n, err
+		return v.events, err
 	}
 	if line == 0 {
 		return 0, fmt.Errorf("empty export: no head line")
 	}
 	if head == "" && v.n > 0 {
-		return v.n, fmt.Errorf("the export's head is empty but it holds %d entries", v.n)
+		return v.events, fmt.Errorf("the export's head is empty but it holds %d entries", v.n)
 	}
 	if head == "" {
 		return 0, nil

@@ -23,10 +23,10 @@ func organizationSystem(code string) string {
 
 var actionOf = map[string]string{"C": "C", "R": "R", "U": "U", "D": "D", "E": "E"}
 
-// FHIR renders an entry as an R4 AuditEvent (the NL mapping of DOMAIN.md:
-// type DCM 110110 "Patient Record", the agent with its organisation, the
-// patients as entities by reference); its id is the stream id with "." for
-// "-".
+// FHIR renders one event (an Entry of Search) as an R4 AuditEvent (the NL
+// mapping of DOMAIN.md: type DCM 110110 "Patient Record", the agent with its
+// organisation, the patients as entities by reference); its id is the event
+// id with "." for "-".
 func FHIR(en Entry) ([]byte, error) {
 	var e Event
 	if err := json.Unmarshal(en.Event, &e); err != nil {
@@ -106,7 +106,8 @@ func FHIR(en Entry) ([]byte, error) {
 	return ae.Bytes(), nil
 }
 
-// streamFHIRID turns a stream id "1700000000000-3" into a FHIR id.
+// streamFHIRID turns an event id "1700000000000-3" (or "…-3-2") into a
+// FHIR id.
 func streamFHIRID(id string) string { return strings.ReplaceAll(id, "-", ".") }
 
 // StreamID is the inverse of the FHIR id of an AuditEvent.
@@ -164,7 +165,7 @@ func orDash(s string) string {
 	return s
 }
 
-// Query selects entries for the AuditEvent search.
+// Query selects events for the AuditEvent search.
 type Query struct {
 	// From and To bound Recorded (zero: open).
 	From, To time.Time
@@ -172,7 +173,7 @@ type Query struct {
 	Agent string
 	// Patient matches a Patient id.
 	Patient string
-	// Count is the page size; Before continues below a stream id.
+	// Count is the page size; Before continues below an event id.
 	Count  int
 	Before string
 }
@@ -180,15 +181,47 @@ type Query struct {
 // maxScan bounds the entries one search reads.
 const maxScan = 100000
 
-// Search returns matching entries, newest first, and the stream id to
+// Event ids: an entry holding one event is named by its stream id
+// ("<ms>-<seq>"); the events of a group commit by the stream id and their
+// position in it ("<ms>-<seq>-<i>").
+
+// eventID names event i of the entry id (n events).
+func eventID(id string, i, n int) string {
+	if n == 1 {
+		return id
+	}
+	return id + "-" + strconv.Itoa(i)
+}
+
+// splitEventID returns an event id's stream id and position (-1: an entry
+// of one event).
+func splitEventID(id string) (string, int) {
+	ms, rest, _ := strings.Cut(id, "-")
+	seq, pos, ok := strings.Cut(rest, "-")
+	if !ok {
+		return id, -1
+	}
+	i, err := strconv.Atoi(pos)
+	if err != nil || i < 0 {
+		return id, -1
+	}
+	return ms + "-" + seq, i
+}
+
+// Search returns matching events, newest first, and the event id to
 // continue before ("" on the last page). It reads at most maxScan entries.
 func (l *Log) Search(ctx context.Context, q Query) ([]Entry, string, error) {
 	if q.Count <= 0 {
 		q.Count = 50
 	}
-	start := "+"
+	start, within, below := "+", "", -1
 	if q.Before != "" {
-		start = "(" + q.Before
+		if id, i := splitEventID(q.Before); i >= 0 {
+			// continue inside a group commit: its events before i, then older
+			start, within, below = id, id, i
+		} else {
+			start = "(" + id
+		}
 	}
 	end := "-"
 	if !q.From.IsZero() {
@@ -203,14 +236,24 @@ func (l *Log) Search(ctx context.Context, q Query) ([]Entry, string, error) {
 		}
 		for _, be := range batch {
 			scanned++
-			var e Event
-			if json.Unmarshal(be.Event, &e) != nil || !q.matches(&e) {
+			evs, err := Entry{Event: be.Event}.Events()
+			if err != nil {
 				continue
 			}
-			if len(out) == q.Count {
-				return out, out[len(out)-1].ID, nil
+			last := len(evs) - 1
+			if be.ID == within {
+				last = min(last, below-1)
 			}
-			out = append(out, Entry{ID: be.ID, Prev: be.Prev, Hash: be.Hash, Event: be.Event})
+			for i := last; i >= 0; i-- {
+				var e Event
+				if json.Unmarshal(evs[i], &e) != nil || !q.matches(&e) {
+					continue
+				}
+				if len(out) == q.Count {
+					return out, out[len(out)-1].ID, nil
+				}
+				out = append(out, Entry{ID: eventID(be.ID, i, len(evs)), Prev: be.Prev, Hash: be.Hash, Event: evs[i]})
+			}
 		}
 		if len(batch) < 500 {
 			break

@@ -166,3 +166,80 @@ func TestAuditFailureFailsTheRequest(t *testing.T) {
 		t.Fatalf("capacity with a broken audit log: %d %s", s, b)
 	}
 }
+
+// TestAuditSourceIgnoresForwardedFor: a client's X-Forwarded-For does not
+// write another address into the log unless its peer is a trusted proxy.
+func TestAuditSourceIgnoresForwardedFor(t *testing.T) {
+	ctx := context.Background()
+	c := redistest.Shared(t).Client(t)
+	for _, tc := range []struct {
+		name    string
+		proxies []string
+		want    string
+	}{
+		{"no trusted proxies", nil, `"source":"127.0.0.1"`},
+		{"loopback is a trusted proxy", []string{"127.0.0.1"}, `"source":"203.0.113.9"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			prefix := redistest.Prefix(t)
+			clock := &ww.FixedClock{T: t0}
+			st := open(t, c, prefix)
+			writeFixture(t, st)
+			gw, err := gateway.New(gateway.Options{Store: st, DeploymentKey: st.DeploymentKey(), Clock: clock, BaseURL: "http://gw.test/fhir",
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Audit: audit.New(st, clock), TrustedProxies: tc.proxies})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv := httptest.NewServer(withPrincipal(gw.Handler()))
+			defer srv.Close()
+			req, _ := http.NewRequest("GET", srv.URL+"/fhir/ServiceRequest/srOne", nil)
+			req.Header.Set(principaltest.Header, "admin")
+			req.Header.Set("X-Forwarded-For", "203.0.113.9")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("read: %d", resp.StatusCode)
+			}
+			logKey, _ := st.AuditKeys()
+			raw, err := c.XRange(ctx, logKey, "-", "+").Result()
+			if err != nil || len(raw) != 1 {
+				t.Fatalf("%d entries, %v", len(raw), err)
+			}
+			if ev := raw[0].Values["event"].(string); !strings.Contains(ev, tc.want) {
+				t.Fatalf("event %s, want %s", ev, tc.want)
+			}
+		})
+	}
+	if _, err := gateway.New(gateway.Options{Store: open(t, c, redistest.Prefix(t)), TrustedProxies: []string{"not-an-address"}}); err == nil {
+		t.Fatal("a bad --trusted-proxies entry was accepted")
+	}
+}
+
+// panicStore panics on a read: the recovery middleware must still answer.
+type panicStore struct{ *redisstore.Store }
+
+func (panicStore) Read(context.Context, string, string) (*ww.Resource, error) { panic("boom") }
+
+// TestAuditedPanicAnswers500: a handler that panics under the audit
+// middleware answers a 500 OperationOutcome, not an empty 200.
+func TestAuditedPanicAnswers500(t *testing.T) {
+	c := redistest.Shared(t).Client(t)
+	st := open(t, c, redistest.Prefix(t))
+	clock := &ww.FixedClock{T: t0}
+	gw, err := gateway.New(gateway.Options{Store: panicStore{st}, DeploymentKey: st.DeploymentKey(), Clock: clock, BaseURL: "http://gw.test/fhir",
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Audit: audit.New(st, clock)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(withPrincipal(gw.Handler()))
+	defer srv.Close()
+	for i := 0; i < 3; i++ { // the pooled writer is reused after a panic
+		s, b := get(t, srv, "admin", "/fhir/ServiceRequest/srOne")
+		if s != 500 || !strings.Contains(b, "OperationOutcome") || strings.Contains(b, "boom") {
+			t.Fatalf("a panicking read: %d %s", s, b)
+		}
+	}
+}

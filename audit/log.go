@@ -1,12 +1,15 @@
 package audit
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -24,27 +27,34 @@ type Backend interface {
 
 // Log appends Events to the chain and reads them back.
 //
-// Concurrent Records are group-committed: each request queues its event and
-// one of the waiting requests (the one holding the writer lock) appends
-// everything queued so far in one script call, so N concurrent requests cost
-// one round trip instead of N serialised ones. Every request still returns
-// only after its own entry is in Redis.
+// Concurrent Records are group-committed: each request queues its event; one
+// request at a time leads, appending everything queued so far in one script
+// call, while the others wait on their own event's outcome (no convoy on a
+// lock: a waiter wakes once, when its batch is stored or when it is handed
+// the lead). Every request still returns only after its own entry is in
+// Redis.
 type Log struct {
 	b     Backend
 	clock ww.Clock
-	mu    sync.Mutex // the writer: held while a batch is appended
-	head  string     // last known head; "" unknown or empty chain
+	// head and known are the leader's: only the request leading touches them.
+	head  string // last known head; "" unknown or empty chain
 	known bool
 
-	qmu   sync.Mutex
-	queue []*pendingEvent
+	qmu     sync.Mutex
+	queue   []*pendingEvent
+	leading bool // a request is appending; the queue waits for it
 }
 
 // pendingEvent is a queued Record waiting for its batch.
 type pendingEvent struct {
 	body []byte
-	done chan error // buffered (1): the batch's outcome
+	// done receives the batch's outcome, or errLead when this request is
+	// to lead the next batch (buffered: 1).
+	done chan error
 }
+
+// errLead tells a waiting request that it leads the next batch.
+var errLead = errors.New("audit: lead the next batch")
 
 // maxBatch bounds the entries of one append (the script's arguments).
 const maxBatch = 256
@@ -88,34 +98,71 @@ func (l *Log) Record(ctx context.Context, e *Event) error {
 	p := &pendingEvent{body: body, done: make(chan error, 1)}
 	l.qmu.Lock()
 	l.queue = append(l.queue, p)
+	lead := !l.leading
+	l.leading = true
 	l.qmu.Unlock()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	select {
-	case err := <-p.done: // a batch before ours carried it
-		return err
-	default:
+	if !lead {
+		if err := <-p.done; err != errLead {
+			return err
+		}
 	}
+	// The batch carries other requests' events: a cancelled request must
+	// not fail them.
+	l.lead(context.WithoutCancel(ctx))
+	return <-p.done
+}
+
+// lead appends what is queued (this request's event among it), then hands
+// the lead to the oldest request queued meanwhile, or gives it up.
+func (l *Log) lead(ctx context.Context) {
+	// Let the requests that are about to record (runnable now) queue first:
+	// a bigger batch costs one round trip all the same.
+	runtime.Gosched()
 	l.qmu.Lock()
 	batch := l.queue
 	l.queue = nil
 	l.qmu.Unlock()
-	// The batch carries other requests' events: a cancelled request must
-	// not fail them.
-	bctx := context.WithoutCancel(ctx)
 	for len(batch) > 0 {
 		n := min(len(batch), maxBatch)
-		err := l.append(bctx, batch[:n])
+		err := l.append(ctx, batch[:n])
 		for _, q := range batch[:n] {
 			q.done <- err
 		}
 		batch = batch[n:]
 	}
-	return <-p.done
+	l.qmu.Lock()
+	if len(l.queue) > 0 {
+		l.queue[0].done <- errLead
+	} else {
+		l.leading = false
+	}
+	l.qmu.Unlock()
+}
+
+// payload is what one stream entry of a batch holds: the event's JSON for a
+// batch of one, else a JSON array of the batch's events in the order they
+// were recorded (a group commit: one entry, one hash, one XADD).
+func payload(batch []*pendingEvent) []byte {
+	if len(batch) == 1 {
+		return batch[0].body
+	}
+	n := 2
+	for _, q := range batch {
+		n += len(q.body) + 1
+	}
+	out := make([]byte, 0, n)
+	out = append(out, '[')
+	for i, q := range batch {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, q.body...)
+	}
+	return append(out, ']')
 }
 
 // append writes one batch on the known head, retrying on the head another
-// gateway moved. The caller holds l.mu.
+// gateway moved. Only the leading request calls it.
 func (l *Log) append(ctx context.Context, batch []*pendingEvent) error {
 	var err error
 	if !l.known {
@@ -124,14 +171,13 @@ func (l *Log) append(ctx context.Context, batch []*pendingEvent) error {
 		}
 		l.known = true
 	}
-	entries := make([]redisstore.AuditAppend, len(batch))
+	body := payload(batch)
+	entries := make([]redisstore.AuditAppend, 1)
 	for i := 0; i < maxRetries; i++ {
 		prev := hashOf(l.head)
-		for j, q := range batch {
-			h := Hash(prev, q.body)
-			entries[j] = redisstore.AuditAppend{Prev: prev, Hash: h, Event: q.body}
-			prev = h
-		}
+		h := Hash(prev, body)
+		entries[0] = redisstore.AuditAppend{Prev: prev, Hash: h, Event: body}
+		prev = h
 		ids, stale, cur, err := l.b.AppendAudit(ctx, l.head, entries)
 		if err != nil {
 			l.known = false
@@ -160,6 +206,21 @@ type Entry struct {
 	Event json.RawMessage `json:"event"`
 }
 
+// Events returns the events an entry holds, in the order they were
+// recorded: its one event, or a group commit's (an entry whose event is a
+// JSON array).
+func (e Entry) Events() ([]json.RawMessage, error) {
+	b := bytes.TrimLeft(e.Event, " \t\r\n")
+	if len(b) == 0 || b[0] != '[' {
+		return []json.RawMessage{e.Event}, nil
+	}
+	var evs []json.RawMessage
+	if err := json.Unmarshal(b, &evs); err != nil {
+		return nil, err
+	}
+	return evs, nil
+}
+
 // Each calls fn for every entry, oldest first, reading in batches.
 func (l *Log) Each(ctx context.Context, fn func(Entry) error) error {
 	start := "-"
@@ -185,9 +246,10 @@ func (l *Log) Head(ctx context.Context) (string, error) { return l.b.AuditHead(c
 
 // Verifier checks a chain entry by entry.
 type Verifier struct {
-	n    int
-	prev string
-	last string
+	n      int // entries
+	events int
+	prev   string
+	last   string
 }
 
 // Add checks the next entry: it must point at the previous entry's hash and
@@ -200,23 +262,29 @@ func (v *Verifier) Add(e Entry) error {
 	if h := Hash(e.Prev, e.Event); h != e.Hash {
 		return fmt.Errorf("entry %d (%s): its content does not match its hash: the entry was changed", v.n, e.ID)
 	}
+	evs, err := e.Events()
+	if err != nil {
+		return fmt.Errorf("entry %d (%s): its events are unreadable: %v", v.n, e.ID, err)
+	}
+	v.events += len(evs)
 	v.prev, v.last = e.Hash, e.ID
 	return nil
 }
 
 // Finish checks the chain's end against the stored head ("" skips the
-// check, for an export without it) and returns the number of entries.
+// check, for an export without it) and returns the number of events the
+// verified entries hold.
 func (v *Verifier) Finish(head string) (int, error) {
 	if head == "" {
-		return v.n, nil
+		return v.events, nil
 	}
 	if want := v.last + " " + v.prev; head != want {
-		return v.n, fmt.Errorf("the chain head %.40s… is not the last entry (%s): entries at the end were removed", head, v.last)
+		return v.events, fmt.Errorf("the chain head %.40s… is not the last entry (%s): entries at the end were removed", head, v.last)
 	}
-	return v.n, nil
+	return v.events, nil
 }
 
-// Verify checks the stored chain.
+// Verify checks the stored chain and returns the number of events it holds.
 func (l *Log) Verify(ctx context.Context) (int, error) {
 	head, err := l.b.AuditHead(ctx)
 	if err != nil {
@@ -224,7 +292,7 @@ func (l *Log) Verify(ctx context.Context) (int, error) {
 	}
 	var v Verifier
 	if err := l.Each(ctx, v.Add); err != nil {
-		return v.n, err
+		return v.events, err
 	}
 	return v.Finish(head)
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -48,6 +49,12 @@ func audited(c *gin.Context) bool {
 	}
 	return true
 }
+
+// auditWriters recycles the writers (and their body buffers) of audited
+// requests; a buffer grown past maxPooledBody is left to the collector.
+var auditWriters = sync.Pool{New: func() any { return new(auditWriter) }}
+
+const maxPooledBody = 256 << 10
 
 // auditWriter holds the response back until the access is logged.
 type auditWriter struct {
@@ -92,7 +99,17 @@ func (g *Gateway) audit(c *gin.Context) {
 	ctx, note := audit.WithNote(c.Request.Context())
 	c.Request = c.Request.WithContext(ctx)
 	orig := c.Writer
-	w := &auditWriter{ResponseWriter: orig, status: http.StatusOK}
+	w := auditWriters.Get().(*auditWriter)
+	w.ResponseWriter, w.status, w.wrote = orig, http.StatusOK, false
+	w.buf.Reset()
+	defer func() {
+		// also on a panic: the recovery middleware answers through orig
+		c.Writer = orig
+		w.ResponseWriter = nil
+		if w.buf.Cap() <= maxPooledBody {
+			auditWriters.Put(w)
+		}
+	}()
 	c.Writer = w
 	c.Next()
 	c.Writer = orig

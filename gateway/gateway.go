@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -59,6 +60,11 @@ type Options struct {
 	// touch patient data, before its response goes out (a failed write is a
 	// 503), and serves the AuditEvent search to admins.
 	Audit *audit.Log
+	// TrustedProxies are the addresses or CIDRs of reverse proxies whose
+	// X-Forwarded-For / X-Real-IP name the client (for the audit log's
+	// source). Empty: those headers are ignored and the source is the peer
+	// address, so a client cannot write another address into the log.
+	TrustedProxies []string
 	// Pseudonyms, when set, pseudonymises what insurers see: Patient
 	// references become member pseudonyms (pseudonym.go); identity only
 	// through $reidentify.
@@ -125,6 +131,9 @@ func New(o Options) (*Gateway, error) {
 	}
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
+	if err := e.SetTrustedProxies(o.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("gateway: trusted proxies: %w", err)
+	}
 	e.HandleMethodNotAllowed = true
 	e.Use(g.recover, g.accessLog, g.secure)
 	e.NoRoute(func(c *gin.Context) {

@@ -19,7 +19,7 @@ func (s *Store) Read(ctx context.Context, typ, id string) (*ww.Resource, error) 
 	if isProjection(typ) {
 		return nil, notFound(typ, id)
 	}
-	raw, err := s.rdb.Get(ctx, s.keys.cur(typ, id)).Bytes()
+	raw, err := s.reads.Get(ctx, s.keys.cur(typ, id)).Bytes()
 	if err == redis.Nil {
 		return nil, notFound(typ, id)
 	}

@@ -52,7 +52,10 @@ type Options struct {
 
 // Store is the Redis implementation of wachtwijzer.Store.
 type Store struct {
-	rdb       redis.UniversalClient
+	rdb redis.UniversalClient
+	// reads serves the hot single-key reads through go-redis's
+	// autopipeliner: concurrent requests' GETs share one round trip.
+	reads     redis.Cmdable
 	cluster   *redis.ClusterClient
 	keys      keys
 	clock     ww.Clock
@@ -123,6 +126,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		rdb: o.Client, keys: keys{prefix: o.Prefix, shards: o.Shards, gen: 1},
 		clock: o.Clock, policy: o.Policy, reg: o.Registry, log: o.Logger,
 		scripts: loadScripts(!o.InProcess), txTimeout: o.TxTimeout, observe: o.Observe, lim: o.Limits.withDefaults(), regions: o.Regions,
+	}
+	s.reads = o.Client
+	if ap, err := o.Client.AutoPipeline(); err == nil {
+		s.reads = ap
 	}
 	if cc, ok := o.Client.(*redis.ClusterClient); ok {
 		s.cluster = cc

@@ -39,6 +39,7 @@ type env struct {
 type proc struct {
 	cmd *exec.Cmd
 	log string
+	dir string // a data directory removed once the process is stopped
 }
 
 func (p *proc) stop() {
@@ -87,6 +88,9 @@ func (e *env) close() {
 	}
 	for _, r := range e.redis {
 		r.stop()
+		if r != nil && r.dir != "" {
+			os.RemoveAll(r.dir) // its AOF is as big as the world
+		}
 	}
 }
 
@@ -133,7 +137,7 @@ func (e *env) startRedis(ctx context.Context, port int, extra []string) (*proc, 
 	defer c.Close()
 	for i := 0; i < 100; i++ {
 		if c.Ping(ctx).Err() == nil {
-			return &proc{cmd: cmd, log: filepath.Join(dir, "redis.log")}, nil
+			return &proc{cmd: cmd, log: filepath.Join(dir, "redis.log"), dir: dir}, nil
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

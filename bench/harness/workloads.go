@@ -205,6 +205,9 @@ func (e *env) runWorkload(ctx context.Context, w workload) ([]result, error) {
 	}
 	res := toResult(w, e.c.clients, l, b)
 	res.Note = redisNote(before, after, l.PerSecond*after.at.Sub(before.at).Seconds())
+	if l.Requests > 0 && l.CPU > 0 {
+		res.Note += fmt.Sprintf("; wrk %.0f µs CPU/req", 1e6*l.CPU/float64(l.Requests))
+	}
 	out = append(out, res)
 	return out, nil
 }

@@ -19,6 +19,9 @@ type load struct {
 	P99ms     float64 `json:"p99_ms"`
 	Requests  int64   `json:"requests"`
 	Errors    int64   `json:"errors"`
+	// CPU is the CPU seconds (user + system) wrk itself took: the load
+	// generator's share of the machine.
+	CPU float64 `json:"wrk_cpu_s"`
 }
 
 var (
@@ -44,7 +47,11 @@ func (e *env) runWrk(ctx context.Context, file string, clients int, d time.Durat
 	if err != nil {
 		return load{}, fmt.Errorf("wrk: %v: %s", err, out)
 	}
-	return parseWrk(string(out))
+	l, err := parseWrk(string(out))
+	if ps := cmd.ProcessState; ps != nil {
+		l.CPU = (ps.UserTime() + ps.SystemTime()).Seconds()
+	}
+	return l, err
 }
 
 func parseWrk(out string) (load, error) {
