@@ -28,6 +28,7 @@ type redisFlags struct {
 	prefix        string
 	dataDir       string
 	allowEviction bool
+	noAutoPipe    bool
 	fsync         string
 	includeCap    int
 	regionsFile   string
@@ -45,6 +46,7 @@ func (r *redisFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.prefix, "key-prefix", "ww", "prefix of every Redis key (letters, digits, -_.:)")
 	fs.StringVar(&r.dataDir, "data-dir", "wachtwijzer-data", "directory of the embedded Redis (AOF, unix socket)")
 	fs.BoolVar(&r.allowEviction, "allow-eviction", false, "start even when Redis may evict keys (maxmemory-policy is not noeviction)")
+	fs.BoolVar(&r.noAutoPipe, "redis-no-autopipeline", false, "read single resources with one round trip each instead of through go-redis's (experimental) autopipeliner")
 	fs.StringVar(&r.fsync, "embedded-appendfsync", "everysec", "appendfsync of the embedded redis-server: always (an ACK survives a crash) or everysec")
 	fs.IntVar(&r.includeCap, "search-include-cap", redisstore.DefaultIncludeCap, "most resources _include/_revinclude add to one search page (more are left out, with an OperationOutcome entry)")
 	fs.StringVar(&r.regionsFile, "regions", "", "region table (JSON; see README) waits are filed under for $regional-capacity; default the 12 provinces by PC4 ranges")
@@ -179,7 +181,7 @@ func (r *redisFlags) openStore(ctx context.Context, c *connection, log *slog.Log
 	// The tenancy Policy gives the system and admin principals everything;
 	// hospitals and insurers see what tenancy allows (tenancy/doc.go).
 	pol := tenancy.New(tenancy.Options{HidePatients: r.hidePatients})
-	st, err := redisstore.Open(ctx, redisstore.Options{Client: c.client, Prefix: r.prefix, AllowEviction: r.allowEviction, InProcess: c.inProcess, Logger: log, Observe: observe,
+	st, err := redisstore.Open(ctx, redisstore.Options{Client: c.client, Prefix: r.prefix, AllowEviction: r.allowEviction, NoAutoPipeline: r.noAutoPipe, InProcess: c.inProcess, Logger: log, Observe: observe,
 		Limits: redisstore.Limits{IncludeCap: r.includeCap}, Regions: regions, Policy: pol})
 	if err != nil {
 		return nil, err

@@ -37,7 +37,11 @@ type Options struct {
 	AllowEviction bool
 	// InProcess marks the in-process miniredis: no CONFIG, no script flags.
 	InProcess bool
-	Logger    *slog.Logger
+	// NoAutoPipeline reads single resources with a round trip each instead
+	// of through go-redis's autopipeliner (an experimental API of the
+	// library; this is the way back should it misbehave).
+	NoAutoPipeline bool
+	Logger         *slog.Logger
 	// TxTimeout bounds a Cluster transaction from prepare to commit; a
 	// transaction still preparing after it is rolled back (default 10 s).
 	TxTimeout time.Duration
@@ -128,8 +132,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		scripts: loadScripts(!o.InProcess), txTimeout: o.TxTimeout, observe: o.Observe, lim: o.Limits.withDefaults(), regions: o.Regions,
 	}
 	s.reads = o.Client
-	if ap, err := o.Client.AutoPipeline(); err == nil {
-		s.reads = ap
+	if !o.NoAutoPipeline {
+		if ap, err := o.Client.AutoPipeline(); err == nil {
+			s.reads = ap
+		}
 	}
 	if cc, ok := o.Client.(*redis.ClusterClient); ok {
 		s.cluster = cc
