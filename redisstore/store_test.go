@@ -397,3 +397,43 @@ func TestWriteTree(t *testing.T) {
 		t.Fatalf("search family=smit: %v, %v", res, err)
 	}
 }
+
+// TestReadsWithAndWithoutAutoPipeline: concurrent reads answer each its own
+// resource (and 404 for a missing one) through the autopipeliner and with
+// NoAutoPipeline.
+func TestReadsWithAndWithoutAutoPipeline(t *testing.T) {
+	c := redistest.Shared(t).Client(t)
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoAutoPipeline=%v", off), func(t *testing.T) {
+			ctx := context.Background()
+			s, err := Open(ctx, Options{Client: c, Prefix: redistest.Prefix(t), NoAutoPipeline: off})
+			if err != nil {
+				t.Fatal(err)
+			}
+			const n = 40
+			for i := 0; i < n; i++ {
+				write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: fmt.Sprintf("p%d", i), JSON: patient(fmt.Sprintf("p%d", i), "", fmt.Sprintf("Fam%d", i))})
+			}
+			var wg sync.WaitGroup
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := g; i < 4*n; i += 8 {
+						id := fmt.Sprintf("p%d", i%n)
+						res, err := s.Read(ctx, "Patient", id)
+						if err != nil || res.ID != id || !strings.Contains(string(res.JSON), fmt.Sprintf(`"Fam%d"`, i%n)) {
+							t.Errorf("read %s: %v %v", id, res, err)
+							return
+						}
+						if _, err := s.Read(ctx, "Patient", "missing"+id); ww.KindOf(err) != ww.KindNotFound {
+							t.Errorf("read a missing Patient: %v", err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}
