@@ -335,3 +335,66 @@ func TestGroupCommit(t *testing.T) {
 	}
 	t.Logf("%d events in %d appends (%d entries sent, stale retries included; %d entries hold a group)", 2*perLog, calls, entries, groups)
 }
+
+// panickyBackend panics on its first append.
+type panickyBackend struct {
+	audit.Backend
+	once sync.Once
+}
+
+func (b *panickyBackend) AppendAudit(ctx context.Context, head string, es []redisstore.AuditAppend) ([]string, bool, string, error) {
+	b.once.Do(func() { panic("append blew up") })
+	return b.Backend.AppendAudit(ctx, head, es)
+}
+
+// TestPanicInAppendReleasesTheLead: a panic inside an append fails that
+// batch's requests (the leading one panics on, to the recovery middleware)
+// and later Records go ahead instead of waiting for a lead nobody holds.
+func TestPanicInAppendReleasesTheLead(t *testing.T) {
+	ctx := context.Background()
+	c := redistest.Shared(t).Client(t)
+	st := open(t, c, redistest.Prefix(t))
+	l := audit.New(&panickyBackend{Backend: st}, &ww.FixedClock{T: t0})
+	var wg sync.WaitGroup
+	var panics, failed, ok sync.Map
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() {
+				if v := recover(); v != nil {
+					panics.Store(i, v)
+				}
+			}()
+			if err := l.Record(ctx, event(i)); err != nil {
+				failed.Store(i, err)
+			} else {
+				ok.Store(i, true)
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Records hang after a panic in an append")
+	}
+	np := 0
+	panics.Range(func(any, any) bool { np++; return true })
+	if np != 1 {
+		t.Fatalf("%d Records panicked, want the one leading", np)
+	}
+	if err := l.Record(ctx, event(100)); err != nil {
+		t.Fatalf("a Record after the panic: %v", err)
+	}
+	n, err := audit.New(st, nil).Verify(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nok := 1 // event 100
+	ok.Range(func(any, any) bool { nok++; return true })
+	if n != nok {
+		t.Fatalf("the chain holds %d events, %d Records succeeded", n, nok)
+	}
+}

@@ -122,6 +122,17 @@ func (l *Log) lead(ctx context.Context) {
 	batch := l.queue
 	l.queue = nil
 	l.qmu.Unlock()
+	defer l.handOff()
+	defer func() {
+		// A panic must not leave the batch waiting, nor the lead taken.
+		if v := recover(); v != nil {
+			l.known = false
+			for _, q := range batch {
+				q.done <- errAborted
+			}
+			panic(v)
+		}
+	}()
 	for len(batch) > 0 {
 		n := min(len(batch), maxBatch)
 		err := l.append(ctx, batch[:n])
@@ -130,6 +141,14 @@ func (l *Log) lead(ctx context.Context) {
 		}
 		batch = batch[n:]
 	}
+}
+
+// errAborted answers the events of a batch whose append panicked.
+var errAborted = ww.Errorf(ww.KindInternal, "exception", "the access log write was aborted")
+
+// handOff passes the lead to the oldest request queued meanwhile, or gives
+// it up.
+func (l *Log) handOff() {
 	l.qmu.Lock()
 	if len(l.queue) > 0 {
 		l.queue[0].done <- errLead
