@@ -313,6 +313,18 @@ func (s *Store) planToken(p *conformance.SearchParam, cl ww.Clause) (*filter, *r
 	default:
 		return nil, nil, notSupportedModifier(cl, p)
 	}
+	if imp := p.ImpliedSystem(); imp != "" {
+		// code elements are stored without their (implied) system: a value
+		// naming it means the bare code ("S|c" → "|c", "S|" → "|")
+		vals := make([]string, len(cl.Values))
+		for i, v := range cl.Values {
+			if strings.HasPrefix(v, imp+"|") {
+				v = v[len(imp):]
+			}
+			vals[i] = v
+		}
+		cl.Values = vals
+	}
 	var f *filter
 	if p.Layout == "lex" {
 		var anySys []string

@@ -380,3 +380,53 @@ func TestIncludeCapIsReported(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenImpliedSystem: a code element's values are stored without a
+// system; a search naming the element's one code system finds them as bare
+// codes, another system finds nothing (set and lex layouts, both backends).
+func TestTokenImpliedSystem(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for i, st := range []string{"booked", "booked", "cancelled", "proposed"} {
+			id := fmt.Sprintf("ap%d", i)
+			write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Appointment", ID: id, JSON: []byte(fmt.Sprintf(`{"resourceType":"Appointment","id":%q,"status":%q,"participant":[{"status":"accepted"}]}`, id, st))})
+		}
+		for i, g := range []string{"female", "male"} {
+			id := fmt.Sprintf("pg%d", i)
+			write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: id, JSON: []byte(fmt.Sprintf(`{"resourceType":"Patient","id":%q,"gender":%q}`, id, g))})
+		}
+		const as = "http://hl7.org/fhir/appointmentstatus"
+		for _, c := range []struct {
+			typ, param, mod string
+			values          []string
+			want            int
+		}{
+			{"Appointment", "status", "", []string{as + "|booked"}, 2},
+			{"Appointment", "status", "", []string{"|booked"}, 2},
+			{"Appointment", "status", "", []string{"booked"}, 2},
+			{"Appointment", "status", "", []string{as + "|booked,http://example.org/other|cancelled"}, 2},
+			{"Appointment", "status", "", []string{as + "|booked", as + "|cancelled"}, 0}, // AND: one status cannot be both
+			{"Appointment", "status", "", []string{"http://example.org/other|booked"}, 0},
+			{"Appointment", "status", "", []string{as + "|"}, 4},
+			{"Appointment", "status", "not", []string{as + "|booked"}, 2},
+			{"Patient", "gender", "", []string{"http://hl7.org/fhir/administrative-gender|female"}, 1},
+			{"Patient", "gender", "", []string{"http://hl7.org/fhir/administrative-gender|"}, 2},
+		} {
+			var vals []string
+			for _, v := range c.values {
+				vals = append(vals, strings.Split(v, ",")...)
+			}
+			cls := []ww.Clause{{Param: c.param, Modifier: c.mod, Values: vals}}
+			if len(c.values) == 2 { // two clauses
+				cls = []ww.Clause{{Param: c.param, Values: []string{c.values[0]}}, {Param: c.param, Values: []string{c.values[1]}}}
+			}
+			res, err := s.Search(ctx, &ww.Query{Type: c.typ, Count: 100, Clauses: cls})
+			if err != nil {
+				t.Fatalf("%s?%s:%s=%v: %v", c.typ, c.param, c.mod, c.values, err)
+			}
+			if len(res.Resources) != c.want {
+				t.Errorf("%s?%s:%s=%v: %d matches, want %d", c.typ, c.param, c.mod, c.values, len(res.Resources), c.want)
+			}
+		}
+	})
+}
