@@ -80,7 +80,55 @@ type cellStreams struct {
 // with counts, so no wait is read. An insurer's members on asOf are the
 // waits under its coverages ending on or after asOf (or open), less those
 // under its coverages starting after asOf.
+//
+// Concurrent calls with the same query share one computation: a call that
+// arrives while an identical one is being computed waits for that result
+// (a figure at most one computation old) instead of running the ~10,000
+// ZCOUNTs again. The result is shared: callers must not change it.
 func (e *Engine) RegionalCapacity(ctx context.Context, q *CapacityQuery) (*CapacityResult, error) {
+	key := *q
+	e.capMu.Lock()
+	if f, ok := e.capFlights[key]; ok {
+		e.capMu.Unlock()
+		if e.capJoin != nil {
+			e.capJoin()
+		}
+		select {
+		case <-f.done:
+			return f.res, f.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	f := &capFlight{done: make(chan struct{})}
+	if e.capFlights == nil {
+		e.capFlights = map[CapacityQuery]*capFlight{}
+	}
+	e.capFlights[key] = f
+	e.capMu.Unlock()
+	defer func() {
+		e.capMu.Lock()
+		delete(e.capFlights, key)
+		e.capMu.Unlock()
+		close(f.done)
+	}()
+	// Others may wait on this computation: the first caller leaving must
+	// not cancel it.
+	f.res, f.err = e.regionalCapacity(context.WithoutCancel(ctx), q)
+	return f.res, f.err
+}
+
+// capFlight is a $regional-capacity computation in progress.
+type capFlight struct {
+	done chan struct{}
+	res  *CapacityResult
+	err  error
+}
+
+func (e *Engine) regionalCapacity(ctx context.Context, q *CapacityQuery) (*CapacityResult, error) {
+	if e.capHook != nil {
+		e.capHook()
+	}
 	snap, err := e.Directory(ctx)
 	if err != nil {
 		return nil, err

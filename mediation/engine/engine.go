@@ -42,6 +42,14 @@ type Engine struct {
 	fk    []freeKey
 	fkN   int64
 	fkGen int64
+
+	// capFlights are the $regional-capacity computations in progress, by
+	// query (capacity.go); capHook and capJoin, when set (tests), run at the
+	// start of each computation and when a call joins one.
+	capMu      sync.Mutex
+	capFlights map[CapacityQuery]*capFlight
+	capHook    func()
+	capJoin    func()
 }
 
 // freeKey is one key of the free-slot index with what the snapshot says
