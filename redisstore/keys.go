@@ -115,7 +115,7 @@ const DefaultShards = 16
 // data pattern P:*, so a Redis ACL can give the gateway every command on its
 // data and only appending and reading on the audit keys (README, "Audit").
 //
-//	A:{audit}:log                    stream  the NEN 7513 audit chain: fields prev, hash, event (JSON)
+//	A:{audit}:log                    stream  the NEN 7513 audit chain: fields prev, hash, event (one event's JSON, or a group commit's JSON array)
 //	A:{audit}:head                   string  "<stream id> <hash>" of the last entry (moved with each XADD)
 //
 // A version record's header is
