@@ -149,6 +149,7 @@ func (s *Store) planQuery(ctx ctxT, q *ww.Query, clauses []ww.Clause, depth int)
 	if p.count < 0 {
 		p.count = 0
 	}
+	clauses = s.impliedSystems(q.Type, clauses)
 	// Date clauses on one parameter combine into one filter with one scan
 	// window, so ge…&lt… is a bounded range.
 	dates := map[string]*filter{}
@@ -277,6 +278,48 @@ func (s *Store) planClause(ctx ctxT, q *ww.Query, cl ww.Clause, depth int, dates
 	return nil, nil, ww.Errorf(ww.KindInvalid, "not-supported", "search parameter %s (%s) is not supported", cl.Param, p.Type).At(cl.Param)
 }
 
+// impliedSystems rewrites token values that name the implied system of a
+// code element's parameter (conformance.SearchParam.ImpliedSystem) to the
+// bare code the index holds: "S|c" → "|c", "S|" → "|". Every path that
+// reads a clause's values (the plain filters, the compound indexes) sees
+// the rewritten clauses; the caller's slice is left as it is.
+func (s *Store) impliedSystems(typ string, clauses []ww.Clause) []ww.Clause {
+	var out []ww.Clause
+	for i, cl := range clauses {
+		if cl.Chain != "" || cl.Modifier != "" && cl.Modifier != "not" {
+			continue
+		}
+		p, ok := s.reg.Lookup(typ, cl.Param)
+		if !ok {
+			continue
+		}
+		imp := p.ImpliedSystem()
+		if imp == "" {
+			continue
+		}
+		var vals []string
+		for j, v := range cl.Values {
+			if strings.HasPrefix(v, imp+"|") {
+				if vals == nil {
+					vals = append([]string(nil), cl.Values...)
+				}
+				vals[j] = v[len(imp):]
+			}
+		}
+		if vals == nil {
+			continue
+		}
+		if out == nil {
+			out = append([]ww.Clause(nil), clauses...)
+		}
+		out[i].Values = vals
+	}
+	if out == nil {
+		return clauses
+	}
+	return out
+}
+
 func notSupportedModifier(cl ww.Clause, p *conformance.SearchParam) error {
 	return ww.Errorf(ww.KindInvalid, "not-supported", "modifier :%s is not supported on %s (%s)", cl.Modifier, cl.Param, p.Type).At(cl.Param + ":" + cl.Modifier)
 }
@@ -312,18 +355,6 @@ func (s *Store) planToken(p *conformance.SearchParam, cl ww.Clause) (*filter, *r
 		return f, nil, nil
 	default:
 		return nil, nil, notSupportedModifier(cl, p)
-	}
-	if imp := p.ImpliedSystem(); imp != "" {
-		// code elements are stored without their (implied) system: a value
-		// naming it means the bare code ("S|c" → "|c", "S|" → "|")
-		vals := make([]string, len(cl.Values))
-		for i, v := range cl.Values {
-			if strings.HasPrefix(v, imp+"|") {
-				v = v[len(imp):]
-			}
-			vals[i] = v
-		}
-		cl.Values = vals
 	}
 	var f *filter
 	if p.Layout == "lex" {
