@@ -72,11 +72,7 @@ func runServe(ctx context.Context, env Env, args []string) error {
 	fs.Int64Var(&cfg.maxBody, "max-body-bytes", 10<<20, "largest accepted request body; larger → 413")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "public base URL of the FHIR API (e.g. https://gw.example.nl/fhir); default: from each request")
 	fs.Func("trusted-proxies", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client in the audit log (default: none; the peer address is logged)", func(v string) error {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				cfg.trustedProxies = append(cfg.trustedProxies, p)
-			}
-		}
+		cfg.trustedProxies = append(cfg.trustedProxies, splitList(v)...)
 		return nil
 	})
 	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "optional loopback HOST:PORT serving Go's /debug/pprof profiles (for benchmarks; empty: off)")

@@ -43,15 +43,11 @@ func impliedSystem(s *structure, expr string) string {
 		cd := td.complex
 		var el *elemDef
 		for i, name := range parts[1:] {
-			el = nil
-			for _, e := range cd.elems {
-				if e.name == name {
-					el = e
-				}
-			}
-			if el == nil {
+			m, ok := cd.byKey[name]
+			if !ok || m.el.choice {
 				return ""
 			}
+			el = m.el
 			if i < len(parts)-2 {
 				switch {
 				case el.nested != nil:
