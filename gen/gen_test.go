@@ -1209,3 +1209,26 @@ func BenchmarkGenerate(b *testing.B) {
 	b.ReportMetric(float64(n), "resources/op")
 	b.SetBytes(bytesOut)
 }
+
+// TestWithControlID: MSH-10 of a generated message is replaced and nothing
+// else changes.
+func TestWithControlID(t *testing.T) {
+	var stream bytes.Buffer
+	if _, err := WriteHL7(&stream, Config{Seed: 1, Appointments: 5}); err != nil {
+		t.Fatal(err)
+	}
+	msg := bytes.SplitN(stream.Bytes(), []byte("\n"), 2)[0]
+	got := WithControlID(msg, "NEW-1")
+	f, g := bytes.Split(msg, []byte("|")), bytes.Split(got, []byte("|"))
+	if len(f) != len(g) || string(g[9]) != "NEW-1" || string(f[9]) == "NEW-1" {
+		t.Fatalf("MSH-10 of %q is %q", got, g[9])
+	}
+	for i := range f {
+		if i != 9 && !bytes.Equal(f[i], g[i]) {
+			t.Fatalf("field %d changed: %q → %q", i, f[i], g[i])
+		}
+	}
+	if short := []byte("MSH|^~\\&|A"); !bytes.Equal(WithControlID(short, "x"), short) {
+		t.Fatal("a short MSH was changed")
+	}
+}

@@ -2,6 +2,7 @@ package gen
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"strconv"
 	"strings"
@@ -281,4 +282,16 @@ func (w *World) HL7SenderConfig() []byte {
 		b = append(b, '}')
 	}
 	return append(b, "}}\n"...)
+}
+
+// WithControlID returns a message of WriteHL7 with its control id (MSH-10)
+// replaced, so a benchmark can send it again without it being a duplicate;
+// a message with fewer MSH fields is returned as it is.
+func WithControlID(msg []byte, id string) []byte {
+	f := bytes.SplitN(msg, []byte("|"), 11)
+	if len(f) < 11 {
+		return msg
+	}
+	f[9] = []byte(id)
+	return bytes.Join(f, []byte("|"))
 }

@@ -93,7 +93,7 @@ func BenchmarkIngestSIU(b *testing.B) {
 			msgs := make([][][]byte, conns)
 			for i := 0; i < b.N; i++ {
 				k := i % conns
-				msgs[k] = append(msgs[k], benchControlID(sius[i%len(sius)], "B"+strconv.Itoa(run)+"-"+strconv.Itoa(b.N)+"-"+strconv.Itoa(i)))
+				msgs[k] = append(msgs[k], gen.WithControlID(sius[i%len(sius)], "B"+strconv.Itoa(run)+"-"+strconv.Itoa(b.N)+"-"+strconv.Itoa(i)))
 			}
 			p.Wait()
 			before, cpu0 := redisStats(ctx, c), benchCPU()
@@ -129,16 +129,6 @@ func BenchmarkIngestSIU(b *testing.B) {
 			b.ReportMetric((after.cpu-before.cpu)*1e6/n, "redis-cpu-us/msg")
 		})
 	}
-}
-
-// benchControlID replaces MSH-10 of a message.
-func benchControlID(msg []byte, id string) []byte {
-	f := bytes.SplitN(msg, []byte("|"), 11)
-	if len(f) < 11 {
-		return msg
-	}
-	f[9] = []byte(id)
-	return bytes.Join(f, []byte("|"))
 }
 
 // benchCPU is the CPU time (user + system) this process has used.

@@ -194,7 +194,7 @@ func sendSIU(ctx context.Context, addr string, msgs [][]byte, cursor *atomic.Int
 			var mine []time.Duration
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				i := int(cursor.Add(1) - 1)
-				msg := withControlID(msgs[i%len(msgs)], "B"+strconv.Itoa(run)+"-"+strconv.Itoa(c)+"-"+strconv.Itoa(i))
+				msg := gen.WithControlID(msgs[i%len(msgs)], "B"+strconv.Itoa(run)+"-"+strconv.Itoa(c)+"-"+strconv.Itoa(i))
 				t0 := time.Now()
 				ack, err := cl.Send(ctx, msg)
 				if err != nil {
@@ -223,16 +223,6 @@ func sendSIU(ctx context.Context, addr string, msgs [][]byte, cursor *atomic.Int
 		l.P99ms = float64(lat[len(lat)*99/100].Microseconds()) / 1000
 	}
 	return l, nil
-}
-
-// withControlID replaces MSH-10 of a message.
-func withControlID(msg []byte, id string) []byte {
-	f := bytes.SplitN(msg, []byte("|"), 11)
-	if len(f) < 11 {
-		return msg
-	}
-	f[9] = []byte(id)
-	return bytes.Join(f, []byte("|"))
 }
 
 func sortDurations(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
