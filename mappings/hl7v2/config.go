@@ -157,24 +157,33 @@ func (c *Config) init() error {
 // "app|facility", else "*|facility", else "app|*", else the default. The
 // result is shared: do not modify it.
 func (c *Config) For(sendingApp, sendingFacility string) *SenderConfig {
-	if c == nil {
-		return &SenderConfig{}
+	if c == nil || !c.load() {
+		return &SenderConfig{} // none, or a literal whose configuration does not check
 	}
-	c.lazy.Do(func() {
-		if c.merged == nil && c.init() != nil {
-			c.merged, c.def = nil, nil
-		}
-	})
-	if c.def == nil {
-		return &SenderConfig{} // a literal whose configuration does not check
-	}
-	app, fac := strings.ToUpper(strings.TrimSpace(sendingApp)), strings.ToUpper(strings.TrimSpace(sendingFacility))
-	for _, k := range []string{app + "|" + fac, "*|" + fac, app + "|*"} {
+	for _, k := range senderKeys(sendingApp, sendingFacility) {
 		if s, ok := c.merged[k]; ok {
 			return s
 		}
 	}
 	return c.def
+}
+
+// load builds the merged configuration once for a literal Config (one of
+// LoadConfig or NewConfig already has it) and reports whether it checks.
+func (c *Config) load() bool {
+	c.lazy.Do(func() {
+		if c.merged == nil && c.init() != nil {
+			c.merged, c.def, c.names = nil, nil, nil
+		}
+	})
+	return c.def != nil
+}
+
+// senderKeys are the upper-cased keys a sender matches, most specific
+// first: "app|facility", "*|facility", "app|*".
+func senderKeys(sendingApp, sendingFacility string) [3]string {
+	app, fac := strings.ToUpper(strings.TrimSpace(sendingApp)), strings.ToUpper(strings.TrimSpace(sendingFacility))
+	return [3]string{app + "|" + fac, "*|" + fac, app + "|*"}
 }
 
 // SenderKey returns the configured key that For matches for a sender (as
@@ -184,17 +193,17 @@ func (c *Config) SenderKey(sendingApp, sendingFacility string) string {
 	if c == nil {
 		return ""
 	}
-	app, fac := strings.ToUpper(strings.TrimSpace(sendingApp)), strings.ToUpper(strings.TrimSpace(sendingFacility))
-	if c.names != nil {
-		// Loaded (init refused keys that are the same but for case).
-		for _, want := range [3]string{app + "|" + fac, "*|" + fac, app + "|*"} {
+	keys := senderKeys(sendingApp, sendingFacility)
+	if c.load() {
+		// (init refused keys that are the same but for case)
+		for _, want := range keys {
 			if k, ok := c.names[want]; ok {
 				return k
 			}
 		}
 		return ""
 	}
-	for _, want := range []string{app + "|" + fac, "*|" + fac, app + "|*"} {
+	for _, want := range keys {
 		for k := range c.Senders {
 			a, f, _ := strings.Cut(k, "|")
 			if strings.ToUpper(strings.TrimSpace(a)+"|"+strings.TrimSpace(f)) == want {

@@ -141,6 +141,13 @@ func TestConfigLiteralConcurrent(t *testing.T) {
 			if got := bad.For("EPIC", "ZKH1"); got.Charset != "" || len(got.Status) != 0 {
 				t.Errorf("a literal that does not check gave %+v", got)
 			}
+			// SenderKey beside For on the same literal (both build it once)
+			if got := c.SenderKey("epic", "zkh1"); got != "EPIC|ZKH1" {
+				t.Errorf("sender key %q", got)
+			}
+			if got := bad.SenderKey("epic", "zkh1"); got != "EPIC|ZKH1" {
+				t.Errorf("sender key of a literal that does not check: %q", got)
+			}
 		}()
 	}
 	wg.Wait()
