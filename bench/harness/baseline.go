@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wachtwijzer/wachtwijzer/internal/resp"
 )
 
 // baseline is raw Redis measured beside a workload: the pinned
@@ -105,27 +107,26 @@ func (e *env) settleAOF(ctx context.Context) error {
 	for _, c := range e.clients() {
 		err := func() error {
 			defer c.Close()
-			info := func() map[string]int64 {
-				out := map[string]int64{}
+			// info returns INFO persistence as a lookup of its numeric fields.
+			info := func() func(string) int64 {
 				s, _ := c.Info(ctx, "persistence").Result()
-				for _, line := range strings.Split(s, "\r\n") {
-					k, v, _ := strings.Cut(line, ":")
+				return func(k string) int64 {
+					v, _ := resp.InfoField(s, k)
 					n, _ := strconv.ParseInt(v, 10, 64)
-					out[k] = n
+					return n
 				}
-				return out
 			}
 			wait := func() {
 				for i := 0; i < 1200; i++ {
 					m := info()
-					if m["aof_rewrite_in_progress"] == 0 && m["aof_rewrite_scheduled"] == 0 {
+					if m("aof_rewrite_in_progress") == 0 && m("aof_rewrite_scheduled") == 0 {
 						return
 					}
 					time.Sleep(100 * time.Millisecond)
 				}
 			}
 			wait()
-			if m := info(); m["aof_enabled"] == 1 && m["aof_current_size"] > m["aof_base_size"]+64<<20 {
+			if m := info(); m("aof_enabled") == 1 && m("aof_current_size") > m("aof_base_size")+64<<20 {
 				if err := c.BgRewriteAOF(ctx).Err(); err != nil && !strings.Contains(err.Error(), "already in progress") {
 					return fmt.Errorf("BGREWRITEAOF: %w", err)
 				}
