@@ -60,7 +60,19 @@ type SearchParam struct {
 	Custom bool `json:"custom,omitempty"`
 
 	expr *Expr
+	// parts are the string parameters over sub-elements of this one's
+	// element (Patient.name.family, .given under Patient.name; see Parts).
+	parts []*SearchParam
 }
+
+// Parts returns the string parameters of the same type whose expression is
+// this one's followed by one of the sub-elements a string search of this
+// one matches (Patient.address.city under Patient.address). Their values
+// are a subset of this parameter's, so the store keeps in this parameter's
+// index only the values no part holds, and a search of this parameter
+// reads the union of its index and the parts' (a name is not indexed three
+// times: under name, family and given).
+func (p *SearchParam) Parts() []*SearchParam { return p.parts }
 
 // Compiled returns the compiled expression (nil for parameters the store
 // computes itself, such as _id and _lastUpdated).
@@ -84,6 +96,12 @@ type Registry struct {
 	// compoundsPrint identifies the compound definitions (see
 	// CompoundsFingerprint).
 	compoundsPrint string
+	// indexed holds Indexed's answer per type (built once: every write
+	// asks).
+	indexed map[string][]*SearchParam
+	// partsPrint identifies the string parameters' parts (see
+	// PartsFingerprint).
+	partsPrint string
 }
 
 // Compound is a compound index: equality on several token or reference
@@ -175,8 +193,76 @@ func LoadRegistry(data []byte) (*Registry, error) {
 			}
 		}
 	}
+	r.indexed = map[string][]*SearchParam{}
+	for t := range r.byType {
+		for _, p := range r.ForType(t) {
+			if p.Index == "" && p.expr != nil {
+				r.indexed[t] = append(r.indexed[t], p)
+			}
+		}
+	}
+	r.partsPrint = r.linkParts()
 	return r, nil
 }
+
+// linkParts finds every string parameter's parts (see Parts) and returns
+// the fingerprint of what it found.
+func (r *Registry) linkParts() string {
+	var print []string
+	for _, t := range sortedKeys(r.indexed) {
+		byExpr := map[string]*SearchParam{}
+		for _, p := range r.indexed[t] {
+			if p.Type == TypeString && simplePath(p.Expression) {
+				byExpr[p.Expression] = p
+			}
+		}
+		for _, whole := range r.indexed[t] {
+			if byExpr[whole.Expression] != whole {
+				continue
+			}
+			var names []string
+			for _, f := range stringFields {
+				if part := byExpr[whole.Expression+"."+f]; part != nil {
+					whole.parts = append(whole.parts, part)
+					names = append(names, part.Code)
+				}
+			}
+			if len(names) > 0 {
+				print = append(print, t+"."+whole.Code+"="+strings.Join(names, ","))
+			}
+		}
+	}
+	sum := sha256.Sum256([]byte(strings.Join(print, ";")))
+	return hex.EncodeToString(sum[:8])
+}
+
+// simplePath reports whether a FHIRPath expression is a plain path
+// (Patient.name), with no union, function or filter.
+func simplePath(e string) bool {
+	if e == "" {
+		return false
+	}
+	for _, c := range e {
+		if !(c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// PartsFingerprint identifies which string parameters' values are kept in
+// their parts' indexes (see Parts): a store writes an index generation that
+// way only when it was built under the same definitions.
+func (r *Registry) PartsFingerprint() string { return r.partsPrint }
 
 func (r *Registry) add(p SearchParam) error {
 	m := r.byType[p.Resource]
@@ -223,12 +309,4 @@ func (r *Registry) ForType(typ string) []*SearchParam {
 
 // Indexed returns the parameters of typ that own an index (not those that
 // read another one's), sorted by code.
-func (r *Registry) Indexed(typ string) []*SearchParam {
-	var out []*SearchParam
-	for _, p := range r.ForType(typ) {
-		if p.Index == "" && p.expr != nil {
-			out = append(out, p)
-		}
-	}
-	return out
-}
+func (r *Registry) Indexed(typ string) []*SearchParam { return r.indexed[typ] }

@@ -123,13 +123,26 @@ func genPatient(r *rand.Rand, i int) map[string]any {
 		if r.IntN(2) == 0 {
 			name["given"] = []any{givens[r.IntN(len(givens))]}
 		}
+		switch r.IntN(4) {
+		case 0: // a text only the name index holds
+			name["text"] = givens[r.IntN(len(givens))] + " " + name["family"].(string)
+		case 1:
+			name["prefix"] = []any{"Dr."}
+		}
 		p["name"] = []any{name}
 	}
 	if r.IntN(4) > 0 {
 		p["birthDate"] = randDate(r)
 	}
 	if r.IntN(3) > 0 {
-		p["address"] = []any{map[string]any{"city": cities[r.IntN(len(cities))]}}
+		addr := map[string]any{"city": cities[r.IntN(len(cities))]}
+		if r.IntN(2) == 0 {
+			addr["line"] = []any{families[r.IntN(len(families))] + "straat " + fmt.Sprint(1+r.IntN(9))}
+		}
+		if r.IntN(2) == 0 {
+			addr["postalCode"] = fmt.Sprintf("35%02d AB", r.IntN(4))
+		}
+		p["address"] = []any{addr}
 	}
 	return p
 }
@@ -433,7 +446,7 @@ func naiveMatch(res naiveRes, cl ww.Clause) bool {
 				return ok && naiveDate(prefix, slo, shi, lo, hi)
 			})
 		})
-	case "Patient.family", "Patient.given", "Patient.address-city", "Patient.name":
+	case "Patient.family", "Patient.given", "Patient.address-city", "Patient.name", "Patient.address":
 		var vals []string
 		switch cl.Param {
 		case "family":
@@ -443,7 +456,13 @@ func naiveMatch(res naiveRes, cl ww.Clause) bool {
 		case "address-city":
 			vals = strs(m, "address", "city")
 		case "name":
-			vals = append(strs(m, "name", "family"), strs(m, "name", "given")...)
+			for _, f := range []string{"text", "family", "given", "prefix", "suffix"} {
+				vals = append(vals, strs(m, "name", f)...)
+			}
+		case "address":
+			for _, f := range []string{"text", "line", "city", "district", "state", "postalCode", "country"} {
+				vals = append(vals, strs(m, "address", f)...)
+			}
 		}
 		return or(func(v string) bool {
 			return some(vals, func(s string) bool {
@@ -642,7 +661,11 @@ func randQuery(r *rand.Rand) *ww.Query {
 	}
 	q := &ww.Query{Type: "Patient", Count: 1000}
 	for n := 1 + r.IntN(2); n > 0; n-- {
-		switch r.IntN(7) {
+		switch r.IntN(9) {
+		case 7: // name and address read their parts' indexes too
+			q.Clauses = append(q.Clauses, ww.Clause{Param: pick("name", "address"), Values: []string{pick("jan", "dr", "bak", "utr", "35", "van", "smitstraat", "e")}})
+		case 8:
+			q.Clauses = append(q.Clauses, ww.Clause{Param: pick("name", "address"), Modifier: "exact", Values: []string{pick(families...), pick(cities...), "Dr.", "3501 AB"}})
 		case 0:
 			q.Clauses = append(q.Clauses, ww.Clause{Param: "family", Values: []string{strings.ToLower(pick(families...))[:1+r.IntN(3)]}})
 		case 1:

@@ -37,13 +37,13 @@ func (s *Store) refreshGen(ctx context.Context) error {
 // that learns of a reindex through a write's fences, not a search's, must
 // also start using the compounds the reindex built).
 func (s *Store) readGen(ctx context.Context, op string) (int, error) {
-	vs, err := s.rdb.HMGet(ctx, s.keys.layout(), "gen", layoutCompounds).Result()
+	l, err := s.rdb.HGetAll(ctx, s.keys.layout()).Result()
 	if err != nil {
 		return 0, redisErr(op, err)
 	}
-	v, _ := vs[0].(string)
-	c, _ := vs[1].(string)
-	s.setCompounds(c, false)
+	v := l["gen"]
+	s.setCompounds(l[layoutCompounds], false)
+	s.setParts(l)
 	g, err := strconv.Atoi(v)
 	if err != nil || g <= 0 {
 		return 0, ww.Errorf(ww.KindInternal, "exception", "%s holds a corrupt index generation %q", s.keys.layout(), v)
@@ -63,6 +63,30 @@ func (s *Store) setCompounds(stored string, warn bool) {
 	if !ok && warn {
 		s.log.Warn("the compound search indexes were built under other definitions (or before them): searches use the plain indexes, exact but slower, until `wachtwijzer reindex` runs", "layout", s.keys.layout())
 	}
+}
+
+// layoutParts prefixes the layout fields ("parts:<g>") holding, per index
+// generation, the fingerprint of the string parameters' parts
+// (conformance.SearchParam.Parts) it was built under. A generation with
+// this registry's fingerprint is written lean: a string parameter's index
+// leaves out the values its parts' indexes hold. Any other generation (one
+// an older release built) keeps every value in every index, as it was
+// built; searches read the union either way, so both answer the same.
+const layoutParts = "parts:"
+
+// setParts learns from the layout fields which generations are written lean.
+func (s *Store) setParts(l map[string]string) {
+	for f, v := range l {
+		if g, err := strconv.Atoi(strings.TrimPrefix(f, layoutParts)); err == nil && strings.HasPrefix(f, layoutParts) {
+			s.lean.Store(g, v == s.reg.PartsFingerprint())
+		}
+	}
+}
+
+// leanGen reports whether generation g is written lean (see layoutParts).
+func (s *Store) leanGen(g int) bool {
+	v, ok := s.lean.Load(g)
+	return ok && v.(bool)
 }
 
 // CompoundsReady reports whether searches use the compound indexes.

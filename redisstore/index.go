@@ -67,11 +67,15 @@ func (s *Store) entriesIn(out []ixop, k keys, typ, id string, res *fhirjson.Valu
 	if rec.prov.Owner != "" {
 		out = append(out, ixop{kind: 's', key: k.index(typ, shard, "_owner", rec.prov.Owner), member: id})
 	}
+	lean := s.leanGen(k.gen)
 	for _, p := range s.reg.Indexed(typ) {
 		if p.Code == "_lastUpdated" {
 			continue
 		}
 		vals := p.Extract(res)
+		if lean && len(p.Parts()) > 0 {
+			vals.Strings = withoutParts(vals.Strings, p, res)
+		}
 		if vals.Empty() {
 			continue
 		}
@@ -81,6 +85,25 @@ func (s *Store) entriesIn(out []ixop, k keys, typ, id string, res *fhirjson.Valu
 		out = s.compoundEntries(out, k, typ, id, shard, c, res)
 	}
 	return s.mediationEntries(out, k, typ, id, shard, res)
+}
+
+// withoutParts drops the values of a string parameter that one of its
+// parts (conformance.SearchParam.Parts) takes too: those are found through
+// the part's index, which a search of the parameter reads as well.
+func withoutParts(vals []string, p *conformance.SearchParam, res *fhirjson.Value) []string {
+	held := map[string]bool{}
+	for _, part := range p.Parts() {
+		for _, v := range part.Extract(res).Strings {
+			held[v] = true
+		}
+	}
+	out := vals[:0]
+	for _, v := range vals {
+		if !held[v] {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func (s *Store) paramEntries(out []ixop, k keys, typ, id string, shard int, p *conformance.SearchParam, v *conformance.Values) []ixop {

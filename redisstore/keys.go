@@ -24,7 +24,8 @@ const DefaultShards = 16
 // history, every index entry) lands in one Cluster slot.
 //
 //	key                              type    holds
-//	P:layout                         hash    version, shards, gen, created, dkey (deployment key, base64)
+//	P:layout                         hash    version, shards, gen, created, dkey (deployment key, base64),
+//	                                         compounds, parts:<g> (fingerprints: generation.go), building
 //	P:{T.ss}:r:<id>                  string  current version record: header "\n" JSON (tombstone: header only)
 //	P:{T.ss}:h:<id>                  hash    older versions: versionId → record
 //	P:{T.ss}:hist                    zset    every version of the shard: lastUpdated ms → "id/vid"

@@ -480,7 +480,27 @@ func contains(xs []string, x string) bool {
 }
 
 func (s *Store) planString(p *conformance.SearchParam, cl ww.Clause) (*filter, *residual, error) {
-	name := p.IndexName()
+	f, res, err := s.planStringIndex(p, p.IndexName(), cl)
+	if err != nil || len(p.Parts()) == 0 {
+		return f, res, err
+	}
+	// the parameter's values are spread over its index and its parts'
+	// (conformance.SearchParam.Parts): any of them
+	or := &filter{kind: "or", ors: []*filter{f}, describe: f.describe}
+	for _, part := range p.Parts() {
+		pf, _, err := s.planStringIndex(p, part.IndexName(), cl)
+		if err != nil {
+			return nil, nil, err
+		}
+		pf.describe += " in the " + part.Code + " index"
+		or.ors = append(or.ors, pf)
+		or.describe += " or " + pf.describe
+	}
+	return or, nil, nil
+}
+
+// planStringIndex plans a string clause of p over the lex index name.
+func (s *Store) planStringIndex(p *conformance.SearchParam, name string, cl ww.Clause) (*filter, *residual, error) {
 	switch cl.Modifier {
 	case "", "exact":
 		f := &filter{kind: "lex", index: name, describe: p.Code + " (string index)"}

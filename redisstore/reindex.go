@@ -73,15 +73,20 @@ func (s *Store) Reindex(ctx context.Context, o ReindexOptions) (*ReindexResult, 
 		return nil, ww.Errorf(ww.KindInternal, "exception", "%s holds a corrupt generation %q", lk, l["gen"])
 	}
 	res := &ReindexResult{From: from, To: from + 1}
+	to := from + 1
 	if b := l["building"]; b != "" {
 		if to, _ := strconv.Atoi(b); to != from+1 {
 			return nil, ww.Errorf(ww.KindInternal, "exception", "%s says generation %s is being built while %d is read", lk, b, from)
 		}
 		res.Resumed = true
-	} else if err := s.rdb.HSet(ctx, lk, "building", from+1).Err(); err != nil {
+		// a build begun under other parts definitions (or by an older
+		// release) goes on as it began: lean only if it began lean
+	} else if err := s.rdb.HSet(ctx, lk, "building", to, layoutParts+strconv.Itoa(to), s.reg.PartsFingerprint()).Err(); err != nil {
 		return nil, redisErr(op, err)
+	} else {
+		l[layoutParts+strconv.Itoa(to)] = s.reg.PartsFingerprint()
 	}
-	to := from + 1
+	s.setParts(l)
 	// 1. Every write from now on maintains both generations.
 	if err := s.eachFence(ctx, func(pipe redis.Pipeliner, w, r string) {
 		pipe.SAdd(ctx, w, genMember('w', to))
@@ -139,7 +144,7 @@ func (s *Store) Reindex(ctx context.Context, o ReindexOptions) (*ReindexResult, 
 		return nil, err
 	}
 	s.forgetFences()
-	if err := s.rdb.HDel(ctx, lk, "building").Err(); err != nil {
+	if err := s.rdb.HDel(ctx, lk, "building", layoutParts+strconv.Itoa(from)).Err(); err != nil {
 		return nil, redisErr(op, err)
 	}
 	// 4. Delete the old generation.

@@ -80,7 +80,10 @@ type Store struct {
 	// built under this registry's compound definitions); else searches
 	// use the plain indexes until a reindex.
 	compoundsOK atomic.Bool
-	regions     *mediation.Regions
+	// lean maps an index generation to whether it is written lean (see
+	// layoutParts); a generation not in it is not.
+	lean    sync.Map
+	regions *mediation.Regions
 	// streamKeyCache maps a wait stream to its key names (mediation.go);
 	// streams are few (bounded by the cells seen), their names costly.
 	streamKeyCache sync.Map
@@ -190,31 +193,37 @@ func (s *Store) checkEviction(ctx context.Context, allow, inProcess bool) error 
 	return check(ctx, c)
 }
 
+// initLayoutScript creates P:layout when it is missing (version, shards, gen
+// 1, deployment key, creation time; a new layout builds every index as data
+// comes, so it holds the compound fingerprint and generation 1 is lean) and
+// returns the layout's fields.
+const initLayoutScript = `
+if redis.call('HSETNX', KEYS[1], 'version', ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'shards', ARGV[2], 'gen', 1, 'dkey', ARGV[3], 'created', ARGV[4],
+    'compounds', ARGV[5], ARGV[6], ARGV[7])
+end
+return redis.call('HGETALL', KEYS[1])`
+
 func (s *Store) initLayout(ctx context.Context) error {
 	var key [32]byte
 	if _, err := rand.Read(key[:]); err != nil {
 		return fmt.Errorf("redisstore: open: deployment key: %w", err)
 	}
 	lk := s.keys.layout()
-	pipe := s.rdb.Pipeline()
-	fresh := pipe.HSetNX(ctx, lk, "version", LayoutVersion)
-	pipe.HSetNX(ctx, lk, "shards", s.keys.shards)
-	pipe.HSetNX(ctx, lk, "gen", 1)
-	pipe.HSetNX(ctx, lk, "dkey", base64.StdEncoding.EncodeToString(key[:]))
-	pipe.HSetNX(ctx, lk, "created", s.clock.Now().UTC().Format(time.RFC3339))
-	get := pipe.HGetAll(ctx, lk)
-	if _, err := pipe.Exec(ctx); err != nil {
+	// One script, so that a layout is fresh for exactly one gateway and its
+	// generation 1 is marked lean (layoutParts) before anyone writes to it.
+	v, err := s.rdb.Eval(ctx, initLayoutScript, []string{lk}, LayoutVersion, s.keys.shards,
+		base64.StdEncoding.EncodeToString(key[:]), s.clock.Now().UTC().Format(time.RFC3339),
+		s.reg.CompoundsFingerprint(), layoutParts+"1", s.reg.PartsFingerprint()).StringSlice()
+	if err != nil {
 		return fmt.Errorf("redisstore: open: layout %s: %w", lk, err)
 	}
-	l := get.Val()
-	if fresh.Val() {
-		// a new layout: every index, compounds included, is built as data comes
-		if err := s.rdb.HSet(ctx, lk, layoutCompounds, s.reg.CompoundsFingerprint()).Err(); err != nil {
-			return fmt.Errorf("redisstore: open: layout %s: %w", lk, err)
-		}
-		l[layoutCompounds] = s.reg.CompoundsFingerprint()
+	l := make(map[string]string, len(v)/2)
+	for i := 0; i+1 < len(v); i += 2 {
+		l[v[i]] = v[i+1]
 	}
 	s.setCompounds(l[layoutCompounds], true)
+	s.setParts(l)
 	if v, _ := strconv.Atoi(l["version"]); v != LayoutVersion {
 		return fmt.Errorf("redisstore: open: %s holds layout version %q, this gateway writes %d; migrate or use another --key-prefix", lk, l["version"], LayoutVersion)
 	}

@@ -1,0 +1,147 @@
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	ww "github.com/wachtwijzer/wachtwijzer"
+)
+
+// partsPatient is a Patient whose name and address values are all held by
+// a part's index except the name's text and the address's line.
+func partsPatient(id, family, city string) []byte {
+	b, _ := json.Marshal(map[string]any{"resourceType": "Patient", "id": id,
+		"name":    []any{map[string]any{"text": "Mevr. " + family, "family": family, "given": []any{"Anna"}}},
+		"address": []any{map[string]any{"line": []any{"Kerkstraat 1"}, "city": city, "postalCode": "3511 AB", "country": "NL"}}})
+	return b
+}
+
+// indexValues lists the folded values in one string index of Patient, over
+// every shard of generation g.
+func indexValues(t *testing.T, s *Store, g int, param string) []string {
+	t.Helper()
+	k := s.keys.withGen(g)
+	var out []string
+	for sh := 0; sh < s.keys.shards; sh++ {
+		ms, err := s.rdb.ZRange(context.Background(), k.index("Patient", sh, param), 0, -1).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			out = append(out, m[:strings.IndexByte(m, 0)])
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestStringPartsLeanAndFull: a new layout keeps in the name and address
+// indexes only what no part's index holds; a generation an older release
+// built (every value in every index) is written that way until a reindex,
+// and updates on either leave no stale entry; searches answer the same on
+// both.
+func TestStringPartsLeanAndFull(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		search := func(st *Store, param, mod, v string) []string {
+			t.Helper()
+			res, err := st.Search(ctx, &ww.Query{Type: "Patient", Count: 100, Clauses: []ww.Clause{{Param: param, Modifier: mod, Values: []string{v}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, x := range res.Resources {
+				ids = append(ids, x.ID)
+			}
+			sort.Strings(ids)
+			return ids
+		}
+		check := func(st *Store, when string) {
+			t.Helper()
+			for _, c := range []struct {
+				param, mod, v string
+				want          []string
+			}{
+				{"name", "", "pieter", []string{"lp1"}},
+				{"name", "", "jans", []string{"lp2"}},
+				{"name", "", "anna", []string{"lp1", "lp2"}},
+				{"name", "", "mevr", []string{"lp1", "lp2"}},
+				{"name", "exact", "Pietersen", []string{"lp1"}},
+				{"name", "contains", "ters", []string{"lp1"}},
+				{"address", "", "zwol", []string{"lp1"}},
+				{"address", "", "utrecht", []string{"lp2"}},
+				{"address", "", "kerk", []string{"lp1", "lp2"}},
+				{"address", "", "3511", []string{"lp1", "lp2"}},
+				{"address", "exact", "NL", []string{"lp1", "lp2"}},
+				{"address-city", "", "utrecht", []string{"lp2"}},
+			} {
+				if got := search(st, c.param, c.mod, c.v); !reflect.DeepEqual(got, c.want) && (len(got) > 0 || len(c.want) > 0) {
+					t.Errorf("%s: %s:%s=%s → %v, want %v", when, c.param, c.mod, c.v, got, c.want)
+				}
+			}
+		}
+		load := func(st *Store) {
+			write(t, st, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "lp1", JSON: partsPatient("lp1", "Jansen", "Utrecht")})
+			write(t, st, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "lp2", JSON: partsPatient("lp2", "Jansen", "Utrecht")})
+			// lp1 moves: its old family and city must leave every index
+			write(t, st, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "lp1", JSON: partsPatient("lp1", "Pietersen", "Zwolle")})
+		}
+
+		// a new layout: lean from the first write
+		if !s.leanGen(1) {
+			t.Fatal("a new layout's generation 1 is not lean")
+		}
+		load(s)
+		if got := indexValues(t, s, 1, "name"); !reflect.DeepEqual(got, []string{"mevr. jansen", "mevr. pietersen"}) {
+			t.Errorf("lean name index holds %q", got)
+		}
+		if got := indexValues(t, s, 1, "address"); !reflect.DeepEqual(got, []string{"kerkstraat 1", "kerkstraat 1"}) {
+			t.Errorf("lean address index holds %q", got)
+		}
+		check(s, "lean")
+
+		// the layout as an older release left it: no parts field
+		old := openStore(t, s.rdb)
+		if err := old.rdb.HDel(ctx, old.keys.layout(), layoutParts+"1").Err(); err != nil {
+			t.Fatal(err)
+		}
+		old, err := Open(ctx, Options{Client: s.rdb, Prefix: old.keys.prefix, Clock: s.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if old.leanGen(1) {
+			t.Fatal("a generation without a parts fingerprint is written lean")
+		}
+		load(old)
+		full := []string{"anna", "anna", "jansen", "mevr. jansen", "mevr. pietersen", "pietersen"}
+		if got := indexValues(t, old, 1, "name"); !reflect.DeepEqual(got, full) {
+			t.Errorf("full name index holds %q, want %q", got, full)
+		}
+		check(old, "full")
+
+		// a reindex builds the next generation lean, and it stays exact
+		if _, err := old.Reindex(ctx, ReindexOptions{Batch: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if !old.leanGen(2) {
+			t.Fatal("the reindexed generation is not lean")
+		}
+		write(t, old, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "lp2", JSON: partsPatient("lp2", "Jansen", "Utrecht")})
+		if got := indexValues(t, old, 2, "name"); !reflect.DeepEqual(got, []string{"mevr. jansen", "mevr. pietersen"}) {
+			t.Errorf("reindexed name index holds %q", got)
+		}
+		check(old, "after reindex")
+		// another gateway that opened before the reindex learns of it
+		other, err := Open(ctx, Options{Client: s.rdb, Prefix: old.keys.prefix, Clock: s.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !other.leanGen(2) {
+			t.Fatal("a gateway opened after the reindex does not write generation 2 lean")
+		}
+	})
+}
