@@ -43,7 +43,7 @@ func (s *Store) readGen(ctx context.Context, op string) (int, error) {
 	}
 	v := l["gen"]
 	s.setCompounds(l[layoutCompounds], false)
-	s.setParts(l)
+	s.setSchemes(l)
 	g, err := strconv.Atoi(v)
 	if err != nil || g <= 0 {
 		return 0, ww.Errorf(ww.KindInternal, "exception", "%s holds a corrupt index generation %q", s.keys.layout(), v)
@@ -65,25 +65,34 @@ func (s *Store) setCompounds(stored string, warn bool) {
 	}
 }
 
-// layoutParts prefixes the layout fields ("parts:<g>") holding, per index
-// generation, the fingerprint of the string parameters' parts
-// (conformance.SearchParam.Parts) it was built under. A generation with
-// this registry's fingerprint is written lean: a string parameter's index
-// leaves out the values its parts' indexes hold. Any other generation (one
-// an older release built) keeps every value in every index, as it was
-// built; searches read the union either way, so both answer the same.
-const layoutParts = "parts:"
+// layoutScheme prefixes the layout fields ("scheme:<g>") holding, per index
+// generation, the index scheme it was built under (see Store.scheme). A
+// generation built under this release's scheme is written lean: a string
+// parameter's index leaves out the values its parts' indexes hold
+// (conformance.SearchParam.Parts), and a lex token's by-system entries are
+// set members. Any other generation (one an older release built) is written
+// as it was built: every string value in every index, by-system entries in
+// a lex sorted set. Searches read both shapes, so both answer the same.
+const layoutScheme = "scheme:"
 
-// setParts learns from the layout fields which generations are written lean.
-func (s *Store) setParts(l map[string]string) {
+// schemeSysSets names the by-system entries of lex tokens as sets
+// (P:{T.ss}:xg:<param>:sys:<systemtag>), part of this release's scheme.
+const schemeSysSets = "syssets"
+
+// scheme is this release's index scheme: the string parameters' parts and
+// the by-system shape.
+func (s *Store) scheme() string { return s.reg.PartsFingerprint() + "+" + schemeSysSets }
+
+// setSchemes learns from the layout fields which generations are lean.
+func (s *Store) setSchemes(l map[string]string) {
 	for f, v := range l {
-		if g, err := strconv.Atoi(strings.TrimPrefix(f, layoutParts)); err == nil && strings.HasPrefix(f, layoutParts) {
-			s.lean.Store(g, v == s.reg.PartsFingerprint())
+		if g, err := strconv.Atoi(strings.TrimPrefix(f, layoutScheme)); err == nil && strings.HasPrefix(f, layoutScheme) {
+			s.lean.Store(g, v == s.scheme())
 		}
 	}
 }
 
-// leanGen reports whether generation g is written lean (see layoutParts).
+// leanGen reports whether generation g is written lean (see layoutScheme).
 func (s *Store) leanGen(g int) bool {
 	v, ok := s.lean.Load(g)
 	return ok && v.(bool)

@@ -79,7 +79,7 @@ func (s *Store) entriesIn(out []ixop, k keys, typ, id string, res *fhirjson.Valu
 		if vals.Empty() {
 			continue
 		}
-		out = s.paramEntries(out, k, typ, id, shard, p, &vals)
+		out = s.paramEntries(out, k, typ, id, shard, p, &vals, lean)
 	}
 	for _, c := range s.reg.Compounds(typ) {
 		out = s.compoundEntries(out, k, typ, id, shard, c, res)
@@ -106,7 +106,7 @@ func withoutParts(vals []string, p *conformance.SearchParam, res *fhirjson.Value
 	return out
 }
 
-func (s *Store) paramEntries(out []ixop, k keys, typ, id string, shard int, p *conformance.SearchParam, v *conformance.Values) []ixop {
+func (s *Store) paramEntries(out []ixop, k keys, typ, id string, shard int, p *conformance.SearchParam, v *conformance.Values, lean bool) []ixop {
 	name := p.IndexName()
 	key := k.index(typ, shard, name)
 	switch p.Type {
@@ -117,7 +117,11 @@ func (s *Store) paramEntries(out []ixop, k keys, typ, id string, shard int, p *c
 				out = append(out, ixop{kind: 'z', key: key, member: lexMember(t.Code, systemTag(t.System), id), score: "0"})
 				if t.System != "" && !bySys[t.System] {
 					bySys[t.System] = true
-					out = append(out, ixop{kind: 'z', key: k.index(typ, shard, name, "sys"), member: systemTag(t.System) + "\x00" + id, score: "0"})
+					if lean { // a set member costs a fraction of a sorted-set one
+						out = append(out, ixop{kind: 's', key: k.index(typ, shard, name, "sys", systemTag(t.System)), member: id})
+					} else {
+						out = append(out, ixop{kind: 'z', key: k.index(typ, shard, name, "sys"), member: systemTag(t.System) + "\x00" + id, score: "0"})
+					}
 				}
 			}
 		} else {

@@ -25,7 +25,7 @@ const DefaultShards = 16
 //
 //	key                              type    holds
 //	P:layout                         hash    version, shards, gen, created, dkey (deployment key, base64),
-//	                                         compounds, parts:<g> (fingerprints: generation.go), building
+//	                                         compounds, scheme:<g> (fingerprints: generation.go), building
 //	P:{T.ss}:r:<id>                  string  current version record: header "\n" JSON (tombstone: header only)
 //	P:{T.ss}:h:<id>                  hash    older versions: versionId → record
 //	P:{T.ss}:hist                    zset    every version of the shard: lastUpdated ms → "id/vid"
@@ -53,7 +53,9 @@ const DefaultShards = 16
 //	                                         "system|code" / "Type/id", ordered by a date): date lower bound → id
 //	P:{T.ss}:xg:_lastUpdated         zset    live resources: lastUpdated ms → id
 //	P:{T.ss}:xg:_owner:<org>         set     live resources written by an organisation (tenancy filter)
-//	P:{T.ss}:xg:<param>:sys          zset    lex token index by system: "systemtag\0id" (system| searches)
+//	P:{T.ss}:xg:<param>:sys:<stag>   set     lex token index by system: ids with a value in that system
+//	                                         (system| searches; a generation an older release built holds
+//	                                         them as one zset P:{T.ss}:xg:<param>:sys of "systemtag\0id")
 //	P:{T.ss}:gr                      set     read fence: the generations readers may use ("r1"; "r1","r2" while switching)
 //	P:{T.ss}:gw                      set     write fence: the generations every write must maintain ("w1"; "w1","w2" while building)
 //	P:tx:<txid>                      hash    Cluster transaction record: state, deadline, writes

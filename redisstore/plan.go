@@ -381,11 +381,16 @@ func (s *Store) planToken(p *conformance.SearchParam, cl ww.Clause) (*filter, *r
 			f.exact = nil
 		}
 		if len(anySys) > 0 {
-			bySys := &filter{kind: "lex", index: name, sub: "sys", describe: p.Code + " system| (by-system index)"}
+			// by-system entries are sets in a lean generation, a lex index in
+			// one an older release built (see layoutScheme): either holds them
+			legacy := &filter{kind: "lex", index: name, sub: "sys", describe: p.Code + " system| (by-system lex index)"}
+			sets := &filter{kind: "set", index: name, describe: p.Code + " system| (by-system sets)"}
 			for _, pre := range anySys {
-				bySys.ranges = append(bySys.ranges, prefixRange(pre))
-				bySys.exact = append(bySys.exact, pre)
+				legacy.ranges = append(legacy.ranges, prefixRange(pre))
+				legacy.exact = append(legacy.exact, pre)
+				sets.sets = append(sets.sets, "sys:"+strings.TrimSuffix(pre, "\x00"))
 			}
+			bySys := &filter{kind: "or", ors: []*filter{sets, legacy}, describe: sets.describe + " or " + legacy.describe}
 			switch {
 			case len(f.ranges) == 0:
 				f = bySys

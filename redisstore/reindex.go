@@ -81,12 +81,12 @@ func (s *Store) Reindex(ctx context.Context, o ReindexOptions) (*ReindexResult, 
 		res.Resumed = true
 		// a build begun under other parts definitions (or by an older
 		// release) goes on as it began: lean only if it began lean
-	} else if err := s.rdb.HSet(ctx, lk, "building", to, layoutParts+strconv.Itoa(to), s.reg.PartsFingerprint()).Err(); err != nil {
+	} else if err := s.rdb.HSet(ctx, lk, "building", to, layoutScheme+strconv.Itoa(to), s.scheme()).Err(); err != nil {
 		return nil, redisErr(op, err)
 	} else {
-		l[layoutParts+strconv.Itoa(to)] = s.reg.PartsFingerprint()
+		l[layoutScheme+strconv.Itoa(to)] = s.scheme()
 	}
-	s.setParts(l)
+	s.setSchemes(l)
 	// 1. Every write from now on maintains both generations.
 	if err := s.eachFence(ctx, func(pipe redis.Pipeliner, w, r string) {
 		pipe.SAdd(ctx, w, genMember('w', to))
@@ -144,7 +144,7 @@ func (s *Store) Reindex(ctx context.Context, o ReindexOptions) (*ReindexResult, 
 		return nil, err
 	}
 	s.forgetFences()
-	if err := s.rdb.HDel(ctx, lk, "building", layoutParts+strconv.Itoa(from)).Err(); err != nil {
+	if err := s.rdb.HDel(ctx, lk, "building", layoutScheme+strconv.Itoa(from)).Err(); err != nil {
 		return nil, redisErr(op, err)
 	}
 	// 4. Delete the old generation.

@@ -81,7 +81,7 @@ type Store struct {
 	// use the plain indexes until a reindex.
 	compoundsOK atomic.Bool
 	// lean maps an index generation to whether it is written lean (see
-	// layoutParts); a generation not in it is not.
+	// layoutScheme); a generation not in it is not.
 	lean    sync.Map
 	regions *mediation.Regions
 	// streamKeyCache maps a wait stream to its key names (mediation.go);
@@ -211,10 +211,10 @@ func (s *Store) initLayout(ctx context.Context) error {
 	}
 	lk := s.keys.layout()
 	// One script, so that a layout is fresh for exactly one gateway and its
-	// generation 1 is marked lean (layoutParts) before anyone writes to it.
+	// generation 1 is marked lean (layoutScheme) before anyone writes to it.
 	v, err := s.rdb.Eval(ctx, initLayoutScript, []string{lk}, LayoutVersion, s.keys.shards,
 		base64.StdEncoding.EncodeToString(key[:]), s.clock.Now().UTC().Format(time.RFC3339),
-		s.reg.CompoundsFingerprint(), layoutParts+"1", s.reg.PartsFingerprint()).StringSlice()
+		s.reg.CompoundsFingerprint(), layoutScheme+"1", s.scheme()).StringSlice()
 	if err != nil {
 		return fmt.Errorf("redisstore: open: layout %s: %w", lk, err)
 	}
@@ -223,7 +223,7 @@ func (s *Store) initLayout(ctx context.Context) error {
 		l[v[i]] = v[i+1]
 	}
 	s.setCompounds(l[layoutCompounds], true)
-	s.setParts(l)
+	s.setSchemes(l)
 	if v, _ := strconv.Atoi(l["version"]); v != LayoutVersion {
 		return fmt.Errorf("redisstore: open: %s holds layout version %q, this gateway writes %d; migrate or use another --key-prefix", lk, l["version"], LayoutVersion)
 	}

@@ -15,9 +15,31 @@ import (
 // a part's index except the name's text and the address's line.
 func partsPatient(id, family, city string) []byte {
 	b, _ := json.Marshal(map[string]any{"resourceType": "Patient", "id": id,
-		"name":    []any{map[string]any{"text": "Mevr. " + family, "family": family, "given": []any{"Anna"}}},
-		"address": []any{map[string]any{"line": []any{"Kerkstraat 1"}, "city": city, "postalCode": "3511 AB", "country": "NL"}}})
+		"identifier": []any{map[string]any{"system": bsnSystem, "value": "9999" + id}},
+		"name":       []any{map[string]any{"text": "Mevr. " + family, "family": family, "given": []any{"Anna"}}},
+		"address":    []any{map[string]any{"line": []any{"Kerkstraat 1"}, "city": city, "postalCode": "3511 AB", "country": "NL"}}})
 	return b
+}
+
+const bsnSystem = "http://fhir.nl/fhir/NamingSystem/bsn"
+
+// sysShape reports which shapes of Patient's by-system identifier entries
+// generation g holds: "set" (lean), "lex" (full).
+func sysShape(t *testing.T, s *Store, g int) (shapes []string) {
+	t.Helper()
+	k := s.keys.withGen(g)
+	var sets, lex int64
+	for sh := 0; sh < s.keys.shards; sh++ {
+		sets += s.rdb.Exists(context.Background(), k.index("Patient", sh, "identifier", "sys", systemTag(bsnSystem))).Val()
+		lex += s.rdb.Exists(context.Background(), k.index("Patient", sh, "identifier", "sys")).Val()
+	}
+	if sets > 0 {
+		shapes = append(shapes, "set")
+	}
+	if lex > 0 {
+		shapes = append(shapes, "lex")
+	}
+	return shapes
 }
 
 // indexValues lists the folded values in one string index of Patient, over
@@ -40,7 +62,8 @@ func indexValues(t *testing.T, s *Store, g int, param string) []string {
 }
 
 // TestStringPartsLeanAndFull: a new layout keeps in the name and address
-// indexes only what no part's index holds; a generation an older release
+// indexes only what no part's index holds, and by-system identifier entries
+// as sets; a generation an older release
 // built (every value in every index) is written that way until a reindex,
 // and updates on either leave no stale entry; searches answer the same on
 // both.
@@ -78,6 +101,9 @@ func TestStringPartsLeanAndFull(t *testing.T) {
 				{"address", "", "3511", []string{"lp1", "lp2"}},
 				{"address", "exact", "NL", []string{"lp1", "lp2"}},
 				{"address-city", "", "utrecht", []string{"lp2"}},
+				{"identifier", "", bsnSystem + "|", []string{"lp1", "lp2"}},
+				{"identifier", "", "http://example.org/mrn|", nil},
+				{"identifier", "", bsnSystem + "|9999lp1", []string{"lp1"}},
 			} {
 				if got := search(st, c.param, c.mod, c.v); !reflect.DeepEqual(got, c.want) && (len(got) > 0 || len(c.want) > 0) {
 					t.Errorf("%s: %s:%s=%s → %v, want %v", when, c.param, c.mod, c.v, got, c.want)
@@ -103,10 +129,13 @@ func TestStringPartsLeanAndFull(t *testing.T) {
 			t.Errorf("lean address index holds %q", got)
 		}
 		check(s, "lean")
+		if got := sysShape(t, s, 1); !reflect.DeepEqual(got, []string{"set"}) {
+			t.Errorf("lean by-system entries: %v", got)
+		}
 
 		// the layout as an older release left it: no parts field
 		old := openStore(t, s.rdb)
-		if err := old.rdb.HDel(ctx, old.keys.layout(), layoutParts+"1").Err(); err != nil {
+		if err := old.rdb.HDel(ctx, old.keys.layout(), layoutScheme+"1").Err(); err != nil {
 			t.Fatal(err)
 		}
 		old, err := Open(ctx, Options{Client: s.rdb, Prefix: old.keys.prefix, Clock: s.clock})
@@ -122,6 +151,9 @@ func TestStringPartsLeanAndFull(t *testing.T) {
 			t.Errorf("full name index holds %q, want %q", got, full)
 		}
 		check(old, "full")
+		if got := sysShape(t, old, 1); !reflect.DeepEqual(got, []string{"lex"}) {
+			t.Errorf("full by-system entries: %v", got)
+		}
 
 		// a reindex builds the next generation lean, and it stays exact
 		if _, err := old.Reindex(ctx, ReindexOptions{Batch: 1}); err != nil {
@@ -135,6 +167,9 @@ func TestStringPartsLeanAndFull(t *testing.T) {
 			t.Errorf("reindexed name index holds %q", got)
 		}
 		check(old, "after reindex")
+		if got := sysShape(t, old, 2); !reflect.DeepEqual(got, []string{"set"}) {
+			t.Errorf("reindexed by-system entries: %v", got)
+		}
 		// another gateway that opened before the reindex learns of it
 		other, err := Open(ctx, Options{Client: s.rdb, Prefix: old.keys.prefix, Clock: s.clock})
 		if err != nil {
