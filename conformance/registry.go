@@ -63,7 +63,12 @@ type SearchParam struct {
 	// parts are the string parameters over sub-elements of this one's
 	// element (Patient.name.family, .given under Patient.name; see Parts).
 	parts []*SearchParam
+	// isPart: this parameter is one of another one's parts.
+	isPart bool
 }
+
+// IsPart reports whether the parameter is one of another's Parts.
+func (p *SearchParam) IsPart() bool { return p.isPart }
 
 // Parts returns the string parameters of the same type whose expression is
 // this one's followed by one of the sub-elements a string search of this
@@ -224,6 +229,7 @@ func (r *Registry) linkParts() string {
 			for _, f := range stringFields {
 				if part := byExpr[whole.Expression+"."+f]; part != nil {
 					whole.parts = append(whole.parts, part)
+					part.isPart = true
 					names = append(names, part.Code)
 				}
 			}

@@ -26,16 +26,8 @@ var strippers = sync.Pool{New: func() any {
 // Normalize folds a string for the default string search: lower case,
 // accents removed ("Ríjsbergen" → "rijsbergen"), white space collapsed.
 func Normalize(s string) string {
-	simple := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || (c >= 'A' && c <= 'Z') || c == '\t' || c == '\n' || (c == ' ' && i+1 < len(s) && s[i+1] == ' ') {
-			simple = false
-			break
-		}
-	}
-	if simple {
-		return strings.TrimSpace(s)
+	if out, ok := foldASCII(s); ok {
+		return out
 	}
 	t := strippers.Get().(transform.Transformer)
 	t.Reset()
@@ -45,6 +37,58 @@ func Normalize(s string) string {
 		out = s
 	}
 	return strings.Join(strings.Fields(strings.ToLower(out)), " ")
+}
+
+// foldASCII is Normalize of an ASCII string (which has no accents to
+// remove), without the Unicode transforms: most names, cities and postcodes
+// are ASCII, and every indexed string is folded. ok is false when s is not
+// ASCII. An already folded string is returned as it is.
+func foldASCII(s string) (out string, ok bool) {
+	folded := true
+	space := true // at the start, or after a space: a space here is not kept
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 0x80:
+			return "", false
+		case asciiSpace(c):
+			if c != ' ' || space || i == len(s)-1 {
+				folded = false
+			}
+			space = true
+		case c >= 'A' && c <= 'Z':
+			folded = false
+			space = false
+		default:
+			space = false
+		}
+	}
+	if folded {
+		return s, true
+	}
+	b := make([]byte, 0, len(s))
+	pending := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if asciiSpace(c) {
+			pending = len(b) > 0
+			continue
+		}
+		if pending {
+			b = append(b, ' ')
+			pending = false
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b = append(b, c)
+	}
+	return string(b), true
+}
+
+// asciiSpace reports the ASCII white space strings.Fields splits on.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
 }
 
 // Prefix is a comparison prefix of number, date and quantity values.

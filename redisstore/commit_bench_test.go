@@ -132,3 +132,26 @@ func processCPU() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkIndexEntries measures computing one Patient version's index
+// entries in Go (what every write does for its old and new version), on a
+// lean generation.
+func BenchmarkIndexEntries(b *testing.B) {
+	srv := redistest.Shared(b)
+	s, err := Open(context.Background(), Options{Client: srv.Client(b), Prefix: redistest.Prefix(b)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	src := benchPatient(benchBSN(1), 1)
+	tree, err := fhirjson.Parse(src, fhirjson.Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := &record{vid: 1, ms: 1764583200000, json: src}
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		n = len(s.entries("Patient", "p1", tree, rec))
+	}
+	b.ReportMetric(float64(n), "entries/op")
+}

@@ -3,8 +3,11 @@ package redisstore
 import (
 	"crypto/sha256"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/wachtwijzer/wachtwijzer/conformance"
 	"github.com/wachtwijzer/wachtwijzer/fhirjson"
@@ -42,9 +45,26 @@ func systemTag(system string) string {
 	if system == "" {
 		return ""
 	}
+	if t, ok := systemTags.Load(system); ok {
+		return t.(string)
+	}
 	sum := sha256.Sum256([]byte(system))
-	return b32.EncodeToString(sum[:5])
+	t := b32.EncodeToString(sum[:5])
+	if systemTagsN.Add(1) <= maxSystemTags {
+		systemTags.Store(system, t)
+	}
+	return t
 }
+
+// systemTags caches systemTag (every token entry asks; a deployment has
+// few systems) up to maxSystemTags of them, so clients sending ever new
+// systems cannot grow it without bound.
+var (
+	systemTags  sync.Map
+	systemTagsN atomic.Int64
+)
+
+const maxSystemTags = 4096
 
 // entries computes every index entry of one version of a live resource, in
 // every generation the shard's write fence names (two while a reindex
@@ -68,13 +88,20 @@ func (s *Store) entriesIn(out []ixop, k keys, typ, id string, res *fhirjson.Valu
 		out = append(out, ixop{kind: 's', key: k.index(typ, shard, "_owner", rec.prov.Owner), member: id})
 	}
 	lean := s.leanGen(k.gen)
+	var parts partValues // the parts' values, extracted once
 	for _, p := range s.reg.Indexed(typ) {
 		if p.Code == "_lastUpdated" {
 			continue
 		}
-		vals := p.Extract(res)
+		var vals conformance.Values
+		switch {
+		case lean && p.IsPart():
+			vals.Strings = parts.of(p, res)
+		default:
+			vals = p.Extract(res)
+		}
 		if lean && len(p.Parts()) > 0 {
-			vals.Strings = withoutParts(vals.Strings, p, res)
+			vals.Strings = parts.without(vals.Strings, p, res)
 		}
 		if vals.Empty() {
 			continue
@@ -87,19 +114,42 @@ func (s *Store) entriesIn(out []ixop, k keys, typ, id string, res *fhirjson.Valu
 	return s.mediationEntries(out, k, typ, id, shard, res)
 }
 
-// withoutParts drops the values of a string parameter that one of its
-// parts (conformance.SearchParam.Parts) takes too: those are found through
-// the part's index, which a search of the parameter reads as well.
-func withoutParts(vals []string, p *conformance.SearchParam, res *fhirjson.Value) []string {
-	held := map[string]bool{}
-	for _, part := range p.Parts() {
-		for _, v := range part.Extract(res).Strings {
-			held[v] = true
+// partValues holds the values of the string parameters that are parts of
+// others (conformance.SearchParam.Parts) for one resource.
+type partValues []struct {
+	p    *conformance.SearchParam
+	vals []string
+}
+
+// of returns part's values, extracting them the first time.
+func (pv *partValues) of(part *conformance.SearchParam, res *fhirjson.Value) []string {
+	for _, x := range *pv {
+		if x.p == part {
+			return x.vals
 		}
 	}
-	out := vals[:0]
+	vals := part.Extract(res).Strings
+	*pv = append(*pv, struct {
+		p    *conformance.SearchParam
+		vals []string
+	}{part, vals})
+	return vals
+}
+
+// without drops the values of string parameter p that one of its parts
+// takes too: those are found through the part's index, which a search of p
+// reads as well.
+func (pv *partValues) without(vals []string, p *conformance.SearchParam, res *fhirjson.Value) []string {
+	out := make([]string, 0, len(vals))
 	for _, v := range vals {
-		if !held[v] {
+		held := false
+		for _, part := range p.Parts() {
+			if slices.Contains(pv.of(part, res), v) {
+				held = true
+				break
+			}
+		}
+		if !held {
 			out = append(out, v)
 		}
 	}
