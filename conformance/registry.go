@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -214,7 +216,7 @@ func LoadRegistry(data []byte) (*Registry, error) {
 // the fingerprint of what it found.
 func (r *Registry) linkParts() string {
 	var print []string
-	for _, t := range sortedKeys(r.indexed) {
+	for _, t := range slices.Sorted(maps.Keys(r.indexed)) {
 		byExpr := map[string]*SearchParam{}
 		for _, p := range r.indexed[t] {
 			if p.Type == TypeString && simplePath(p.Expression) {
@@ -254,15 +256,6 @@ func simplePath(e string) bool {
 		}
 	}
 	return true
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // PartsFingerprint identifies which string parameters' values are kept in

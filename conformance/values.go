@@ -29,6 +29,11 @@ func Normalize(s string) string {
 	if out, ok := foldASCII(s); ok {
 		return out
 	}
+	return unicodeFold(s)
+}
+
+// unicodeFold is Normalize through the Unicode transforms (any input).
+func unicodeFold(s string) string {
 	t := strippers.Get().(transform.Transformer)
 	t.Reset()
 	out, _, err := transform.String(t, s)
