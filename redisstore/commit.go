@@ -524,7 +524,10 @@ func (a *argv) str(s string) int {
 }
 
 // addWrite appends one write in the script encoding.
-func (s *Store) addWrite(a *argv, pl *wplan) {
+func (s *Store) addWrite(a *argv, pl *wplan) { s.addWriteOps(a, pl, pl.ix) }
+
+// addWriteOps appends one write with the index operations ix.
+func (s *Store) addWriteOps(a *argv, pl *wplan, ix []ixop) {
 	w := pl.w
 	mode, rec, hmember, hscore := "c", "", "", "0"
 	switch {
@@ -546,13 +549,13 @@ func (s *Store) addWrite(a *argv, pl *wplan) {
 		srcHi = strconv.FormatInt(w.SourceTime.Hi, 10)
 	}
 	a.add(a.keyArg(s.keys.cur(w.Type, w.ID)), a.keyArg(s.keys.hist(w.Type, w.ID)), a.keyArg(s.keys.typeHist(w.Type, pl.shard)),
-		a.keyArg(s.keys.pend(w.Type, w.ID)), pl.expect, mode, rec, hmember, hscore, cond, srcHi, len(pl.ix))
-	for _, o := range pl.ix {
+		a.keyArg(s.keys.pend(w.Type, w.ID)), pl.expect, mode, rec, hmember, hscore, cond, srcHi, len(ix))
+	for _, o := range ix {
 		var score any = o.score
 		if o.score == "0" {
 			score = argZero
 		}
-		a.args = append(a.args, opcodeArgs[o.kind], a.keyArg(o.key), o.member, score)
+		a.args = append(a.args, opcodeArgs[o.code()], a.keyArg(o.key), o.member, score)
 	}
 }
 
@@ -618,8 +621,16 @@ func (s *Store) commitArgs(plans []*wplan, guards []*gplan, rc *receiptPlan, rel
 	a.args = make([]any, 0, n)
 	a.keys = make([]string, 0, n/4)
 	a.add(len(plans), len(guards), "")
+	var seen map[ixid]bool
 	for _, pl := range plans {
-		s.addWrite(a, pl)
+		ix := pl.ix
+		if len(plans) > 1 {
+			if seen == nil {
+				seen = map[ixid]bool{}
+			}
+			ix = dropSeenSticky(ix, seen)
+		}
+		s.addWriteOps(a, pl, ix)
 	}
 	for _, g := range guards {
 		s.addGuard(a, g)

@@ -429,7 +429,50 @@ func removals(old []ixop) []ixop {
 }
 
 func (o ixop) opcode() string {
-	return opcodes[o.kind]
+	return opcodes[o.code()]
+}
+
+// code is the kind the scripts see: a registry (sticky) addition is spelled
+// in upper case ("+S", "+Z"), so a script can run it for a write it skips
+// (see dropSeenSticky).
+func (o ixop) code() byte {
+	if o.sticky && o.kind >= 'a' && o.kind <= 'z' {
+		return o.kind - 'a' + 'A'
+	}
+	return o.kind
+}
+
+// dropSeenSticky drops from ix the registry (sticky) additions an earlier
+// write of the same commit already carries (seen, filled as it goes): a
+// batch of 100 imported Appointments adds each status, specialty and
+// service-type registry entry once, not 100 times. The script runs a
+// write's registry additions even when it skips the write, so the entry is
+// added whichever write carries it. ix itself is left as it is.
+func dropSeenSticky(ix []ixop, seen map[ixid]bool) []ixop {
+	var out []ixop // nil until one is dropped
+	for i, o := range ix {
+		if !o.sticky {
+			if out != nil {
+				out = append(out, o)
+			}
+			continue
+		}
+		id := o.ident()
+		if seen[id] {
+			if out == nil {
+				out = append(make([]ixop, 0, len(ix)), ix[:i]...)
+			}
+			continue
+		}
+		seen[id] = true
+		if out != nil {
+			out = append(out, o)
+		}
+	}
+	if out == nil {
+		return ix
+	}
+	return out
 }
 
 // opcodes spells every ixop kind as the scripts' "+k" / "-k" (built once:

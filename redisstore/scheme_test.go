@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"sort"
 	"strings"
@@ -179,4 +180,99 @@ func TestStringPartsLeanAndFull(t *testing.T) {
 			t.Fatal("a gateway opened after the reindex does not write generation 2 lean")
 		}
 	})
+}
+
+// TestRegistryEntriesOncePerCommit: a commit sends each registry entry
+// (the systems and codes seen) once, on the first write that has it, and
+// the script adds the entry even when it skips that write. Here the first
+// write carries gender "other" and the script skips it (its stored source
+// time moved past the write's after Go planned it), and only the second, a
+// new Patient, is stored with it: gender=| (any code), which lists the
+// codes from the registry, must find it.
+func TestRegistryEntriesOncePerCommit(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		pat := func(id, gender string) []byte {
+			return []byte(`{"resourceType":"Patient","id":"` + id + `","gender":"` + gender + `"}`)
+		}
+		write(t, s, ww.Write{Op: ww.OpUpdate, Type: "Patient", ID: "rg1", JSON: pat("rg1", "male"), SourceTime: ww.SourceTime{Lo: 1000, Hi: 2000}})
+		// registries are per shard: the others share rg1's
+		var same []string
+		for n := 2; len(same) < 2; n++ {
+			if id := fmt.Sprintf("rg%d", n); s.keys.shard(id) == s.keys.shard("rg1") {
+				same = append(same, id)
+			}
+		}
+		writes := []ww.Write{
+			{Op: ww.OpUpdate, Type: "Patient", ID: "rg1", JSON: pat("rg1", "other"), SourceTime: ww.SourceTime{Lo: 5000, Hi: 6000}},
+			{Op: ww.OpUpdate, Type: "Patient", ID: same[0], JSON: pat(same[0], "other")},
+			{Op: ww.OpUpdate, Type: "Patient", ID: same[1], JSON: pat(same[1], "other")},
+		}
+		plans, err := s.plan(ctx, writes, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// the stored rg1 now says a newer source time, same version
+		key := s.keys.cur("Patient", "rg1")
+		raw, err := s.rdb.Get(ctx, key).Bytes()
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec, err := decodeRecord(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec.srcLo = 9000
+		if err := s.rdb.Set(ctx, key, rec.encode(), 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		reply, err := s.run(ctx, plans, nil, nil, nil)
+		if err != nil || reply.status != "ok" {
+			t.Fatalf("run: %+v %v", reply, err)
+		}
+		// gender=| (any code of the empty system) lists the codes from the
+		// registry: "other" must be among them
+		for _, c := range []struct {
+			q    string
+			want []string
+		}{
+			{"other", same},
+			{"|", append([]string{"rg1"}, same...)},
+			{"http://hl7.org/fhir/administrative-gender|", append([]string{"rg1"}, same...)},
+		} {
+			q := c.q
+			r, err := s.Search(ctx, &ww.Query{Type: "Patient", Count: 10, Clauses: []ww.Clause{{Param: "gender", Values: []string{q}}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, x := range r.Resources {
+				ids = append(ids, x.ID)
+			}
+			sort.Strings(ids)
+			if !reflect.DeepEqual(ids, c.want) {
+				t.Errorf("gender=%s → %v, want %v", q, ids, c.want)
+			}
+		}
+	})
+}
+
+// TestDropSeenSticky: repeated registry additions leave a commit's later
+// writes; everything else stays, in order.
+func TestDropSeenSticky(t *testing.T) {
+	reg := ixop{kind: 's', key: "k:~", member: "sys", sticky: true}
+	val := ixop{kind: 's', key: "k:sys|a", member: "id1"}
+	seen := map[ixid]bool{}
+	first := []ixop{val, reg}
+	if got := dropSeenSticky(first, seen); len(got) != 2 {
+		t.Fatalf("first write: %v", got)
+	}
+	val2 := ixop{kind: 's', key: "k:sys|a", member: "id2"}
+	got := dropSeenSticky([]ixop{reg, val2}, seen)
+	if !reflect.DeepEqual(got, []ixop{val2}) {
+		t.Fatalf("second write: %v", got)
+	}
+	if reg.code() != 'S' || val.code() != 's' || (ixop{kind: 'z', sticky: true}).code() != 'Z' {
+		t.Fatal("registry additions are not spelled in upper case")
+	}
 }

@@ -78,15 +78,29 @@ local function apply_index(w)
   for j = 0, w.nix - 1 do
     local b = w.ix + 4 * j
     local op, key, member, score = A[b], K[tonumber(A[b + 1])], A[b + 2], A[b + 3]
-    if op == '+s' then redis.call('SADD', key, member)
+    if op == '+s' or op == '+S' then redis.call('SADD', key, member)
     elseif op == '-s' then redis.call('SREM', key, member)
-    elseif op == '+z' then redis.call('ZADD', key, score, member)
+    elseif op == '+z' or op == '+Z' then redis.call('ZADD', key, score, member)
     elseif op == '-z' or op == '-g' then redis.call('ZREM', key, member)
     elseif op == '+g' then
       local lon, lat = string.match(score, '^([^,]+),(.+)$')
       redis.call('GEOADD', key, lon, lat, member)
     elseif op == '+h' then redis.call('HSET', key, member, score)
     elseif op == '-h' then redis.call('HDEL', key, member)
+    end
+  end
+end
+
+-- apply_registry runs only a write's registry additions ('+S', '+Z': the
+-- never-shrinking sets of systems, codes and display texts seen) for a
+-- write that is skipped: Go sends each registry entry once per commit, on
+-- the first write that has it, whether or not that write goes ahead.
+local function apply_registry(w)
+  for j = 0, w.nix - 1 do
+    local b = w.ix + 4 * j
+    local op = A[b]
+    if op == '+S' then redis.call('SADD', K[tonumber(A[b + 1])], A[b + 2])
+    elseif op == '+Z' then redis.call('ZADD', K[tonumber(A[b + 1])], A[b + 3], A[b + 2])
     end
   end
 end
@@ -200,7 +214,11 @@ local function commit_one()
   if fail then return fail end
   for i = 1, nw do
     local w = writes[i]
-    if w.mode == 'w' and not w.skip then install(w, w.old) end
+    if w.mode == 'w' and not w.skip then
+      install(w, w.old)
+    else
+      apply_registry(w)
+    end
   end
   local nr = tonumber(A[a]) or 0
   for r = 0, nr - 1 do
