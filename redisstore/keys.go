@@ -33,7 +33,8 @@ const DefaultShards = 16
 //	P:{T.ss}:xg:<param>              zset    lex token index (many distinct values): "value\0systemtag\0id", score 0
 //	P:{T.ss}:xg:<param>:<value>      set     set index (few distinct values): ids
 //	P:{T.ss}:xg:<param>:~            set     systems seen for a set-index token parameter (never shrinks)
-//	P:{T.ss}:xg:<param>:~:<system>   set     codes seen in that system (never shrinks)
+//	P:{T.ss}:xg:<param>:~:<system>   set     codes seen in that system (never shrinks; registry entries like
+//	                                         these go once per commit: dropSeenSticky)
 //	P:{T.ss}:xg:<param>:text         zset    lex index of token display texts (:text): "folded text\0id"
 //	P:{T.ss}:xg:<param>:of-type      zset    lex index of typed identifiers: "tsys|tcode|value\0id"
 //	P:{T.ss}:xg:<param>:identifier   zset    lex index of Reference.identifier (:identifier)

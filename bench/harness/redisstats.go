@@ -74,7 +74,11 @@ func redisNote(before, after redisStats, requests float64) string {
 		busy = cpu / wall
 	}
 	gw := after.gwCPU - before.gwCPU
-	return fmt.Sprintf("gateway %.0f µs CPU/req; Redis CPU %.0f%% of a core, %.0f µs CPU/req; %s", 1e6*gw/requests, 100*busy, 1e6*cpu/requests, strings.Join(top, "; "))
+	redis := fmt.Sprintf("Redis CPU %.0f%% of a core, %.0f µs CPU/req; %s", 100*busy, 1e6*cpu/requests, strings.Join(top, "; "))
+	if gw <= 0 { // no gateway process in the run (the import runs its own)
+		return redis
+	}
+	return fmt.Sprintf("gateway %.0f µs CPU/req; %s", 1e6*gw/requests, redis)
 }
 
 // processCPU returns the user + system CPU seconds of a process from
