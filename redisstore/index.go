@@ -385,20 +385,25 @@ func diff(old, new []ixop) []ixop {
 // set member is there once, however often it is added. Entries of other
 // kinds are kept as they are (a sorted-set member's last score wins).
 func uniqueSets(ix []ixop) []ixop {
-	type entry struct{ key, member string }
-	var seen map[entry]bool
-	var out []ixop // nil until a repeat is dropped
+	return dropRepeated(ix, nil, func(o ixop) bool { return o.kind == 's' })
+}
+
+// dropRepeated returns ix without the entries that take part (part) and
+// whose identity seen already holds; it adds the others' to seen (nil: a
+// fresh one). ix itself is returned, unchanged, when nothing is dropped.
+func dropRepeated(ix []ixop, seen map[ixid]bool, part func(ixop) bool) []ixop {
+	var out []ixop // nil until one is dropped
 	for i, o := range ix {
-		if o.kind != 's' {
+		if !part(o) {
 			if out != nil {
 				out = append(out, o)
 			}
 			continue
 		}
 		if seen == nil {
-			seen = make(map[entry]bool, len(ix))
+			seen = make(map[ixid]bool, len(ix))
 		}
-		id := entry{o.key, o.member}
+		id := o.ident()
 		if seen[id] {
 			if out == nil {
 				out = append(make([]ixop, 0, len(ix)), ix[:i]...)
@@ -449,30 +454,7 @@ func (o ixop) code() byte {
 // write's registry additions even when it skips the write, so the entry is
 // added whichever write carries it. ix itself is left as it is.
 func dropSeenSticky(ix []ixop, seen map[ixid]bool) []ixop {
-	var out []ixop // nil until one is dropped
-	for i, o := range ix {
-		if !o.sticky {
-			if out != nil {
-				out = append(out, o)
-			}
-			continue
-		}
-		id := o.ident()
-		if seen[id] {
-			if out == nil {
-				out = append(make([]ixop, 0, len(ix)), ix[:i]...)
-			}
-			continue
-		}
-		seen[id] = true
-		if out != nil {
-			out = append(out, o)
-		}
-	}
-	if out == nil {
-		return ix
-	}
-	return out
+	return dropRepeated(ix, seen, func(o ixop) bool { return o.sticky })
 }
 
 // opcodes spells every ixop kind as the scripts' "+k" / "-k" (built once:

@@ -43,6 +43,22 @@ func sysShape(t *testing.T, s *Store, g int) (shapes []string) {
 	return shapes
 }
 
+// patientIDs runs a Patient search of one clause and returns the ids found,
+// sorted.
+func patientIDs(t *testing.T, s *Store, cl ww.Clause) []string {
+	t.Helper()
+	res, err := s.Search(context.Background(), &ww.Query{Type: "Patient", Count: 100, Clauses: []ww.Clause{cl}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, x := range res.Resources {
+		ids = append(ids, x.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
 // indexValues lists the folded values in one string index of Patient, over
 // every shard of generation g.
 func indexValues(t *testing.T, s *Store, g int, param string) []string {
@@ -73,16 +89,7 @@ func TestStringPartsLeanAndFull(t *testing.T) {
 		ctx := context.Background()
 		search := func(st *Store, param, mod, v string) []string {
 			t.Helper()
-			res, err := st.Search(ctx, &ww.Query{Type: "Patient", Count: 100, Clauses: []ww.Clause{{Param: param, Modifier: mod, Values: []string{v}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for _, x := range res.Resources {
-				ids = append(ids, x.ID)
-			}
-			sort.Strings(ids)
-			return ids
+			return patientIDs(t, st, ww.Clause{Param: param, Modifier: mod, Values: []string{v}})
 		}
 		check := func(st *Store, when string) {
 			t.Helper()
@@ -240,18 +247,8 @@ func TestRegistryEntriesOncePerCommit(t *testing.T) {
 			{"|", append([]string{"rg1"}, same...)},
 			{"http://hl7.org/fhir/administrative-gender|", append([]string{"rg1"}, same...)},
 		} {
-			q := c.q
-			r, err := s.Search(ctx, &ww.Query{Type: "Patient", Count: 10, Clauses: []ww.Clause{{Param: "gender", Values: []string{q}}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for _, x := range r.Resources {
-				ids = append(ids, x.ID)
-			}
-			sort.Strings(ids)
-			if !reflect.DeepEqual(ids, c.want) {
-				t.Errorf("gender=%s → %v, want %v", q, ids, c.want)
+			if ids := patientIDs(t, s, ww.Clause{Param: "gender", Values: []string{c.q}}); !reflect.DeepEqual(ids, c.want) {
+				t.Errorf("gender=%s → %v, want %v", c.q, ids, c.want)
 			}
 		}
 	})
