@@ -91,11 +91,10 @@ func (l *Log) Record(ctx context.Context, e *Event) error {
 	if e.Recorded.IsZero() {
 		e.Recorded = l.clock.Now().UTC()
 	}
-	body, err := json.Marshal(e)
-	if err != nil {
-		return ww.Wrap("audit.Record", ww.KindInternal, err, "the access cannot be logged")
+	if y := e.Recorded.Year(); y < 0 || y > 9999 {
+		return ww.Errorf(ww.KindInternal, "exception", "the access cannot be logged: its time %s is outside years 0-9999", e.Recorded)
 	}
-	p := &pendingEvent{body: body, done: make(chan error, 1)}
+	p := &pendingEvent{body: e.appendJSON(make([]byte, 0, 384)), done: make(chan error, 1)}
 	l.qmu.Lock()
 	l.queue = append(l.queue, p)
 	lead := !l.leading
