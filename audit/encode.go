@@ -12,38 +12,27 @@ import (
 func (e *Event) appendJSON(b []byte) []byte {
 	b = append(b, `{"recorded":"`...)
 	b = e.Recorded.AppendFormat(b, time.RFC3339Nano)
-	b = append(b, `","client":`...)
-	b = appendJSONString(b, e.Client)
-	b = append(b, `,"role":`...)
-	b = appendJSONString(b, e.Role)
-	if e.Organization != "" {
-		b = append(b, `,"organization":`...)
-		b = appendJSONString(b, e.Organization)
+	b = append(b, '"')
+	field := func(name, v string, omitEmpty bool) {
+		if omitEmpty && v == "" {
+			return
+		}
+		b = append(append(append(b, `,"`...), name...), `":`...)
+		b = appendJSONString(b, v)
 	}
-	b = append(b, `,"action":`...)
-	b = appendJSONString(b, e.Action)
-	b = append(b, `,"interaction":`...)
-	b = appendJSONString(b, e.Interaction)
-	b = append(b, `,"route":`...)
-	b = appendJSONString(b, e.Route)
-	if e.Target != "" {
-		b = append(b, `,"target":`...)
-		b = appendJSONString(b, e.Target)
-	}
-	if e.Operation != "" {
-		b = append(b, `,"operation":`...)
-		b = appendJSONString(b, e.Operation)
-	}
+	field("client", e.Client, false)
+	field("role", e.Role, false)
+	field("organization", e.Organization, true)
+	field("action", e.Action, false)
+	field("interaction", e.Interaction, false)
+	field("route", e.Route, false)
+	field("target", e.Target, true)
+	field("operation", e.Operation, true)
 	b = append(b, `,"outcome":`...)
 	b = strconv.AppendInt(b, int64(e.Outcome), 10)
-	if e.Source != "" {
-		b = append(b, `,"source":`...)
-		b = appendJSONString(b, e.Source)
-	}
-	b = append(b, `,"purposeOfUse":`...)
-	b = appendJSONString(b, e.PurposeOfUse)
-	b = append(b, `,"legalGround":`...)
-	b = appendJSONString(b, e.LegalGround)
+	field("source", e.Source, true)
+	field("purposeOfUse", e.PurposeOfUse, false)
+	field("legalGround", e.LegalGround, false)
 	if len(e.Patients) > 0 {
 		b = append(b, `,"patients":[`...)
 		for i, p := range e.Patients {
