@@ -195,7 +195,6 @@ func (l *Log) append(ctx context.Context, batch []*pendingEvent) error {
 		prev := hashOf(l.head)
 		h := Hash(prev, body)
 		entries[0] = redisstore.AuditAppend{Prev: prev, Hash: h, Event: body}
-		prev = h
 		ids, stale, cur, err := l.b.AppendAudit(ctx, l.head, entries)
 		if err != nil {
 			l.known = false
@@ -210,7 +209,7 @@ func (l *Log) append(ctx context.Context, batch []*pendingEvent) error {
 			}
 			continue
 		}
-		l.head = ids[len(ids)-1] + " " + prev
+		l.head = ids[len(ids)-1] + " " + h
 		return nil
 	}
 	return ww.Errorf(ww.KindUnavailable, "transient", "the audit log is too busy; try again")

@@ -86,8 +86,10 @@ func (s *Store) scheme() string { return s.reg.PartsFingerprint() + "+" + scheme
 // setSchemes learns from the layout fields which generations are lean.
 func (s *Store) setSchemes(l map[string]string) {
 	for f, v := range l {
-		if g, err := strconv.Atoi(strings.TrimPrefix(f, layoutScheme)); err == nil && strings.HasPrefix(f, layoutScheme) {
-			s.lean.Store(g, v == s.scheme())
+		if rest, ok := strings.CutPrefix(f, layoutScheme); ok {
+			if g, err := strconv.Atoi(rest); err == nil {
+				s.lean.Store(g, v == s.scheme())
+			}
 		}
 	}
 }

@@ -75,7 +75,7 @@ func (s *Store) Reindex(ctx context.Context, o ReindexOptions) (*ReindexResult, 
 	res := &ReindexResult{From: from, To: from + 1}
 	to := from + 1
 	if b := l["building"]; b != "" {
-		if to, _ := strconv.Atoi(b); to != from+1 {
+		if building, _ := strconv.Atoi(b); building != to {
 			return nil, ww.Errorf(ww.KindInternal, "exception", "%s says generation %s is being built while %d is read", lk, b, from)
 		}
 		res.Resumed = true

@@ -73,12 +73,18 @@ local function skip_reason(w, cur)
   return nil
 end
 
--- apply_index runs a write's index operations.
-local function apply_index(w)
+-- apply_index runs a write's index operations, or with registry_only just
+-- its registry additions ('+S', '+Z': the never-shrinking sets of systems,
+-- codes and display texts seen), for a write that is skipped: Go sends each
+-- registry entry once per commit, on the first write that has it, whether
+-- or not that write goes ahead.
+local function apply_index(w, registry_only)
   for j = 0, w.nix - 1 do
     local b = w.ix + 4 * j
     local op, key, member, score = A[b], K[tonumber(A[b + 1])], A[b + 2], A[b + 3]
-    if op == '+s' or op == '+S' then redis.call('SADD', key, member)
+    if registry_only and op ~= '+S' and op ~= '+Z' then
+      -- not a registry addition
+    elseif op == '+s' or op == '+S' then redis.call('SADD', key, member)
     elseif op == '-s' then redis.call('SREM', key, member)
     elseif op == '+z' or op == '+Z' then redis.call('ZADD', key, score, member)
     elseif op == '-z' or op == '-g' then redis.call('ZREM', key, member)
@@ -87,20 +93,6 @@ local function apply_index(w)
       redis.call('GEOADD', key, lon, lat, member)
     elseif op == '+h' then redis.call('HSET', key, member, score)
     elseif op == '-h' then redis.call('HDEL', key, member)
-    end
-  end
-end
-
--- apply_registry runs only a write's registry additions ('+S', '+Z': the
--- never-shrinking sets of systems, codes and display texts seen) for a
--- write that is skipped: Go sends each registry entry once per commit, on
--- the first write that has it, whether or not that write goes ahead.
-local function apply_registry(w)
-  for j = 0, w.nix - 1 do
-    local b = w.ix + 4 * j
-    local op = A[b]
-    if op == '+S' then redis.call('SADD', K[tonumber(A[b + 1])], A[b + 2])
-    elseif op == '+Z' then redis.call('ZADD', K[tonumber(A[b + 1])], A[b + 3], A[b + 2])
     end
   end
 end
@@ -217,7 +209,7 @@ local function commit_one()
     if w.mode == 'w' and not w.skip then
       install(w, w.old)
     else
-      apply_registry(w)
+      apply_index(w, true)
     end
   end
   local nr = tonumber(A[a]) or 0
