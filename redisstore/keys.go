@@ -100,8 +100,6 @@ const DefaultShards = 16
 //
 //	P:{Wait.ss}:r:<srid>             string  wait projection (mediation.WaitRecord as JSON; no history)
 //	P:{Member.ss}:r:<memberkey>      string  member projection (mediation.MemberRecord as JSON; no history)
-//	P:{Patient.ss}:xg:~mk            hash    Patient id → member key (HMAC of the BSN)
-//	P:{Patient.ss}:xg:~mkp:<mk>      set     Patient ids with that member key
 //	P:M:xg:~wl:<X>:<S>:<K>:<c>       zset    open waits for $long-waits: X insurer key or *, S specialism or *,
 //	                                         K kind (- none), c u|b|hu|hb (unbooked, booked, on hold); score
 //	                                         day·2^32 + the id's first 4 bytes, day = authoredOn (u) or −waitDays (b)
