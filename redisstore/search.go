@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -385,18 +386,30 @@ func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv
 		for _, sh := range group {
 			plans = append(plans, build(a, sh))
 		}
-		body, err := json.Marshal(callPlan(s.lim.ScriptBudget, plans, top, len(group) > 1))
+		plan := callPlan(s.lim.ScriptBudget, plans, top, len(group) > 1)
+		body, err := appendPlan(make([]byte, 0, 8192), plan)
 		if err != nil {
 			return ww.Wrap("redisstore.Search", ww.KindInternal, err, "search plan")
+		}
+		if verifyScriptJSON {
+			if want, _ := json.Marshal(plan); !bytes.Equal(want, body) {
+				return ww.Errorf(ww.KindInternal, "exception", "search plan: appendPlan wrote %s, encoding/json %s", body, want)
+			}
 		}
 		v, err := s.runScript(ctx, "search", s.scripts.search, a.keys, append([]any{string(body)}, a.args...))
 		if err != nil {
 			return redisErr("redisstore.Search", err)
 		}
 		str, _ := v.(string)
-		var reply searchReply
-		if err := json.Unmarshal([]byte(str), &reply); err != nil {
+		reply, err := decodeSearchReply([]byte(str))
+		if err != nil {
 			return ww.Wrap("redisstore.Search", ww.KindInternal, err, "unreadable search reply")
+		}
+		if verifyScriptJSON {
+			var want searchReply
+			if json.Unmarshal([]byte(str), &want) == nil && !reflect.DeepEqual(want, reply) {
+				return ww.Errorf(ww.KindInternal, "exception", "search reply %s: decodeSearchReply read %+v, encoding/json %+v", str, reply, want)
+			}
 		}
 		if reply.Stale {
 			return errStale
@@ -510,7 +523,7 @@ func sharePlans(plans []any) (map[string]any, []map[string]any) {
 func sameIn(ms []map[string]any, k string, v any) bool {
 	for _, m := range ms[1:] {
 		w, ok := m[k]
-		if !ok || !reflect.DeepEqual(v, w) {
+		if !ok || !samePlanValue(v, w) {
 			return false
 		}
 	}
