@@ -11,11 +11,29 @@ type Clock interface {
 	Now() time.Time
 }
 
+// Sleeper is a Clock that can wait. A back-off waits through Sleep on its
+// clock, so under a FixedClock it moves the clock instead of sleeping.
+type Sleeper interface {
+	Sleep(d time.Duration)
+}
+
+// Sleep waits d on c when c is a Sleeper, else on the wall clock.
+func Sleep(c Clock, d time.Duration) {
+	if s, ok := c.(Sleeper); ok {
+		s.Sleep(d)
+		return
+	}
+	time.Sleep(d)
+}
+
 // SystemClock is the wall clock.
 type SystemClock struct{}
 
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// Sleep waits d.
+func (SystemClock) Sleep(d time.Duration) { time.Sleep(d) }
 
 // FixedClock is a Clock for tests: it returns T until moved.
 type FixedClock struct {
@@ -29,6 +47,9 @@ func (c *FixedClock) Now() time.Time {
 	defer c.mu.Unlock()
 	return c.T
 }
+
+// Sleep moves the clock forward by d at once.
+func (c *FixedClock) Sleep(d time.Duration) { c.Advance(d) }
 
 // Advance moves the clock forward by d.
 func (c *FixedClock) Advance(d time.Duration) {

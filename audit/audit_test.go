@@ -398,3 +398,44 @@ func TestPanicInAppendReleasesTheLead(t *testing.T) {
 		t.Fatalf("the chain holds %d events, %d Records succeeded", n, nok)
 	}
 }
+
+// losingBackend makes its first appends stale: before each, another
+// gateway's Log appends, moving the head.
+type losingBackend struct {
+	audit.Backend
+	rival *audit.Log
+	lose  int
+}
+
+func (b *losingBackend) AppendAudit(ctx context.Context, head string, es []redisstore.AuditAppend) ([]string, bool, string, error) {
+	if b.lose > 0 {
+		b.lose--
+		if err := b.rival.Record(ctx, event(900+b.lose)); err != nil {
+			return nil, false, "", err
+		}
+	}
+	return b.Backend.AppendAudit(ctx, head, es)
+}
+
+// TestContendedAppendBacksOffOnTheClock: a gateway that keeps losing the
+// head to another backs off through its clock (a FixedClock moves, nothing
+// sleeps), then appends, and the chain verifies.
+func TestContendedAppendBacksOffOnTheClock(t *testing.T) {
+	ctx := context.Background()
+	c := redistest.Shared(t).Client(t)
+	st := open(t, c, redistest.Prefix(t))
+	clock := &ww.FixedClock{T: t0}
+	b := &losingBackend{Backend: st, rival: audit.New(st, &ww.FixedClock{T: t0}), lose: 4}
+	l := audit.New(b, clock)
+	if err := l.Record(ctx, event(1)); err != nil {
+		t.Fatal(err)
+	}
+	// appends 0 and 1 retry at once; 2 and 3 back off first
+	if d := clock.Now().Sub(t0); d <= 0 || d > 2*150*time.Microsecond {
+		t.Fatalf("the clock moved %v during the back-off; want (0, 300µs]", d)
+	}
+	n, err := audit.New(st, nil).Verify(ctx)
+	if err != nil || n != 5 {
+		t.Fatalf("verify: %d entries, %v; want 5 (4 rival entries and ours)", n, err)
+	}
+}

@@ -202,10 +202,11 @@ func (l *Log) append(ctx context.Context, batch []*pendingEvent) error {
 		}
 		if stale {
 			// Another gateway appended first. Gateways that keep losing to
-			// each other back off a little, at random, so one of them wins.
+			// each other back off a little, at random, so one of them wins
+			// (through the clock: a test's FixedClock moves instead).
 			l.head = cur
 			if i > 1 {
-				time.Sleep(time.Duration(rand.Int64N(int64(i) * int64(50*time.Microsecond))))
+				ww.Sleep(l.clock, time.Duration(1+rand.Int64N(int64(i)*int64(50*time.Microsecond))))
 			}
 			continue
 		}

@@ -260,10 +260,8 @@ func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts) map[string]any
 	return m
 }
 
-func (a *argv) keyN(k string) int {
-	n, _ := strconv.Atoi(a.key(k))
-	return n
-}
+// keyN is k's 1-based index in KEYS (keyIndex), as the plan names keys.
+func (a *argv) keyN(k string) int { return a.keyIndex(k) }
 
 func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any {
 	typ, k := p.typ, p.keys
