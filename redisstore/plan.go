@@ -661,59 +661,77 @@ func openWindows(op string, slo, shi int64) (oe, os, all window) {
 	return fullWindow, fullWindow, fullWindow
 }
 
+// dateKinds are the windows of a date filter: narrow values, open end,
+// open start, both open, then the wide width classes b1…; dateKindWidths
+// their widths (narrow and wide kinds only).
+var dateKinds, dateKindWidths = func() ([]string, []int64) {
+	ks := []string{"n", "oe", "os", "all"}
+	ws := []int64{maxNarrowWidth, 0, 0, 0}
+	for b := 1; b <= wideKinds; b++ {
+		k := "b" + strconv.Itoa(b)
+		ks = append(ks, k)
+		ws = append(ws, wideWidth(k))
+	}
+	return ks, ws
+}()
+
 // finishDate computes the scan windows of a date filter from its
 // conditions: each clause's alternatives widen (OR), clauses narrow (AND).
 // Narrow values and every width class of wide ones are bounded by their
 // lower bound (both ends, for a bounded search); open-ended values by the
 // bound they have.
 func finishDate(f *filter) {
-	kinds := []string{"n", "oe", "os", "all"}
-	widths := map[string]int64{"n": maxNarrowWidth}
+	kinds := dateKinds[:4]
 	if f.wide {
-		for b := 1; b <= wideKinds; b++ {
-			k := "b" + strconv.Itoa(b)
-			kinds = append(kinds, k)
-			widths[k] = wideWidth(k)
-		}
+		kinds = dateKinds
 	}
-	acc := map[string]window{}
-	for _, k := range kinds {
-		acc[k] = fullWindow
+	// acc and clause are indexed like kinds: n, oe, os, all, b1…
+	var accBuf, clauseBuf [4 + wideKinds]window
+	acc, clause := accBuf[:len(kinds)], clauseBuf[:len(kinds)]
+	for i := range acc {
+		acc[i] = fullWindow
 	}
 	for _, alts := range f.conds {
-		clause := map[string]*window{}
-		for _, c := range alts {
+		for j, c := range alts {
 			op, slo, shi := c[0].(string), c[1].(int64), c[2].(int64)
 			oe, os, all := openWindows(op, slo, shi)
-			ws := map[string]window{"oe": oe, "os": os, "all": all}
-			for k, w := range widths {
-				ws[k] = dateWindows(op, slo, shi, w)
-			}
-			for k, w := range ws {
-				if clause[k] == nil {
-					w := w
-					clause[k] = &w
+			for i := range kinds {
+				var w window
+				switch i {
+				case 1:
+					w = oe
+				case 2:
+					w = os
+				case 3:
+					w = all
+				default:
+					w = dateWindows(op, slo, shi, dateKindWidths[i])
+				}
+				if j == 0 {
+					clause[i] = w
 				} else {
-					*clause[k] = clause[k].or(w)
+					clause[i] = clause[i].or(w)
 				}
 			}
 		}
-		for k, w := range clause {
-			if _, ok := acc[k]; ok {
-				acc[k] = acc[k].and(*w)
-			}
+		if len(alts) == 0 {
+			continue
+		}
+		for i := range acc {
+			acc[i] = acc[i].and(clause[i])
 		}
 	}
-	f.a, f.b = acc["n"].bounds()
+	f.a, f.b = acc[0].bounds()
 	f.describe = fmt.Sprintf("%s in [%s, %s]", f.describe, f.a, f.b)
 	if f.wide {
 		f.wwin = map[string][2]string{}
 		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
-		for _, k := range kinds[1:] {
-			a, b := acc[k].bounds()
+		for i, k := range kinds[1:] {
+			w := acc[i+1]
+			a, b := w.bounds()
 			f.wwin[k] = [2]string{a, b}
-			if strings.HasPrefix(k, "b") && acc[k].lo <= acc[k].hi {
-				lo, hi = minI(lo, acc[k].lo), maxI(hi, acc[k].hi)
+			if i+1 >= 4 && w.lo <= w.hi {
+				lo, hi = minI(lo, w.lo), maxI(hi, w.hi)
 			}
 		}
 		if lo <= hi {

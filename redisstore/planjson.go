@@ -5,7 +5,63 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 )
+
+// jobj is a JSON object of a search plan: its members in the order they
+// were set, written with the keys sorted, as encoding/json writes a map. A
+// plan over 16 shards has a hundred small objects; a slice costs far less
+// to build than a map.
+type jobj []jkv
+
+type jkv struct {
+	k string
+	v any
+}
+
+// set sets member k to v.
+func (o *jobj) set(k string, v any) {
+	for i := range *o {
+		if (*o)[i].k == k {
+			(*o)[i].v = v
+			return
+		}
+	}
+	*o = append(*o, jkv{k, v})
+}
+
+// get returns member k.
+func (o jobj) get(k string) (any, bool) {
+	for _, kv := range o {
+		if kv.k == k {
+			return kv.v, true
+		}
+	}
+	return nil, false
+}
+
+// del removes member k.
+func (o *jobj) del(k string) {
+	for i, kv := range *o {
+		if kv.k == k {
+			*o = append((*o)[:i], (*o)[i+1:]...)
+			return
+		}
+	}
+}
+
+// MarshalJSON writes o as encoding/json writes the map of its members (the
+// reference appendPlan is checked against).
+func (o jobj) MarshalJSON() ([]byte, error) {
+	if o == nil {
+		return []byte("null"), nil
+	}
+	m := make(map[string]any, len(o))
+	for _, kv := range o {
+		m[kv.k] = kv.v
+	}
+	return json.Marshal(m)
+}
 
 // verifyScriptJSON makes every search compare appendPlan's bytes with
 // encoding/json's, and decodeSearchReply's reading of the reply with
@@ -31,11 +87,49 @@ func appendPlan(dst []byte, v any) ([]byte, error) {
 		return strconv.AppendInt(dst, int64(x), 10), nil
 	case int64:
 		return strconv.AppendInt(dst, x, 10), nil
+	case jobj:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		var buf [16]int
+		order := buf[:0]
+		for i := range x {
+			order = append(order, i)
+		}
+		slices.SortFunc(order, func(a, b int) int { return strings.Compare(x[a].k, x[b].k) })
+		dst = append(dst, '{')
+		var err error
+		for i, j := range order {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendPlanString(dst, x[j].k), ':')
+			if dst, err = appendPlan(dst, x[j].v); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []jobj:
+		if x == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '[')
+		var err error
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = appendPlan(dst, e); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
 	case map[string]any:
 		if x == nil {
 			return append(dst, "null"...), nil
 		}
-		keys := make([]string, 0, len(x))
+		var buf [16]string
+		keys := buf[:0]
 		for k := range x {
 			keys = append(keys, k)
 		}
@@ -213,6 +307,17 @@ func samePlanValue(a, b any) bool {
 		for k, v := range x {
 			w, ok := y[k]
 			if !ok || !samePlanValue(v, w) {
+				return false
+			}
+		}
+		return true
+	case jobj:
+		y, ok := b.(jobj)
+		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if x[i].k != y[i].k || !samePlanValue(x[i].v, y[i].v) {
 				return false
 			}
 		}

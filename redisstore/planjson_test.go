@@ -17,7 +17,7 @@ var planStrings = []string{"", "a", "ww:{Appointment.07}:x1:date:w", "Zoë", "a<
 
 // randomPlanValue builds a random tree of the shapes plans are made of.
 func randomPlanValue(r *rand.Rand, depth int) any {
-	pick := r.IntN(16)
+	pick := r.IntN(17)
 	if depth > 3 {
 		pick %= 5
 	}
@@ -102,8 +102,21 @@ func randomPlanValue(r *rand.Rand, depth int) any {
 		return 52.3 + r.Float64()
 	case 14:
 		return json.RawMessage(`{"d": 3, "est": [1, 2]}`)
+	case 15:
+		var o jobj
+		if r.IntN(4) == 0 {
+			return o
+		}
+		o = jobj{}
+		for range r.IntN(5) {
+			o.set(planStrings[r.IntN(len(planStrings))], randomPlanValue(r, depth+1))
+		}
+		if r.IntN(3) == 0 && len(o) > 0 {
+			o.del(o[r.IntN(len(o))].k)
+		}
+		return o
 	default:
-		return map[string]any{"f": []any{map[string]any{"t": "date", "k": r.IntN(9)}}, "lu": r.IntN(9)}
+		return []jobj{{{"f", []any{jobj{{"t", "date"}, {"k", r.IntN(9)}}}}, {"lu", r.IntN(9)}}, nil}
 	}
 }
 

@@ -210,52 +210,63 @@ func (s *Store) shardsFor(p *qplan) []int {
 type shardOpts struct {
 	mode   string // page, collect, count
 	count  int
-	after  map[string]any
+	after  jobj
 	resume json.RawMessage
 }
 
 // shardJSON builds one shard's plan with its keys.
-func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts) map[string]any {
+func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts) jobj {
 	typ := p.typ
 	k := p.keys
-	fs := []any{}
+	fs := make([]any, 0, len(p.filters))
 	for _, f := range p.filters {
 		fs = append(fs, s.filterJSON(a, p, sh, f))
 	}
-	m := map[string]any{"f": fs, "lu": a.keyN(k.index(typ, sh, "_lastUpdated")), "mode": o.mode, "count": o.count,
-		"collectmax": s.lim.CollectMax, "matmax": s.lim.MaterialiseMax, "window": s.lim.GoSortWindow,
-		"multi": len(p.sort) > 1, "fence": a.keyN(k.readFence(typ, sh)), "gen": genMember('r', k.gen)}
-	srt := map[string]any{"t": "none"}
+	m := make(jobj, 0, 14)
+	m.set("f", fs)
+	m.set("lu", a.keyN(k.index(typ, sh, "_lastUpdated")))
+	m.set("mode", o.mode)
+	m.set("count", o.count)
+	m.set("collectmax", s.lim.CollectMax)
+	m.set("matmax", s.lim.MaterialiseMax)
+	m.set("window", s.lim.GoSortWindow)
+	m.set("multi", len(p.sort) > 1)
+	m.set("fence", a.keyN(k.readFence(typ, sh)))
+	m.set("gen", genMember('r', k.gen))
+	srt := jobj{{"t", "none"}}
 	if sk := p.sort[0]; sk.score && o.mode == "page" {
-		srt["t"], srt["d"] = "score", sk.desc
+		srt.set("t", "score")
+		srt.set("d", sk.desc)
 		switch {
 		case sk.code == "_lastUpdated":
-			srt["keys"], srt["lu"] = []int{a.keyN(k.index(typ, sh, "_lastUpdated"))}, true
+			srt.set("keys", []int{a.keyN(k.index(typ, sh, "_lastUpdated"))})
+			srt.set("lu", true)
 		case sk.param.Type == conformance.TypeDate:
 			name := sk.param.IndexName()
-			srt["keys"] = []int{a.keyN(k.index(typ, sh, name))}
-			srt["x"] = a.keyN(k.index(typ, sh, name, "x"))
-			srt["wk"] = a.keyN(k.index(typ, sh, name, "wk"))
-			srt["wpfx"] = k.index(typ, sh, name, "w")
+			srt.set("keys", []int{a.keyN(k.index(typ, sh, name))})
+			srt.set("x", a.keyN(k.index(typ, sh, name, "x")))
+			srt.set("wk", a.keyN(k.index(typ, sh, name, "wk")))
+			srt.set("wpfx", k.index(typ, sh, name, "w"))
 			for i, f := range p.filters {
 				if f == p.czSort {
-					srt["czi"] = i + 1
+					srt.set("czi", i+1)
 				}
 				if f.kind == "date" && f.index == name && f.wide {
-					srt["dfi"] = i + 1 // the sort parameter's own date filter bounds its walk
+					srt.set("dfi", i+1) // the sort parameter's own date filter bounds its walk
 				}
 			}
 		default:
 			nk := a.keyN(k.index(typ, sh, sk.param.IndexName()))
-			srt["keys"], srt["nk"] = []int{nk}, nk
+			srt.set("keys", []int{nk})
+			srt.set("nk", nk)
 		}
 	}
-	m["sort"] = srt
+	m.set("sort", srt)
 	if o.after != nil {
-		m["after"] = o.after
+		m.set("after", o.after)
 	}
 	if len(o.resume) > 0 && string(o.resume) != "null" {
-		m["resume"] = o.resume
+		m.set("resume", o.resume)
 	}
 	return m
 }
@@ -263,9 +274,10 @@ func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts) map[string]any
 // keyN is k's 1-based index in KEYS (keyIndex), as the plan names keys.
 func (a *argv) keyN(k string) int { return a.keyIndex(k) }
 
-func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any {
+func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) jobj {
 	typ, k := p.typ, p.keys
-	j := map[string]any{"d": f.describe}
+	j := make(jobj, 0, 10)
+	j.set("d", f.describe)
 	switch f.kind {
 	case "set":
 		ks := []int{}
@@ -284,14 +296,17 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any 
 			r := prefixRange(t)
 			texts = append(texts, a.str(r[0]), a.str(r[1]))
 		}
-		j["t"], j["k"] = "set", ks
+		j.set("t", "set")
+		j.set("k", ks)
 		if len(anyCodes) > 0 || len(systems) > 0 || len(texts) > 0 {
 			reg := k.index(typ, sh, f.index, "~")
 			a.key(reg)
-			j["pfx"] = strings.TrimSuffix(reg, "~")
-			j["any"], j["sys"], j["texts"] = anyCodes, systems, texts
+			j.set("pfx", strings.TrimSuffix(reg, "~"))
+			j.set("any", anyCodes)
+			j.set("sys", systems)
+			j.set("texts", texts)
 			if len(texts) > 0 {
-				j["treg"] = a.keyN(k.index(typ, sh, f.index, "~text"))
+				j.set("treg", a.keyN(k.index(typ, sh, f.index, "~text")))
 			}
 		}
 	case "lex":
@@ -303,29 +318,37 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any 
 		for i, r := range f.ranges {
 			rs[i] = [2]int{a.str(r[0]), a.str(r[1])}
 		}
-		j["t"], j["k"], j["r"] = "lex", a.keyN(key), rs
+		j.set("t", "lex")
+		j.set("k", a.keyN(key))
+		j.set("r", rs)
 		if len(f.exact) > 0 {
 			xs := make([]int, len(f.exact))
 			for i, x := range f.exact {
 				xs[i] = a.str(x)
 			}
-			j["x"] = xs
+			j.set("x", xs)
 		}
 	case "scan":
 		subs := make([]int, len(f.scan))
 		for i, x := range f.scan {
 			subs[i] = a.str(x)
 		}
-		j["t"], j["k"], j["subs"] = "scan", a.keyN(k.index(typ, sh, f.index)), subs
+		j.set("t", "scan")
+		j.set("k", a.keyN(k.index(typ, sh, f.index)))
+		j.set("subs", subs)
 	case "date":
-		j["t"], j["k"], j["w"], j["a"], j["b"] = "date", a.keyN(k.index(typ, sh, f.index)), f.width, f.a, f.b
-		j["c"] = f.conds
+		j.set("t", "date")
+		j.set("k", a.keyN(k.index(typ, sh, f.index)))
+		j.set("w", f.width)
+		j.set("a", f.a)
+		j.set("b", f.b)
+		j.set("c", f.conds)
 		if f.index != "_lastUpdated" {
-			j["x"] = a.keyN(k.index(typ, sh, f.index, "x"))
+			j.set("x", a.keyN(k.index(typ, sh, f.index, "x")))
 			if f.wide {
-				j["wk"] = a.keyN(k.index(typ, sh, f.index, "wk"))
-				j["wpfx"] = k.index(typ, sh, f.index, "w")
-				j["win"] = f.wwin
+				j.set("wk", a.keyN(k.index(typ, sh, f.index, "wk")))
+				j.set("wpfx", k.index(typ, sh, f.index, "w"))
+				j.set("win", f.wwin)
 			}
 		}
 	case "num":
@@ -333,7 +356,11 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any 
 		if f.sub != "" {
 			key = k.index(typ, sh, f.index, f.sub)
 		}
-		j["t"], j["k"], j["c"], j["a"], j["b"] = "num", a.keyN(key), f.conds, f.a, f.b
+		j.set("t", "num")
+		j.set("k", a.keyN(key))
+		j.set("c", f.conds)
+		j.set("a", f.a)
+		j.set("b", f.b)
 	case "ids":
 		ids := []string{}
 		for _, id := range f.ids {
@@ -341,9 +368,14 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any 
 				ids = append(ids, id)
 			}
 		}
-		j["t"], j["ids"] = "ids", ids
+		j.set("t", "ids")
+		j.set("ids", ids)
 	case "geo":
-		j["t"], j["k"], j["lon"], j["lat"], j["r"] = "geo", a.keyN(k.index(typ, sh, f.index)), f.lon, f.lat, f.km
+		j.set("t", "geo")
+		j.set("k", a.keyN(k.index(typ, sh, f.index)))
+		j.set("lon", f.lon)
+		j.set("lat", f.lat)
+		j.set("r", f.km)
 	case "cz":
 		var parts []any
 		for _, pt := range f.czParts {
@@ -356,17 +388,23 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any 
 			for _, v := range pt.any {
 				an = append(an, a.str(v))
 			}
-			parts = append(parts, map[string]any{"exact": ex, "any": an, "pfx": reg[:len(reg)-1]})
+			parts = append(parts, jobj{{"exact", ex}, {"any", an}, {"pfx", reg[:len(reg)-1]}})
 		}
-		j["t"], j["cpfx"], j["parts"], j["a"], j["b"] = "cz", k.index(typ, sh, f.index, ""), parts, f.a, f.b
+		j.set("t", "cz")
+		j.set("cpfx", k.index(typ, sh, f.index, ""))
+		j.set("parts", parts)
+		j.set("a", f.a)
+		j.set("b", f.b)
 	case "not":
-		j["t"], j["f"] = "not", s.filterJSON(a, p, sh, f.not)
+		j.set("t", "not")
+		j.set("f", s.filterJSON(a, p, sh, f.not))
 	case "or":
 		var fs []any
 		for _, x := range f.ors {
 			fs = append(fs, s.filterJSON(a, p, sh, x))
 		}
-		j["t"], j["fs"] = "or", fs
+		j.set("t", "or")
+		j.set("fs", fs)
 	default:
 		panic("redisstore: filter kind " + f.kind)
 	}
@@ -375,7 +413,7 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) map[string]any 
 
 // runScripts runs the search script for shards (one call on standalone; one
 // per shard, in parallel, on a Cluster) and returns each shard's reply.
-func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv, sh int) map[string]any, shards []int, top map[string]any) (map[int]*shardReply, error) {
+func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv, sh int) jobj, shards []int, top jobj) (map[int]*shardReply, error) {
 	out := make(map[int]*shardReply, len(shards))
 	var mu sync.Mutex
 	call := func(group []int) error {
@@ -452,13 +490,15 @@ func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv
 // callPlan is the JSON plan of one script call: the budget, the shards'
 // plans and top-level options (merge and est apply only to a call of
 // several shards).
-func callPlan(budget int, plans []any, top map[string]any, several bool) map[string]any {
-	out := map[string]any{"budget": budget, "shards": plans}
+func callPlan(budget int, plans []any, top jobj, several bool) jobj {
+	out := jobj{{"budget", budget}, {"shards", plans}}
 	if several {
-		for k, v := range top {
-			out[k] = v
+		for _, kv := range top {
+			out.set(kv.k, kv.v)
 		}
-		out["common"], out["cf"] = sharePlans(plans)
+		common, cf := sharePlans(plans)
+		out.set("common", common)
+		out.set("cf", cf)
 	}
 	return out
 }
@@ -471,56 +511,66 @@ var unshared = map[string]bool{"f": true, "sort": true, "resume": true}
 // one shared part, so a call over 16 shards decodes it once: common for
 // the shard fields, cf[i] for filter i. The script reads a missing field
 // from the shared part.
-func sharePlans(plans []any) (map[string]any, []map[string]any) {
-	ms := make([]map[string]any, len(plans))
+func sharePlans(plans []any) (jobj, []jobj) {
+	ms := make([]jobj, len(plans))
 	for i, p := range plans {
-		ms[i] = p.(map[string]any)
+		ms[i] = p.(jobj)
 	}
-	common := map[string]any{}
-	for k, v := range ms[0] {
-		if !unshared[k] && sameIn(ms, k, v) {
-			common[k] = v
+	common := jobj{}
+	for _, kv := range ms[0] {
+		if !unshared[kv.k] && sameIn(ms, kv.k, kv.v) {
+			common = append(common, kv)
 		}
 	}
-	for k := range common {
-		for _, m := range ms {
-			delete(m, k)
+	for _, kv := range common {
+		for i := range ms {
+			ms[i].del(kv.k)
 		}
 	}
-	fs0, _ := ms[0]["f"].([]any)
-	cf := make([]map[string]any, len(fs0))
+	for i := range ms {
+		plans[i] = ms[i] // shortened in place
+	}
+	f0, _ := ms[0].get("f")
+	fs0, _ := f0.([]any)
+	cf := make([]jobj, len(fs0))
+	fms := make([]jobj, len(ms))
 	for fi := range fs0 {
-		fms := make([]map[string]any, len(ms))
 		ok := true
 		for i, m := range ms {
-			fs, _ := m["f"].([]any)
+			f, _ := m.get("f")
+			fs, _ := f.([]any)
 			if fi >= len(fs) {
 				ok = false
 				break
 			}
-			fms[i], _ = fs[fi].(map[string]any)
+			fms[i], _ = fs[fi].(jobj)
 		}
-		cf[fi] = map[string]any{}
+		cf[fi] = jobj{}
 		if !ok || fms[0] == nil {
 			continue
 		}
-		for k, v := range fms[0] {
-			if sameIn(fms, k, v) {
-				cf[fi][k] = v
+		for _, kv := range fms[0] {
+			if sameIn(fms, kv.k, kv.v) {
+				cf[fi] = append(cf[fi], kv)
 			}
 		}
-		for k := range cf[fi] {
-			for _, m := range fms {
-				delete(m, k)
+		for _, kv := range cf[fi] {
+			for i := range fms {
+				fms[i].del(kv.k)
 			}
+		}
+		// the shards' filter objects were shortened in place
+		for i, m := range ms {
+			f, _ := m.get("f")
+			f.([]any)[fi] = fms[i]
 		}
 	}
 	return common, cf
 }
 
-func sameIn(ms []map[string]any, k string, v any) bool {
+func sameIn(ms []jobj, k string, v any) bool {
 	for _, m := range ms[1:] {
-		w, ok := m[k]
+		w, ok := m.get(k)
 		if !ok || !samePlanValue(v, w) {
 			return false
 		}
@@ -628,11 +678,11 @@ func overErr(what string, l Limits) error {
 // cursorFor turns a page cursor into the script's: the primary sort value
 // (nil: the part without values, then lastUpdated) and the id; multi-key
 // sorts resume at the start of the cursor's run (whole).
-func cursorFor(c *ww.Cursor, multi bool) map[string]any {
+func cursorFor(c *ww.Cursor, multi bool) jobj {
 	if c == nil {
 		return nil
 	}
-	out := map[string]any{}
+	out := jobj{}
 	var v sortValue
 	if len(c.Keys) > 0 {
 		v = decodeSortValue(c.Keys[0])
@@ -640,13 +690,13 @@ func cursorFor(c *ww.Cursor, multi bool) map[string]any {
 		v.missing = true
 	}
 	if !v.missing && v.isNum {
-		out["vs"] = strconv.FormatFloat(v.num, 'g', -1, 64)
+		out.set("vs", strconv.FormatFloat(v.num, 'g', -1, 64))
 	}
 	if !multi {
-		out["id"] = c.ID
+		out.set("id", c.ID)
 		if v.missing {
 			if lu, ok := cursorLU(c); ok {
-				out["lu"] = strconv.FormatInt(lu, 10)
+				out.set("lu", strconv.FormatInt(lu, 10))
 			}
 		}
 	}
@@ -722,9 +772,9 @@ func (s *Store) runPaged(ctx context.Context, q *ww.Query, p *qplan, st *runStat
 		// A search sorted by a compound index's date pages all shards
 		// in one merged walk (standalone Redis; see mergedpage in
 		// search.lua).
-		var top map[string]any
+		var top jobj
 		if s.cluster == nil && p.czSort != nil && !multi && !desc && !p.hasGeo {
-			top = map[string]any{"merge": true, "est": q.Total != ww.TotalNone || q.Explain}
+			top = jobj{{"merge", true}, {"est", q.Total != ww.TotalNone || q.Explain}}
 		}
 		for round := 0; len(pending) > 0; round++ {
 			if st.rounds >= s.lim.MaxRounds {
@@ -733,7 +783,7 @@ func (s *Store) runPaged(ctx context.Context, q *ww.Query, p *qplan, st *runStat
 			if round > 0 {
 				top = nil // only a page's first call, over every shard, merges
 			}
-			replies, err := s.runScripts(ctx, st, func(a *argv, sh int) map[string]any {
+			replies, err := s.runScripts(ctx, st, func(a *argv, sh int) jobj {
 				return s.shardJSON(a, p, sh, shardOpts{mode: "page", count: want - got(sh), after: after, resume: state[sh]})
 			}, pending, top)
 			if err != nil {
@@ -900,7 +950,7 @@ func (s *Store) countAll(ctx context.Context, p *qplan, st *runStats) (int, bool
 		if st.rounds-start >= s.lim.MaxRounds {
 			return 0, false, est, nil
 		}
-		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) map[string]any {
+		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) jobj {
 			return s.shardJSON(a, p, sh, shardOpts{mode: "count", resume: state[sh]})
 		}, pending, nil)
 		if err != nil {
@@ -942,7 +992,7 @@ func (s *Store) collectAll(ctx context.Context, p *qplan, st *runStats, limit in
 		if st.rounds >= s.lim.MaxRounds {
 			return nil, tooCostly(s.lim)
 		}
-		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) map[string]any {
+		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) jobj {
 			return s.shardJSON(a, p, sh, shardOpts{mode: "collect", resume: state[sh]})
 		}, pending, nil)
 		if err != nil {
