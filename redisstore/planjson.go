@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 )
 
 // jobj is a JSON object of a search plan: its members in the order they
@@ -87,43 +86,20 @@ func appendPlan(dst []byte, v any) ([]byte, error) {
 		return strconv.AppendInt(dst, int64(x), 10), nil
 	case int64:
 		return strconv.AppendInt(dst, x, 10), nil
+	case [2]string:
+		return append(appendPlanString(append(appendPlanString(append(dst, '['), x[0]), ','), x[1]), ']'), nil
+	case [2]int:
+		return append(strconv.AppendInt(append(strconv.AppendInt(append(dst, '['), int64(x[0]), 10), ','), int64(x[1]), 10), ']'), nil
 	case jobj:
 		if x == nil {
 			return append(dst, "null"...), nil
 		}
-		var buf [16]int
-		order := buf[:0]
-		for i := range x {
-			order = append(order, i)
+		var buf [16]string
+		keys := buf[:0]
+		for _, kv := range x {
+			keys = append(keys, kv.k)
 		}
-		slices.SortFunc(order, func(a, b int) int { return strings.Compare(x[a].k, x[b].k) })
-		dst = append(dst, '{')
-		var err error
-		for i, j := range order {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(appendPlanString(dst, x[j].k), ':')
-			if dst, err = appendPlan(dst, x[j].v); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, '}'), nil
-	case []jobj:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		var err error
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = appendPlan(dst, e); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendObject(dst, keys, func(k string) any { v, _ := x.get(k); return v })
 	case map[string]any:
 		if x == nil {
 			return append(dst, "null"...), nil
@@ -133,96 +109,7 @@ func appendPlan(dst []byte, v any) ([]byte, error) {
 		for k := range x {
 			keys = append(keys, k)
 		}
-		slices.Sort(keys)
-		dst = append(dst, '{')
-		var err error
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(appendPlanString(dst, k), ':')
-			if dst, err = appendPlan(dst, x[k]); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, '}'), nil
-	case []any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		var err error
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = appendPlan(dst, e); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
-	case []int:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = strconv.AppendInt(dst, int64(e), 10)
-		}
-		return append(dst, ']'), nil
-	case []string:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendPlanString(dst, e)
-		}
-		return append(dst, ']'), nil
-	case [][2]int:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(strconv.AppendInt(append(strconv.AppendInt(append(dst, '['), int64(e[0]), 10), ','), int64(e[1]), 10), ']')
-		}
-		return append(dst, ']'), nil
-	case [][][]any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		var err error
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if e == nil {
-				dst = append(dst, "null"...)
-				continue
-			}
-			dst = append(dst, '[')
-			for j, c := range e {
-				if j > 0 {
-					dst = append(dst, ',')
-				}
-				if dst, err = appendPlan(dst, c); err != nil {
-					return dst, err
-				}
-			}
-			dst = append(dst, ']')
-		}
-		return append(dst, ']'), nil
+		return appendObject(dst, keys, func(k string) any { return x[k] })
 	case map[string][2]string:
 		if x == nil {
 			return append(dst, "null"...), nil
@@ -231,39 +118,63 @@ func appendPlan(dst []byte, v any) ([]byte, error) {
 		for k := range x {
 			keys = append(keys, k)
 		}
-		slices.Sort(keys)
-		dst = append(dst, '{')
-		for i, k := range keys {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			w := x[k]
-			dst = append(appendPlanString(dst, k), ':', '[')
-			dst = append(appendPlanString(append(appendPlanString(dst, w[0]), ','), w[1]), ']')
-		}
-		return append(dst, '}'), nil
+		return appendObject(dst, keys, func(k string) any { return x[k] })
+	case []any:
+		return appendArray(dst, x, appendPlan)
+	case []jobj:
+		return appendArray(dst, x, func(d []byte, e jobj) ([]byte, error) { return appendPlan(d, e) })
 	case []map[string]any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '[')
-		var err error
-		for i, e := range x {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if e == nil {
-				dst = append(dst, "null"...)
-				continue
-			}
-			if dst, err = appendPlan(dst, e); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
+		return appendArray(dst, x, func(d []byte, e map[string]any) ([]byte, error) { return appendPlan(d, e) })
+	case [][][]any:
+		return appendArray(dst, x, func(d []byte, e [][]any) ([]byte, error) {
+			return appendArray(d, e, func(d []byte, e []any) ([]byte, error) { return appendPlan(d, e) })
+		})
+	case []int:
+		return appendArray(dst, x, func(d []byte, e int) ([]byte, error) { return strconv.AppendInt(d, int64(e), 10), nil })
+	case []string:
+		return appendArray(dst, x, func(d []byte, e string) ([]byte, error) { return appendPlanString(d, e), nil })
+	case [][2]int:
+		return appendArray(dst, x, func(d []byte, e [2]int) ([]byte, error) { return appendPlan(d, e) })
 	}
 	b, err := json.Marshal(v)
 	return append(dst, b...), err
+}
+
+// appendArray writes xs as a JSON array (null when nil), each element with
+// elem.
+func appendArray[T any](dst []byte, xs []T, elem func([]byte, T) ([]byte, error)) ([]byte, error) {
+	if xs == nil {
+		return append(dst, "null"...), nil
+	}
+	dst = append(dst, '[')
+	var err error
+	for i, e := range xs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, err = elem(dst, e); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, ']'), nil
+}
+
+// appendObject writes a JSON object of the members keys names (sorted
+// here, as encoding/json sorts a map's keys), each valued by value.
+func appendObject(dst []byte, keys []string, value func(string) any) ([]byte, error) {
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	var err error
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(appendPlanString(dst, k), ':')
+		if dst, err = appendPlan(dst, value(k)); err != nil {
+			return dst, err
+		}
+	}
+	return append(dst, '}'), nil
 }
 
 // appendPlanString appends s as a JSON string: printable ASCII that

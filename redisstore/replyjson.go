@@ -96,15 +96,7 @@ func (p *replyParser) lit(s string) error {
 // object calls field for each member of an object ({} may also stand for
 // an empty array: cjson writes an empty table so).
 func (p *replyParser) object(field func(key string) error) error {
-	if p.peek() != '{' {
-		return errReplyShape
-	}
-	p.i++
-	if p.peek() == '}' {
-		p.i++
-		return nil
-	}
-	for {
+	return p.seq('{', '}', func() error {
 		k, err := p.str()
 		if err != nil {
 			return err
@@ -113,39 +105,31 @@ func (p *replyParser) object(field func(key string) error) error {
 			return errReplyShape
 		}
 		p.i++
-		if err := field(k); err != nil {
-			return err
-		}
-		switch p.peek() {
-		case ',':
-			p.i++
-		case '}':
-			p.i++
-			return nil
-		default:
-			return errReplyShape
-		}
-	}
+		return field(k)
+	})
 }
 
 // array calls elem for each element of an array.
-func (p *replyParser) array(elem func() error) error {
-	if p.peek() != '[' {
+func (p *replyParser) array(elem func() error) error { return p.seq('[', ']', elem) }
+
+// seq reads open, items separated by commas, close.
+func (p *replyParser) seq(open, close byte, item func() error) error {
+	if p.peek() != open {
 		return errReplyShape
 	}
 	p.i++
-	if p.peek() == ']' {
+	if p.peek() == close {
 		p.i++
 		return nil
 	}
 	for {
-		if err := elem(); err != nil {
+		if err := item(); err != nil {
 			return err
 		}
 		switch p.peek() {
 		case ',':
 			p.i++
-		case ']':
+		case close:
 			p.i++
 			return nil
 		default:
@@ -265,6 +249,16 @@ func (p *replyParser) skip() ([]byte, error) {
 	return p.b[start:p.i], err
 }
 
+// unknown passes over the value of a member named k, not one of fields;
+// one encoding/json might take for a field goes to json.Unmarshal.
+func (p *replyParser) unknown(k string, fields []string) error {
+	if foldsTo(k, fields) {
+		return errReplyShape
+	}
+	_, err := p.skip()
+	return err
+}
+
 // cell reads one element of a match row as encoding/json would into an
 // interface: a string, nil or a float64.
 func (p *replyParser) cell() (any, error) {
@@ -351,10 +345,7 @@ func (p *replyParser) shard() (*shardReply, error) {
 		case "work":
 			r.Work, err = p.int()
 		default:
-			if foldsTo(k, shardFields) {
-				return errReplyShape
-			}
-			_, err = p.skip()
+			err = p.unknown(k, shardFields)
 		}
 		return err
 	})
@@ -380,10 +371,7 @@ func (p *replyParser) reply() (searchReply, error) {
 				return err
 			})
 		default:
-			if foldsTo(k, replyFields) {
-				return errReplyShape
-			}
-			_, err = p.skip()
+			err = p.unknown(k, replyFields)
 		}
 		return err
 	})
