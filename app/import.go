@@ -54,6 +54,7 @@ func init() {
 }
 
 func runImport(ctx context.Context, env Env, args []string) error {
+	tuneGC()
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	var rf redisFlags
 	rf.register(fs)

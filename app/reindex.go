@@ -16,6 +16,7 @@ func init() {
 }
 
 func runReindex(ctx context.Context, env Env, args []string) error {
+	tuneGC()
 	fs := flag.NewFlagSet("reindex", flag.ContinueOnError)
 	var rf redisFlags
 	rf.register(fs)
