@@ -116,11 +116,7 @@ func BenchmarkSearchPlan(b *testing.B) {
 			b.Fatal(err)
 		}
 		a := newArgv()
-		plans := make([]any, 0, len(shards))
-		for _, sh := range shards {
-			plans = append(plans, s.shardJSON(a, p, sh, shardOpts{mode: "page", count: 51}))
-		}
-		body, err := appendPlan(nil, callPlan(s.lim.ScriptBudget, plans, jobj{{"merge", true}, {"est", false}}, true))
+		body, err := appendPlan(nil, s.callPlan(a, p, func(int) shardOpts { return shardOpts{mode: "page", count: 51} }, shards, jobj{{"merge", true}, {"est", false}}))
 		if err != nil {
 			b.Fatal(err)
 		}

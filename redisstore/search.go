@@ -212,27 +212,64 @@ type shardOpts struct {
 	count  int
 	after  jobj
 	resume json.RawMessage
+	// sharedCount: every shard of the call has this count, written once
+	sharedCount bool
 }
 
-// shardJSON builds one shard's plan with its keys.
-func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts) jobj {
+// planPart says which fields a plan builder writes: all (a call of one
+// shard), a shard's own (its keys, ids, count and resume state), or what
+// every shard of a call has alike (written once in common and cf).
+type planPart int
+
+const (
+	wholePart planPart = iota
+	shardPart
+	commonPart
+)
+
+// shardJSON builds one shard's plan with its keys; with commonPart (sh
+// unused) the part every shard of the call shares.
+func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts, part planPart) jobj {
 	typ := p.typ
 	k := p.keys
-	fs := make([]any, 0, len(p.filters))
-	for _, f := range p.filters {
-		fs = append(fs, s.filterJSON(a, p, sh, f))
-	}
+	own, shared := part != commonPart, part != shardPart
 	m := make(jobj, 0, 14)
-	m.set("f", fs)
-	m.set("lu", a.keyN(k.index(typ, sh, "_lastUpdated")))
-	m.set("mode", o.mode)
-	m.set("count", o.count)
-	m.set("collectmax", s.lim.CollectMax)
-	m.set("matmax", s.lim.MaterialiseMax)
-	m.set("window", s.lim.GoSortWindow)
-	m.set("multi", len(p.sort) > 1)
-	m.set("fence", a.keyN(k.readFence(typ, sh)))
-	m.set("gen", genMember('r', k.gen))
+	if own {
+		fs := make([]any, 0, len(p.filters))
+		for _, f := range p.filters {
+			fs = append(fs, s.filterJSON(a, p, sh, f, part))
+		}
+		m.set("f", fs)
+		m.set("lu", a.keyN(k.index(typ, sh, "_lastUpdated")))
+		if !o.sharedCount {
+			m.set("count", o.count)
+		}
+		m.set("fence", a.keyN(k.readFence(typ, sh)))
+		m.set("sort", s.sortJSON(a, p, sh, o))
+		if len(o.resume) > 0 && string(o.resume) != "null" {
+			m.set("resume", o.resume)
+		}
+	}
+	if shared {
+		m.set("mode", o.mode)
+		m.set("collectmax", s.lim.CollectMax)
+		m.set("matmax", s.lim.MaterialiseMax)
+		m.set("window", s.lim.GoSortWindow)
+		m.set("multi", len(p.sort) > 1)
+		m.set("gen", genMember('r', k.gen))
+		if o.sharedCount {
+			m.set("count", o.count)
+		}
+		if o.after != nil {
+			m.set("after", o.after)
+		}
+	}
+	return m
+}
+
+// sortJSON is a shard's sort: the score indexes it walks in order.
+func (s *Store) sortJSON(a *argv, p *qplan, sh int, o shardOpts) jobj {
+	typ, k := p.typ, p.keys
 	srt := jobj{{"t", "none"}}
 	if sk := p.sort[0]; sk.score && o.mode == "page" {
 		srt.set("t", "score")
@@ -261,27 +298,27 @@ func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts) jobj {
 			srt.set("nk", nk)
 		}
 	}
-	m.set("sort", srt)
-	if o.after != nil {
-		m.set("after", o.after)
-	}
-	if len(o.resume) > 0 && string(o.resume) != "null" {
-		m.set("resume", o.resume)
-	}
-	return m
+	return srt
 }
 
 // keyN is k's 1-based index in KEYS (keyIndex), as the plan names keys.
 func (a *argv) keyN(k string) int { return a.keyIndex(k) }
 
-func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) jobj {
+// filterJSON builds one filter of a shard's plan: part says whether its
+// keys (and the shard's ids), the fields alike in every shard, or both.
+// The filters inside not and or are whole in the shard's part.
+func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) jobj {
 	typ, k := p.typ, p.keys
+	own, shared := part != commonPart, part != shardPart
 	j := make(jobj, 0, 10)
-	j.set("d", f.describe)
+	if shared {
+		j.set("t", f.kind)
+		j.set("d", f.describe)
+	}
 	switch f.kind {
 	case "set":
-		ks := []int{}
-		anyCodes, systems, texts := []int{}, []int{}, []int{}
+		var ks, anyCodes, systems, texts []int
+		literal := false // a set named by value: its key is the shard's
 		for _, v := range f.sets {
 			switch {
 			case strings.HasPrefix(v, "@any:"):
@@ -289,140 +326,177 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter) jobj {
 			case strings.HasPrefix(v, "@sys:"):
 				systems = append(systems, a.str(strings.TrimPrefix(v, "@sys:")))
 			default:
-				ks = append(ks, a.keyN(k.index(typ, sh, f.index, v)))
+				literal = true
+				if own {
+					ks = append(ks, a.keyN(k.index(typ, sh, f.index, v)))
+				}
 			}
 		}
 		for _, t := range f.texts {
 			r := prefixRange(t)
 			texts = append(texts, a.str(r[0]), a.str(r[1]))
 		}
-		j.set("t", "set")
-		j.set("k", ks)
-		if len(anyCodes) > 0 || len(systems) > 0 || len(texts) > 0 {
-			reg := k.index(typ, sh, f.index, "~")
-			a.key(reg)
-			j.set("pfx", strings.TrimSuffix(reg, "~"))
-			j.set("any", anyCodes)
-			j.set("sys", systems)
-			j.set("texts", texts)
-			if len(texts) > 0 {
-				j.set("treg", a.keyN(k.index(typ, sh, f.index, "~text")))
+		resolve := len(anyCodes) > 0 || len(systems) > 0 || len(texts) > 0
+		if own && literal || shared && !literal {
+			j.set("k", orEmpty(ks))
+		}
+		if own {
+			if resolve {
+				reg := k.index(typ, sh, f.index, "~")
+				a.key(reg)
+				j.set("pfx", strings.TrimSuffix(reg, "~"))
+				if len(texts) > 0 {
+					j.set("treg", a.keyN(k.index(typ, sh, f.index, "~text")))
+				}
 			}
+		}
+		if shared && resolve {
+			j.set("any", orEmpty(anyCodes))
+			j.set("sys", orEmpty(systems))
+			j.set("texts", orEmpty(texts))
 		}
 	case "lex":
-		key := k.index(typ, sh, f.index)
-		if f.sub != "" {
-			key = k.index(typ, sh, f.index, f.sub)
-		}
-		rs := make([][2]int, len(f.ranges))
-		for i, r := range f.ranges {
-			rs[i] = [2]int{a.str(r[0]), a.str(r[1])}
-		}
-		j.set("t", "lex")
-		j.set("k", a.keyN(key))
-		j.set("r", rs)
-		if len(f.exact) > 0 {
-			xs := make([]int, len(f.exact))
-			for i, x := range f.exact {
-				xs[i] = a.str(x)
+		if own {
+			key := k.index(typ, sh, f.index)
+			if f.sub != "" {
+				key = k.index(typ, sh, f.index, f.sub)
 			}
-			j.set("x", xs)
+			j.set("k", a.keyN(key))
+		}
+		if shared {
+			rs := make([][2]int, len(f.ranges))
+			for i, r := range f.ranges {
+				rs[i] = [2]int{a.str(r[0]), a.str(r[1])}
+			}
+			j.set("r", rs)
+			if len(f.exact) > 0 {
+				xs := make([]int, len(f.exact))
+				for i, x := range f.exact {
+					xs[i] = a.str(x)
+				}
+				j.set("x", xs)
+			}
 		}
 	case "scan":
-		subs := make([]int, len(f.scan))
-		for i, x := range f.scan {
-			subs[i] = a.str(x)
+		if own {
+			j.set("k", a.keyN(k.index(typ, sh, f.index)))
 		}
-		j.set("t", "scan")
-		j.set("k", a.keyN(k.index(typ, sh, f.index)))
-		j.set("subs", subs)
+		if shared {
+			subs := make([]int, len(f.scan))
+			for i, x := range f.scan {
+				subs[i] = a.str(x)
+			}
+			j.set("subs", subs)
+		}
 	case "date":
-		j.set("t", "date")
-		j.set("k", a.keyN(k.index(typ, sh, f.index)))
-		j.set("w", f.width)
-		j.set("a", f.a)
-		j.set("b", f.b)
-		j.set("c", f.conds)
-		if f.index != "_lastUpdated" {
-			j.set("x", a.keyN(k.index(typ, sh, f.index, "x")))
-			if f.wide {
-				j.set("wk", a.keyN(k.index(typ, sh, f.index, "wk")))
-				j.set("wpfx", k.index(typ, sh, f.index, "w"))
+		if own {
+			j.set("k", a.keyN(k.index(typ, sh, f.index)))
+			if f.index != "_lastUpdated" {
+				j.set("x", a.keyN(k.index(typ, sh, f.index, "x")))
+				if f.wide {
+					j.set("wk", a.keyN(k.index(typ, sh, f.index, "wk")))
+					j.set("wpfx", k.index(typ, sh, f.index, "w"))
+				}
+			}
+		}
+		if shared {
+			j.set("w", f.width)
+			j.set("a", f.a)
+			j.set("b", f.b)
+			j.set("c", f.conds)
+			if f.index != "_lastUpdated" && f.wide {
 				j.set("win", f.wwin)
 			}
 		}
 	case "num":
-		key := k.index(typ, sh, f.index)
-		if f.sub != "" {
-			key = k.index(typ, sh, f.index, f.sub)
+		if own {
+			key := k.index(typ, sh, f.index)
+			if f.sub != "" {
+				key = k.index(typ, sh, f.index, f.sub)
+			}
+			j.set("k", a.keyN(key))
 		}
-		j.set("t", "num")
-		j.set("k", a.keyN(key))
-		j.set("c", f.conds)
-		j.set("a", f.a)
-		j.set("b", f.b)
+		if shared {
+			j.set("c", f.conds)
+			j.set("a", f.a)
+			j.set("b", f.b)
+		}
 	case "ids":
-		ids := []string{}
-		for _, id := range f.ids {
-			if s.keys.shard(id) == sh {
-				ids = append(ids, id)
+		if own {
+			ids := []string{}
+			for _, id := range f.ids {
+				if s.keys.shard(id) == sh {
+					ids = append(ids, id)
+				}
 			}
+			j.set("ids", ids)
 		}
-		j.set("t", "ids")
-		j.set("ids", ids)
 	case "geo":
-		j.set("t", "geo")
-		j.set("k", a.keyN(k.index(typ, sh, f.index)))
-		j.set("lon", f.lon)
-		j.set("lat", f.lat)
-		j.set("r", f.km)
+		if own {
+			j.set("k", a.keyN(k.index(typ, sh, f.index)))
+		}
+		if shared {
+			j.set("lon", f.lon)
+			j.set("lat", f.lat)
+			j.set("r", f.km)
+		}
 	case "cz":
-		var parts []any
-		for _, pt := range f.czParts {
-			reg := k.index(typ, sh, pt.index, "~")
-			a.key(reg)
-			ex, an := []int{}, []int{}
-			for _, v := range pt.exact {
-				ex = append(ex, a.str(v))
+		if own {
+			var parts []any
+			for _, pt := range f.czParts {
+				reg := k.index(typ, sh, pt.index, "~")
+				a.key(reg)
+				ex, an := []int{}, []int{}
+				for _, v := range pt.exact {
+					ex = append(ex, a.str(v))
+				}
+				for _, v := range pt.any {
+					an = append(an, a.str(v))
+				}
+				parts = append(parts, jobj{{"exact", ex}, {"any", an}, {"pfx", reg[:len(reg)-1]}})
 			}
-			for _, v := range pt.any {
-				an = append(an, a.str(v))
-			}
-			parts = append(parts, jobj{{"exact", ex}, {"any", an}, {"pfx", reg[:len(reg)-1]}})
+			j.set("cpfx", k.index(typ, sh, f.index, ""))
+			j.set("parts", parts)
 		}
-		j.set("t", "cz")
-		j.set("cpfx", k.index(typ, sh, f.index, ""))
-		j.set("parts", parts)
-		j.set("a", f.a)
-		j.set("b", f.b)
+		if shared {
+			j.set("a", f.a)
+			j.set("b", f.b)
+		}
 	case "not":
-		j.set("t", "not")
-		j.set("f", s.filterJSON(a, p, sh, f.not))
-	case "or":
-		var fs []any
-		for _, x := range f.ors {
-			fs = append(fs, s.filterJSON(a, p, sh, x))
+		if own {
+			j.set("f", s.filterJSON(a, p, sh, f.not, wholePart))
 		}
-		j.set("t", "or")
-		j.set("fs", fs)
+	case "or":
+		if own {
+			var fs []any
+			for _, x := range f.ors {
+				fs = append(fs, s.filterJSON(a, p, sh, x, wholePart))
+			}
+			j.set("fs", fs)
+		}
 	default:
 		panic("redisstore: filter kind " + f.kind)
 	}
 	return j
 }
 
+// orEmpty is xs, or an empty list for none (the script reads [] and {}
+// alike, but the plan keeps its shape).
+func orEmpty(xs []int) []int {
+	if xs == nil {
+		return []int{}
+	}
+	return xs
+}
+
 // runScripts runs the search script for shards (one call on standalone; one
 // per shard, in parallel, on a Cluster) and returns each shard's reply.
-func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv, sh int) jobj, shards []int, top jobj) (map[int]*shardReply, error) {
+func (s *Store) runScripts(ctx context.Context, st *runStats, p *qplan, opts func(sh int) shardOpts, shards []int, top jobj) (map[int]*shardReply, error) {
 	out := make(map[int]*shardReply, len(shards))
 	var mu sync.Mutex
 	call := func(group []int) error {
 		a := newArgv()
-		var plans []any
-		for _, sh := range group {
-			plans = append(plans, build(a, sh))
-		}
-		plan := callPlan(s.lim.ScriptBudget, plans, top, len(group) > 1)
+		plan := s.callPlan(a, p, opts, group, top)
 		body, err := appendPlan(make([]byte, 0, 8192), plan)
 		if err != nil {
 			return ww.Wrap("redisstore.Search", ww.KindInternal, err, "search plan")
@@ -487,95 +561,41 @@ func (s *Store) runScripts(ctx context.Context, st *runStats, build func(a *argv
 	return out, errors.Join(errs...)
 }
 
-// callPlan is the JSON plan of one script call: the budget, the shards'
-// plans and top-level options (merge and est apply only to a call of
-// several shards).
-func callPlan(budget int, plans []any, top jobj, several bool) jobj {
-	out := jobj{{"budget", budget}, {"shards", plans}}
-	if several {
+// callPlan is the JSON plan of one script call over shards: the budget,
+// the shards' plans and, for a call of several, the top-level options
+// (merge, est) and what the shards' plans have alike, once (common for the
+// shard fields, cf[i] for filter i; the script reads a field a shard's
+// plan lacks from there).
+func (s *Store) callPlan(a *argv, p *qplan, opts func(sh int) shardOpts, shards []int, top jobj) jobj {
+	so := make([]shardOpts, len(shards))
+	sameCount := true
+	for i, sh := range shards {
+		so[i] = opts(sh)
+		sameCount = sameCount && so[i].count == so[0].count
+	}
+	out := jobj{{"budget", s.lim.ScriptBudget}}
+	part := wholePart
+	if len(shards) > 1 {
+		part = shardPart
+		for i := range so {
+			so[i].sharedCount = sameCount
+		}
 		for _, kv := range top {
 			out.set(kv.k, kv.v)
 		}
-		common, cf := sharePlans(plans)
-		out.set("common", common)
+		out.set("common", s.shardJSON(a, p, -1, so[0], commonPart))
+		cf := make([]jobj, len(p.filters))
+		for i, f := range p.filters {
+			cf[i] = s.filterJSON(a, p, -1, f, commonPart)
+		}
 		out.set("cf", cf)
 	}
+	plans := make([]any, 0, len(shards))
+	for i, sh := range shards {
+		plans = append(plans, s.shardJSON(a, p, sh, so[i], part))
+	}
+	out.set("shards", plans)
 	return out
-}
-
-// unshared are the shard fields the script changes or that hold keys.
-var unshared = map[string]bool{"f": true, "sort": true, "resume": true}
-
-// sharePlans moves what every shard's plan has alike (limits, mode,
-// cursor; per filter its conditions, windows, ranges and description) into
-// one shared part, so a call over 16 shards decodes it once: common for
-// the shard fields, cf[i] for filter i. The script reads a missing field
-// from the shared part.
-func sharePlans(plans []any) (jobj, []jobj) {
-	ms := make([]jobj, len(plans))
-	for i, p := range plans {
-		ms[i] = p.(jobj)
-	}
-	common := jobj{}
-	for _, kv := range ms[0] {
-		if !unshared[kv.k] && sameIn(ms, kv.k, kv.v) {
-			common = append(common, kv)
-		}
-	}
-	for _, kv := range common {
-		for i := range ms {
-			ms[i].del(kv.k)
-		}
-	}
-	for i := range ms {
-		plans[i] = ms[i] // shortened in place
-	}
-	f0, _ := ms[0].get("f")
-	fs0, _ := f0.([]any)
-	cf := make([]jobj, len(fs0))
-	fms := make([]jobj, len(ms))
-	for fi := range fs0 {
-		ok := true
-		for i, m := range ms {
-			f, _ := m.get("f")
-			fs, _ := f.([]any)
-			if fi >= len(fs) {
-				ok = false
-				break
-			}
-			fms[i], _ = fs[fi].(jobj)
-		}
-		cf[fi] = jobj{}
-		if !ok || fms[0] == nil {
-			continue
-		}
-		for _, kv := range fms[0] {
-			if sameIn(fms, kv.k, kv.v) {
-				cf[fi] = append(cf[fi], kv)
-			}
-		}
-		for _, kv := range cf[fi] {
-			for i := range fms {
-				fms[i].del(kv.k)
-			}
-		}
-		// the shards' filter objects were shortened in place
-		for i, m := range ms {
-			f, _ := m.get("f")
-			f.([]any)[fi] = fms[i]
-		}
-	}
-	return common, cf
-}
-
-func sameIn(ms []jobj, k string, v any) bool {
-	for _, m := range ms[1:] {
-		w, ok := m.get(k)
-		if !ok || !samePlanValue(v, w) {
-			return false
-		}
-	}
-	return true
 }
 
 // rows decodes the script's match list; cjson writes an empty Lua table as
@@ -783,8 +803,8 @@ func (s *Store) runPaged(ctx context.Context, q *ww.Query, p *qplan, st *runStat
 			if round > 0 {
 				top = nil // only a page's first call, over every shard, merges
 			}
-			replies, err := s.runScripts(ctx, st, func(a *argv, sh int) jobj {
-				return s.shardJSON(a, p, sh, shardOpts{mode: "page", count: want - got(sh), after: after, resume: state[sh]})
+			replies, err := s.runScripts(ctx, st, p, func(sh int) shardOpts {
+				return shardOpts{mode: "page", count: want - got(sh), after: after, resume: state[sh]}
 			}, pending, top)
 			if err != nil {
 				return nil, err
@@ -950,8 +970,8 @@ func (s *Store) countAll(ctx context.Context, p *qplan, st *runStats) (int, bool
 		if st.rounds-start >= s.lim.MaxRounds {
 			return 0, false, est, nil
 		}
-		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) jobj {
-			return s.shardJSON(a, p, sh, shardOpts{mode: "count", resume: state[sh]})
+		replies, err := s.runScripts(ctx, st, p, func(sh int) shardOpts {
+			return shardOpts{mode: "count", resume: state[sh]}
 		}, pending, nil)
 		if err != nil {
 			return 0, false, 0, err
@@ -992,8 +1012,8 @@ func (s *Store) collectAll(ctx context.Context, p *qplan, st *runStats, limit in
 		if st.rounds >= s.lim.MaxRounds {
 			return nil, tooCostly(s.lim)
 		}
-		replies, err := s.runScripts(ctx, st, func(a *argv, sh int) jobj {
-			return s.shardJSON(a, p, sh, shardOpts{mode: "collect", resume: state[sh]})
+		replies, err := s.runScripts(ctx, st, p, func(sh int) shardOpts {
+			return shardOpts{mode: "collect", resume: state[sh]}
 		}, pending, nil)
 		if err != nil {
 			return nil, err
