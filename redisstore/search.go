@@ -357,11 +357,7 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 		}
 	case "lex":
 		if own {
-			key := k.index(typ, sh, f.index)
-			if f.sub != "" {
-				key = k.index(typ, sh, f.index, f.sub)
-			}
-			j.set("k", a.keyN(key))
+			j.set("k", a.keyN(f.key(k, typ, sh)))
 		}
 		if shared {
 			rs := make([][2]int, len(f.ranges))
@@ -410,11 +406,7 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 		}
 	case "num":
 		if own {
-			key := k.index(typ, sh, f.index)
-			if f.sub != "" {
-				key = k.index(typ, sh, f.index, f.sub)
-			}
-			j.set("k", a.keyN(key))
+			j.set("k", a.keyN(f.key(k, typ, sh)))
 		}
 		if shared {
 			j.set("c", f.conds)
@@ -478,6 +470,15 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 		panic("redisstore: filter kind " + f.kind)
 	}
 	return j
+}
+
+// key is the index key of a lex or number filter in shard sh (its sub-index
+// when it has one).
+func (f *filter) key(k keys, typ string, sh int) string {
+	if f.sub != "" {
+		return k.index(typ, sh, f.index, f.sub)
+	}
+	return k.index(typ, sh, f.index)
 }
 
 // orEmpty is xs, or an empty list for none (the script reads [] and {}
