@@ -1030,19 +1030,35 @@ for si, sh in ipairs(plan.shards) do
       -- is taken without estimating the rest (collecting it costs less
       -- than the estimates would).
       local driver, b = 0, nil
-      local order = {}
+      -- The first filter in rank order goes first; when it is small (often:
+      -- a compound or an exact reference), nothing else is estimated and
+      -- nothing needs sorting.
+      local first, fr = nil, nil
       for fi, f in ipairs(sh.f) do
-        if f.t ~= 'not' then order[#order + 1] = fi end
+        if f.t ~= 'not' then
+          local r = cardrank(f)
+          if fr == nil or r < fr then first, fr = fi, r end
+        end
       end
-      table.sort(order, function(x, y)
-        local rx, ry = cardrank(sh.f[x]), cardrank(sh.f[y])
-        if rx ~= ry then return rx < ry end
-        return x < y
-      end)
-      for _, fi in ipairs(order) do
-        local c = card(sh, sh.f[fi], fi)
-        if c and (b == nil or c < b or (c == b and fi < driver)) then driver, b = fi, c end
-        if b and b <= SMALLDRIVER then break end
+      local c1 = first and card(sh, sh.f[first], first)
+      if c1 and c1 <= SMALLDRIVER then
+        driver, b = first, c1
+      elseif first then
+        local order = {}
+        for fi, f in ipairs(sh.f) do
+          if f.t ~= 'not' then order[#order + 1] = fi end
+        end
+        table.sort(order, function(x, y)
+          local rx, ry = cardrank(sh.f[x]), cardrank(sh.f[y])
+          if rx ~= ry then return rx < ry end
+          return x < y
+        end)
+        for _, fi in ipairs(order) do
+          local c
+          if fi == first then c = c1 else c = card(sh, sh.f[fi], fi) end
+          if c and (b == nil or c < b or (c == b and fi < driver)) then driver, b = fi, c end
+          if b and b <= SMALLDRIVER then break end
+        end
       end
       if b == nil then b = call('ZCARD', KEYS[sh.lu]) end
       st.d, st.est, best = driver, b, b
