@@ -68,12 +68,12 @@ func (o jobj) MarshalJSON() ([]byte, error) {
 var verifyScriptJSON bool
 
 // appendPlan appends the JSON of a search plan (the tree shardJSON,
-// filterJSON and callPlan build: maps, slices, strings, integers, booleans)
-// to dst, byte for byte what encoding/json writes: map keys sorted, strings
-// escaped as json.Marshal escapes them. It writes the common shapes itself
-// (json.Marshal's reflection and key sorting per map cost more than the
-// search script's own work on a 16-shard plan) and hands anything else to
-// json.Marshal.
+// filterJSON and callPlan build: objects, slices, strings, integers,
+// booleans) to dst, byte for byte what encoding/json writes for it (jobj as
+// the map of its members): keys sorted, strings escaped as json.Marshal
+// escapes them. It writes the common shapes itself (reflection cost the
+// gateway more per 16-shard search than building the plan did) and hands
+// anything else to json.Marshal.
 func appendPlan(dst []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
