@@ -3,8 +3,10 @@ package redisstore
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -198,4 +200,40 @@ func FuzzDecodeSearchReply(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) { checkReply(t, b) })
+}
+
+// BenchmarkDecodeSearchReply reads a 16-shard search (a) reply: twelve shards
+// without a match, four with one.
+func BenchmarkDecodeSearchReply(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteString(`{"shards":[`)
+	for i := range 16 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		if i%4 == 1 {
+			fmt.Fprintf(&sb, `{"m":[["ar3ddkoe57qeus%02d","1796161937352",null,null]],"drv":3,"est":1,"how":"collect","done":true,"work":11,"n":1}`, i)
+		} else {
+			sb.WriteString(`{"m":{},"drv":3,"est":0,"how":"collect","done":true,"work":1,"n":0}`)
+		}
+	}
+	sb.WriteString(`]}`)
+	body := []byte(sb.String())
+	b.Run("decodeSearchReply", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := decodeSearchReply(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding/json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var r searchReply
+			if err := json.Unmarshal(body, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -93,55 +93,74 @@ func (p *replyParser) lit(s string) error {
 	return nil
 }
 
-// object calls field for each member of an object ({} may also stand for
-// an empty array: cjson writes an empty table so).
-func (p *replyParser) object(field func(key string) error) error {
-	return p.seq('{', '}', func() error {
-		k, err := p.str()
-		if err != nil {
-			return err
-		}
-		if p.peek() != ':' {
-			return errReplyShape
-		}
-		p.i++
-		return field(k)
-	})
-}
-
-// array calls elem for each element of an array.
-func (p *replyParser) array(elem func() error) error { return p.seq('[', ']', elem) }
-
-// seq reads open, items separated by commas, close.
-func (p *replyParser) seq(open, close byte, item func() error) error {
+// begin reads a container's open byte; empty says it closed at once ({}
+// may also stand for an empty array: cjson writes an empty table so).
+func (p *replyParser) begin(open, close byte) (empty bool, err error) {
 	if p.peek() != open {
-		return errReplyShape
+		return false, errReplyShape
 	}
 	p.i++
 	if p.peek() == close {
 		p.i++
-		return nil
+		return true, nil
 	}
-	for {
-		if err := item(); err != nil {
-			return err
-		}
-		switch p.peek() {
-		case ',':
-			p.i++
-		case close:
-			p.i++
-			return nil
-		default:
-			return errReplyShape
-		}
+	return false, nil
+}
+
+// more reads the separator after an item: true after a comma, false at the
+// close byte.
+func (p *replyParser) more(close byte) (bool, error) {
+	switch p.peek() {
+	case ',':
+		p.i++
+		return true, nil
+	case close:
+		p.i++
+		return false, nil
 	}
+	return false, errReplyShape
+}
+
+// key reads a member's name and its colon. The name's bytes are the
+// input's own (a plain name) or decoded: they are read before the parser
+// moves on.
+func (p *replyParser) key() ([]byte, error) {
+	raw, plain, err := p.strBytes()
+	if err != nil {
+		return nil, err
+	}
+	if !plain {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, errReplyShape
+		}
+		raw = []byte(s)
+	}
+	if p.peek() != ':' {
+		return nil, errReplyShape
+	}
+	p.i++
+	return raw, nil
 }
 
 // str reads a string; one with escapes is decoded by encoding/json.
 func (p *replyParser) str() (string, error) {
-	if p.peek() != '"' {
+	raw, plain, err := p.strBytes()
+	if err != nil || plain {
+		return string(raw), err
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", errReplyShape
+	}
+	return s, nil
+}
+
+// strBytes reads a string: with plain, its content (no escapes, ASCII);
+// else the whole quoted string, for encoding/json to decode.
+func (p *replyParser) strBytes() (raw []byte, plain bool, err error) {
+	if p.peek() != '"' {
+		return nil, false, errReplyShape
 	}
 	start := p.i
 	p.i++
@@ -151,18 +170,14 @@ func (p *replyParser) str() (string, error) {
 		case c == '"':
 			p.i++
 			if !escaped {
-				return string(p.b[start+1 : p.i-1]), nil
+				return p.b[start+1 : p.i-1], true, nil
 			}
-			var s string
-			if err := json.Unmarshal(p.b[start:p.i], &s); err != nil {
-				return "", errReplyShape
-			}
-			return s, nil
+			return p.b[start:p.i], false, nil
 		case c == '\\':
 			escaped = true
 			p.i += 2
 		case c < 0x20:
-			return "", errReplyShape
+			return nil, false, errReplyShape
 		case c >= 0x80:
 			escaped = true // encoding/json replaces invalid UTF-8
 			p.i++
@@ -170,7 +185,7 @@ func (p *replyParser) str() (string, error) {
 			p.i++
 		}
 	}
-	return "", errReplyShape
+	return nil, false, errReplyShape
 }
 
 // number returns the bytes of a number.
@@ -231,10 +246,23 @@ func (p *replyParser) skip() ([]byte, error) {
 	start := p.i
 	var err error
 	switch c := p.peek(); {
-	case c == '{':
-		err = p.object(func(string) error { _, err := p.skip(); return err })
-	case c == '[':
-		err = p.array(func() error { _, err := p.skip(); return err })
+	case c == '{' || c == '[':
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		empty, err := p.begin(c, end)
+		for more := !empty; err == nil && more; {
+			if c == '{' {
+				if _, err = p.key(); err != nil {
+					break
+				}
+			}
+			if _, err = p.skip(); err == nil {
+				more, err = p.more(end)
+			}
+		}
+		return p.b[start:p.i], err
 	case c == '"':
 		_, err = p.str()
 	case c == 't':
@@ -247,6 +275,35 @@ func (p *replyParser) skip() ([]byte, error) {
 		_, err = p.number()
 	}
 	return p.b[start:p.i], err
+}
+
+// hows are the usual values of a shard's "how".
+var hows = []string{"collect", "walk", "merge", "count", "+missing-collect", "+missing-walk",
+	"walk+missing-collect", "walk+missing-walk"}
+
+// known reads a string or null, returning one of known without a copy
+// when it is one of them.
+func (p *replyParser) known(known []string) (string, error) {
+	if p.peek() == 'n' {
+		return "", p.lit("null")
+	}
+	raw, plain, err := p.strBytes()
+	if err != nil {
+		return "", err
+	}
+	if !plain {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return "", errReplyShape
+		}
+		return s, nil
+	}
+	for _, k := range known {
+		if string(raw) == k {
+			return k, nil
+		}
+	}
+	return string(raw), nil
 }
 
 // unknown passes over the value of a member named k, not one of fields;
@@ -290,27 +347,40 @@ func (p *replyParser) rows() (rows, error) {
 		return nil, p.lit("null")
 	}
 	out := rows{}
-	err := p.array(func() error {
-		if p.peek() == 'n' {
+	empty, err := p.begin('[', ']')
+	for more := !empty; err == nil && more; {
+		switch p.peek() {
+		case 'n':
 			out = append(out, nil)
-			return p.lit("null")
-		}
-		var row []any
-		if p.peek() == '{' {
+			err = p.lit("null")
+		case '[':
+			var row []any
+			row, err = p.row()
+			out = append(out, row)
+		default:
 			// an empty row written as {}: encoding/json cannot read it into
 			// a slice either
-			return errReplyShape
+			err = errReplyShape
 		}
-		row = []any{}
-		err := p.array(func() error {
-			v, err := p.cell()
-			row = append(row, v)
-			return err
-		})
-		out = append(out, row)
-		return err
-	})
+		if err == nil {
+			more, err = p.more(']')
+		}
+	}
 	return out, err
+}
+
+// row reads one match row.
+func (p *replyParser) row() ([]any, error) {
+	row := []any{}
+	empty, err := p.begin('[', ']')
+	for more := !empty; err == nil && more; {
+		var v any
+		if v, err = p.cell(); err == nil {
+			row = append(row, v)
+			more, err = p.more(']')
+		}
+	}
+	return row, err
 }
 
 func (p *replyParser) shard() (*shardReply, error) {
@@ -318,9 +388,13 @@ func (p *replyParser) shard() (*shardReply, error) {
 		return nil, p.lit("null")
 	}
 	r := &shardReply{}
-	err := p.object(func(k string) error {
-		var err error
-		switch k {
+	empty, err := p.begin('{', '}')
+	for more := !empty; err == nil && more; {
+		var k []byte
+		if k, err = p.key(); err != nil {
+			break
+		}
+		switch string(k) {
 		case "m":
 			r.M, err = p.rows()
 		case "n":
@@ -341,39 +415,55 @@ func (p *replyParser) shard() (*shardReply, error) {
 		case "drv":
 			r.Drv, err = p.int()
 		case "how":
-			r.How, err = p.optStr()
+			r.How, err = p.known(hows)
 		case "work":
 			r.Work, err = p.int()
 		default:
-			err = p.unknown(k, shardFields)
+			err = p.unknown(string(k), shardFields)
 		}
-		return err
-	})
+		if err == nil {
+			more, err = p.more('}')
+		}
+	}
 	return r, err
 }
 
 func (p *replyParser) reply() (searchReply, error) {
 	var r searchReply
-	err := p.object(func(k string) error {
-		var err error
-		switch k {
+	empty, err := p.begin('{', '}')
+	for more := !empty; err == nil && more; {
+		var k []byte
+		if k, err = p.key(); err != nil {
+			break
+		}
+		switch string(k) {
 		case "stale":
 			r.Stale, err = p.bool()
 		case "shards":
-			if p.peek() == 'n' {
-				r.Shards = nil
-				return p.lit("null")
-			}
-			r.Shards = []*shardReply{}
-			err = p.array(func() error {
-				s, err := p.shard()
-				r.Shards = append(r.Shards, s)
-				return err
-			})
+			r.Shards, err = p.shards()
 		default:
-			err = p.unknown(k, replyFields)
+			err = p.unknown(string(k), replyFields)
 		}
-		return err
-	})
+		if err == nil {
+			more, err = p.more('}')
+		}
+	}
 	return r, err
+}
+
+// shards reads the list of shard replies.
+func (p *replyParser) shards() ([]*shardReply, error) {
+	if p.peek() == 'n' {
+		return nil, p.lit("null")
+	}
+	out := []*shardReply{}
+	empty, err := p.begin('[', ']')
+	for more := !empty; err == nil && more; {
+		var s *shardReply
+		if s, err = p.shard(); err == nil {
+			out = append(out, s)
+			more, err = p.more(']')
+		}
+	}
+	return out, err
 }
