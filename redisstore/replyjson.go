@@ -143,6 +143,31 @@ func (p *replyParser) key() ([]byte, error) {
 	return raw, nil
 }
 
+// members calls field for each member of an object, with its name.
+func (p *replyParser) members(field func(k []byte) error) error {
+	empty, err := p.begin('{', '}')
+	for more := !empty; err == nil && more; {
+		var k []byte
+		if k, err = p.key(); err == nil {
+			if err = field(k); err == nil {
+				more, err = p.more('}')
+			}
+		}
+	}
+	return err
+}
+
+// elements calls elem for each element of an array.
+func (p *replyParser) elements(elem func() error) error {
+	empty, err := p.begin('[', ']')
+	for more := !empty; err == nil && more; {
+		if err = elem(); err == nil {
+			more, err = p.more(']')
+		}
+	}
+	return err
+}
+
 // str reads a string; one with escapes is decoded by encoding/json.
 func (p *replyParser) str() (string, error) {
 	raw, plain, err := p.strBytes()
@@ -347,39 +372,31 @@ func (p *replyParser) rows() (rows, error) {
 		return nil, p.lit("null")
 	}
 	out := rows{}
-	empty, err := p.begin('[', ']')
-	for more := !empty; err == nil && more; {
+	err := p.elements(func() error {
 		switch p.peek() {
 		case 'n':
 			out = append(out, nil)
-			err = p.lit("null")
+			return p.lit("null")
 		case '[':
-			var row []any
-			row, err = p.row()
+			row, err := p.row()
 			out = append(out, row)
-		default:
-			// an empty row written as {}: encoding/json cannot read it into
-			// a slice either
-			err = errReplyShape
+			return err
 		}
-		if err == nil {
-			more, err = p.more(']')
-		}
-	}
+		// an empty row written as {}: encoding/json cannot read it into a
+		// slice either
+		return errReplyShape
+	})
 	return out, err
 }
 
 // row reads one match row.
 func (p *replyParser) row() ([]any, error) {
 	row := []any{}
-	empty, err := p.begin('[', ']')
-	for more := !empty; err == nil && more; {
-		var v any
-		if v, err = p.cell(); err == nil {
-			row = append(row, v)
-			more, err = p.more(']')
-		}
-	}
+	err := p.elements(func() error {
+		v, err := p.cell()
+		row = append(row, v)
+		return err
+	})
 	return row, err
 }
 
@@ -388,12 +405,8 @@ func (p *replyParser) shard() (*shardReply, error) {
 		return nil, p.lit("null")
 	}
 	r := &shardReply{}
-	empty, err := p.begin('{', '}')
-	for more := !empty; err == nil && more; {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			break
-		}
+	err := p.members(func(k []byte) error {
+		var err error
 		switch string(k) {
 		case "m":
 			r.M, err = p.rows()
@@ -421,21 +434,15 @@ func (p *replyParser) shard() (*shardReply, error) {
 		default:
 			err = p.unknown(string(k), shardFields)
 		}
-		if err == nil {
-			more, err = p.more('}')
-		}
-	}
+		return err
+	})
 	return r, err
 }
 
 func (p *replyParser) reply() (searchReply, error) {
 	var r searchReply
-	empty, err := p.begin('{', '}')
-	for more := !empty; err == nil && more; {
-		var k []byte
-		if k, err = p.key(); err != nil {
-			break
-		}
+	err := p.members(func(k []byte) error {
+		var err error
 		switch string(k) {
 		case "stale":
 			r.Stale, err = p.bool()
@@ -444,10 +451,8 @@ func (p *replyParser) reply() (searchReply, error) {
 		default:
 			err = p.unknown(string(k), replyFields)
 		}
-		if err == nil {
-			more, err = p.more('}')
-		}
-	}
+		return err
+	})
 	return r, err
 }
 
@@ -457,13 +462,10 @@ func (p *replyParser) shards() ([]*shardReply, error) {
 		return nil, p.lit("null")
 	}
 	out := []*shardReply{}
-	empty, err := p.begin('[', ']')
-	for more := !empty; err == nil && more; {
-		var s *shardReply
-		if s, err = p.shard(); err == nil {
-			out = append(out, s)
-			more, err = p.more(']')
-		}
-	}
+	err := p.elements(func() error {
+		s, err := p.shard()
+		out = append(out, s)
+		return err
+	})
 	return out, err
 }
