@@ -130,9 +130,9 @@ func (p *replyParser) key() ([]byte, error) {
 		return nil, err
 	}
 	if !plain {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, errReplyShape
+		s, err := unquote(raw)
+		if err != nil {
+			return nil, err
 		}
 		raw = []byte(s)
 	}
@@ -174,6 +174,11 @@ func (p *replyParser) str() (string, error) {
 	if err != nil || plain {
 		return string(raw), err
 	}
+	return unquote(raw)
+}
+
+// unquote decodes a quoted string strBytes could not hand over as it is.
+func unquote(raw []byte) (string, error) {
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return "", errReplyShape
@@ -258,12 +263,8 @@ func (p *replyParser) bool() (bool, error) {
 	return false, errReplyShape
 }
 
-func (p *replyParser) optStr() (string, error) {
-	if p.peek() == 'n' {
-		return "", p.lit("null")
-	}
-	return p.str()
-}
+// optStr reads a string or null.
+func (p *replyParser) optStr() (string, error) { return p.known(nil) }
 
 // skip passes over any value and returns its bytes.
 func (p *replyParser) skip() ([]byte, error) {
@@ -271,23 +272,10 @@ func (p *replyParser) skip() ([]byte, error) {
 	start := p.i
 	var err error
 	switch c := p.peek(); {
-	case c == '{' || c == '[':
-		end := byte('}')
-		if c == '[' {
-			end = ']'
-		}
-		empty, err := p.begin(c, end)
-		for more := !empty; err == nil && more; {
-			if c == '{' {
-				if _, err = p.key(); err != nil {
-					break
-				}
-			}
-			if _, err = p.skip(); err == nil {
-				more, err = p.more(end)
-			}
-		}
-		return p.b[start:p.i], err
+	case c == '{':
+		err = p.members(func([]byte) error { _, err := p.skip(); return err })
+	case c == '[':
+		err = p.elements(func() error { _, err := p.skip(); return err })
 	case c == '"':
 		_, err = p.str()
 	case c == 't':
@@ -307,7 +295,7 @@ var hows = []string{"collect", "walk", "merge", "count", "+missing-collect", "+m
 	"walk+missing-collect", "walk+missing-walk"}
 
 // known reads a string or null, returning one of known without a copy
-// when it is one of them.
+// when it is one of them (with none, a copy of any).
 func (p *replyParser) known(known []string) (string, error) {
 	if p.peek() == 'n' {
 		return "", p.lit("null")
@@ -317,11 +305,7 @@ func (p *replyParser) known(known []string) (string, error) {
 		return "", err
 	}
 	if !plain {
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", errReplyShape
-		}
-		return s, nil
+		return unquote(raw)
 	}
 	for _, k := range known {
 		if string(raw) == k {
