@@ -2,7 +2,6 @@ package redisstore
 
 import (
 	"encoding/json"
-	"reflect"
 	"slices"
 	"strconv"
 )
@@ -37,16 +36,6 @@ func (o jobj) get(k string) (any, bool) {
 		}
 	}
 	return nil, false
-}
-
-// del removes member k.
-func (o *jobj) del(k string) {
-	for i, kv := range *o {
-		if kv.k == k {
-			*o = append((*o)[:i], (*o)[i+1:]...)
-			return
-		}
-	}
 }
 
 // MarshalJSON writes o as encoding/json writes the map of its members (the
@@ -100,16 +89,6 @@ func appendPlan(dst []byte, v any) ([]byte, error) {
 			keys = append(keys, kv.k)
 		}
 		return appendObject(dst, keys, func(k string) any { v, _ := x.get(k); return v })
-	case map[string]any:
-		if x == nil {
-			return append(dst, "null"...), nil
-		}
-		var buf [16]string
-		keys := buf[:0]
-		for k := range x {
-			keys = append(keys, k)
-		}
-		return appendObject(dst, keys, func(k string) any { return x[k] })
 	case map[string][2]string:
 		if x == nil {
 			return append(dst, "null"...), nil
@@ -123,8 +102,6 @@ func appendPlan(dst []byte, v any) ([]byte, error) {
 		return appendArray(dst, x, appendPlan)
 	case []jobj:
 		return appendArray(dst, x, func(d []byte, e jobj) ([]byte, error) { return appendPlan(d, e) })
-	case []map[string]any:
-		return appendArray(dst, x, func(d []byte, e map[string]any) ([]byte, error) { return appendPlan(d, e) })
 	case [][][]any:
 		return appendArray(dst, x, func(d []byte, e [][]any) ([]byte, error) {
 			return appendArray(d, e, func(d []byte, e []any) ([]byte, error) { return appendPlan(d, e) })
@@ -192,58 +169,4 @@ func appendPlanString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	dst = append(dst, s...)
 	return append(dst, '"')
-}
-
-// samePlanValue reports whether two plan values are equal, as
-// reflect.DeepEqual would, without reflection for the common shapes.
-func samePlanValue(a, b any) bool {
-	switch x := a.(type) {
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case int:
-		y, ok := b.(int)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case []int:
-		y, ok := b.([]int)
-		return ok && (x == nil) == (y == nil) && slices.Equal(x, y)
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !samePlanValue(v, w) {
-				return false
-			}
-		}
-		return true
-	case jobj:
-		y, ok := b.(jobj)
-		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if x[i].k != y[i].k || !samePlanValue(x[i].v, y[i].v) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		y, ok := b.([]any)
-		if !ok || (x == nil) != (y == nil) || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !samePlanValue(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	}
-	return reflect.DeepEqual(a, b)
 }

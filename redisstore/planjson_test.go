@@ -113,9 +113,6 @@ func randomPlanValue(r *rand.Rand, depth int) any {
 		for range r.IntN(5) {
 			o.set(planStrings[r.IntN(len(planStrings))], randomPlanValue(r, depth+1))
 		}
-		if r.IntN(3) == 0 && len(o) > 0 {
-			o.del(o[r.IntN(len(o))].k)
-		}
 		return o
 	default:
 		return []jobj{{{"f", []any{jobj{{"t", "date"}, {"k", r.IntN(9)}}}}, {"lu", r.IntN(9)}}, nil}
@@ -123,8 +120,8 @@ func randomPlanValue(r *rand.Rand, depth int) any {
 }
 
 // TestAppendPlanIsEncodingJSON: appendPlan writes exactly json.Marshal's
-// bytes for every shape a plan holds, and samePlanValue agrees with
-// reflect.DeepEqual.
+// bytes for every shape a plan holds (and for the shapes it hands to
+// json.Marshal).
 func TestAppendPlanIsEncodingJSON(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 11))
 	for i := range 20000 {
@@ -133,12 +130,6 @@ func TestAppendPlanIsEncodingJSON(t *testing.T) {
 		got, gerr := appendPlan(nil, v)
 		if (werr != nil) != (gerr != nil) || !bytes.Equal(got, want) {
 			t.Fatalf("case %d: appendPlan(%#v) = %s, %v; encoding/json %s, %v", i, v, got, gerr, want, werr)
-		}
-		w := randomPlanValue(r, 0)
-		for _, pair := range [][2]any{{v, w}, {v, v}, {w, w}} {
-			if a, b := samePlanValue(pair[0], pair[1]), reflect.DeepEqual(pair[0], pair[1]); a != b {
-				t.Fatalf("case %d: samePlanValue(%#v, %#v) = %v, reflect.DeepEqual %v", i, pair[0], pair[1], a, b)
-			}
 		}
 	}
 }
