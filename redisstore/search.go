@@ -240,11 +240,11 @@ func (s *Store) shardJSON(a *argv, p *qplan, sh int, o shardOpts, part planPart)
 			fs = append(fs, s.filterJSON(a, p, sh, f, part))
 		}
 		m.set("f", fs)
-		m.set("lu", a.keyN(k.index(typ, sh, "_lastUpdated")))
+		m.set("lu", a.keyIndex(k.index(typ, sh, "_lastUpdated")))
 		if !o.sharedCount {
 			m.set("count", o.count)
 		}
-		m.set("fence", a.keyN(k.readFence(typ, sh)))
+		m.set("fence", a.keyIndex(k.readFence(typ, sh)))
 		m.set("sort", s.sortJSON(a, p, sh, o))
 		if len(o.resume) > 0 && string(o.resume) != "null" {
 			m.set("resume", o.resume)
@@ -276,13 +276,13 @@ func (s *Store) sortJSON(a *argv, p *qplan, sh int, o shardOpts) jobj {
 		srt.set("d", sk.desc)
 		switch {
 		case sk.code == "_lastUpdated":
-			srt.set("keys", []int{a.keyN(k.index(typ, sh, "_lastUpdated"))})
+			srt.set("keys", []int{a.keyIndex(k.index(typ, sh, "_lastUpdated"))})
 			srt.set("lu", true)
 		case sk.param.Type == conformance.TypeDate:
 			name := sk.param.IndexName()
-			srt.set("keys", []int{a.keyN(k.index(typ, sh, name))})
-			srt.set("x", a.keyN(k.index(typ, sh, name, "x")))
-			srt.set("wk", a.keyN(k.index(typ, sh, name, "wk")))
+			srt.set("keys", []int{a.keyIndex(k.index(typ, sh, name))})
+			srt.set("x", a.keyIndex(k.index(typ, sh, name, "x")))
+			srt.set("wk", a.keyIndex(k.index(typ, sh, name, "wk")))
 			srt.set("wpfx", k.index(typ, sh, name, "w"))
 			for i, f := range p.filters {
 				if f == p.czSort {
@@ -293,16 +293,13 @@ func (s *Store) sortJSON(a *argv, p *qplan, sh int, o shardOpts) jobj {
 				}
 			}
 		default:
-			nk := a.keyN(k.index(typ, sh, sk.param.IndexName()))
+			nk := a.keyIndex(k.index(typ, sh, sk.param.IndexName()))
 			srt.set("keys", []int{nk})
 			srt.set("nk", nk)
 		}
 	}
 	return srt
 }
-
-// keyN is k's 1-based index in KEYS (keyIndex), as the plan names keys.
-func (a *argv) keyN(k string) int { return a.keyIndex(k) }
 
 // filterJSON builds one filter of a shard's plan: part says whether its
 // keys (and the shard's ids), the fields alike in every shard, or both.
@@ -317,26 +314,35 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 	}
 	switch f.kind {
 	case "set":
+		// literal: a set named by value (its key is the shard's); resolve:
+		// codes the script finds through the registries (alike in every shard)
 		var ks, anyCodes, systems, texts []int
-		literal := false // a set named by value: its key is the shard's
+		literal, resolve := false, len(f.texts) > 0
 		for _, v := range f.sets {
 			switch {
 			case strings.HasPrefix(v, "@any:"):
-				anyCodes = append(anyCodes, a.str(strings.TrimPrefix(v, "@any:")))
+				resolve = true
+				if shared {
+					anyCodes = append(anyCodes, a.str(strings.TrimPrefix(v, "@any:")))
+				}
 			case strings.HasPrefix(v, "@sys:"):
-				systems = append(systems, a.str(strings.TrimPrefix(v, "@sys:")))
+				resolve = true
+				if shared {
+					systems = append(systems, a.str(strings.TrimPrefix(v, "@sys:")))
+				}
 			default:
 				literal = true
 				if own {
-					ks = append(ks, a.keyN(k.index(typ, sh, f.index, v)))
+					ks = append(ks, a.keyIndex(k.index(typ, sh, f.index, v)))
 				}
 			}
 		}
-		for _, t := range f.texts {
-			r := prefixRange(t)
-			texts = append(texts, a.str(r[0]), a.str(r[1]))
+		if shared {
+			for _, t := range f.texts {
+				r := prefixRange(t)
+				texts = append(texts, a.str(r[0]), a.str(r[1]))
+			}
 		}
-		resolve := len(anyCodes) > 0 || len(systems) > 0 || len(texts) > 0
 		if own && literal || shared && !literal {
 			j.set("k", orEmpty(ks))
 		}
@@ -345,8 +351,8 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 				reg := k.index(typ, sh, f.index, "~")
 				a.key(reg)
 				j.set("pfx", strings.TrimSuffix(reg, "~"))
-				if len(texts) > 0 {
-					j.set("treg", a.keyN(k.index(typ, sh, f.index, "~text")))
+				if len(f.texts) > 0 {
+					j.set("treg", a.keyIndex(k.index(typ, sh, f.index, "~text")))
 				}
 			}
 		}
@@ -357,7 +363,7 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 		}
 	case "lex":
 		if own {
-			j.set("k", a.keyN(f.key(k, typ, sh)))
+			j.set("k", a.keyIndex(f.key(k, typ, sh)))
 		}
 		if shared {
 			rs := make([][2]int, len(f.ranges))
@@ -375,7 +381,7 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 		}
 	case "scan":
 		if own {
-			j.set("k", a.keyN(k.index(typ, sh, f.index)))
+			j.set("k", a.keyIndex(k.index(typ, sh, f.index)))
 		}
 		if shared {
 			subs := make([]int, len(f.scan))
@@ -386,11 +392,11 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 		}
 	case "date":
 		if own {
-			j.set("k", a.keyN(k.index(typ, sh, f.index)))
+			j.set("k", a.keyIndex(k.index(typ, sh, f.index)))
 			if f.index != "_lastUpdated" {
-				j.set("x", a.keyN(k.index(typ, sh, f.index, "x")))
+				j.set("x", a.keyIndex(k.index(typ, sh, f.index, "x")))
 				if f.wide {
-					j.set("wk", a.keyN(k.index(typ, sh, f.index, "wk")))
+					j.set("wk", a.keyIndex(k.index(typ, sh, f.index, "wk")))
 					j.set("wpfx", k.index(typ, sh, f.index, "w"))
 				}
 			}
@@ -406,7 +412,7 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 		}
 	case "num":
 		if own {
-			j.set("k", a.keyN(f.key(k, typ, sh)))
+			j.set("k", a.keyIndex(f.key(k, typ, sh)))
 		}
 		if shared {
 			j.set("c", f.conds)
@@ -425,7 +431,7 @@ func (s *Store) filterJSON(a *argv, p *qplan, sh int, f *filter, part planPart) 
 		}
 	case "geo":
 		if own {
-			j.set("k", a.keyN(k.index(typ, sh, f.index)))
+			j.set("k", a.keyIndex(k.index(typ, sh, f.index)))
 		}
 		if shared {
 			j.set("lon", f.lon)
