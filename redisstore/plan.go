@@ -675,18 +675,28 @@ var dateKinds, dateKindWidths = func() ([]string, []int64) {
 	return ks, ws
 }()
 
+// The positions in dateKinds: narrow, open end, open start, both open, and
+// the first wide class.
+const (
+	kindNarrow = iota
+	kindOpenEnd
+	kindOpenStart
+	kindAll
+	kindWide
+)
+
 // finishDate computes the scan windows of a date filter from its
 // conditions: each clause's alternatives widen (OR), clauses narrow (AND).
 // Narrow values and every width class of wide ones are bounded by their
 // lower bound (both ends, for a bounded search); open-ended values by the
 // bound they have.
 func finishDate(f *filter) {
-	kinds := dateKinds[:4]
+	kinds := dateKinds[:kindWide]
 	if f.wide {
 		kinds = dateKinds
 	}
 	// acc and clause are indexed like kinds: n, oe, os, all, b1…
-	var accBuf, clauseBuf [4 + wideKinds]window
+	var accBuf, clauseBuf [kindWide + wideKinds]window
 	acc, clause := accBuf[:len(kinds)], clauseBuf[:len(kinds)]
 	for i := range acc {
 		acc[i] = fullWindow
@@ -698,11 +708,11 @@ func finishDate(f *filter) {
 			for i := range kinds {
 				var w window
 				switch i {
-				case 1:
+				case kindOpenEnd:
 					w = oe
-				case 2:
+				case kindOpenStart:
 					w = os
-				case 3:
+				case kindAll:
 					w = all
 				default:
 					w = dateWindows(op, slo, shi, dateKindWidths[i])
@@ -721,7 +731,7 @@ func finishDate(f *filter) {
 			acc[i] = acc[i].and(clause[i])
 		}
 	}
-	f.a, f.b = acc[0].bounds()
+	f.a, f.b = acc[kindNarrow].bounds()
 	f.describe = fmt.Sprintf("%s in [%s, %s]", f.describe, f.a, f.b)
 	if f.wide {
 		f.wwin = map[string][2]string{}
@@ -730,7 +740,7 @@ func finishDate(f *filter) {
 			w := acc[i+1]
 			a, b := w.bounds()
 			f.wwin[k] = [2]string{a, b}
-			if i+1 >= 4 && w.lo <= w.hi {
+			if i+1 >= kindWide && w.lo <= w.hi {
 				lo, hi = minI(lo, w.lo), maxI(hi, w.hi)
 			}
 		}
