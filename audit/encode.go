@@ -1,9 +1,10 @@
 package audit
 
 import (
-	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 )
 
 // appendJSON appends e as encoding/json writes it (the same bytes: field
@@ -18,7 +19,7 @@ func (e *Event) appendJSON(b []byte) []byte {
 			return
 		}
 		b = append(append(append(b, `,"`...), name...), `":`...)
-		b = appendJSONString(b, v)
+		b = fhirjson.AppendMarshaled(b, v)
 	}
 	field("client", e.Client, false)
 	field("role", e.Role, false)
@@ -39,7 +40,7 @@ func (e *Event) appendJSON(b []byte) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendJSONString(b, p)
+			b = fhirjson.AppendMarshaled(b, p)
 		}
 		b = append(b, ']')
 	}
@@ -47,19 +48,4 @@ func (e *Event) appendJSON(b []byte) []byte {
 		b = append(b, `,"truncated":true`...)
 	}
 	return append(b, '}')
-}
-
-// appendJSONString appends s as a JSON string the way encoding/json does:
-// plain printable ASCII as it is, anything else (quotes, backslashes,
-// HTML-sensitive and control characters, non-ASCII) through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
 }

@@ -145,3 +145,17 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// FuzzAppendMarshaled: any string is written as encoding/json writes it.
+func FuzzAppendMarshaled(f *testing.F) {
+	for _, s := range []string{"", "a", "ww:{Appointment.07}:x1:date:w", "Zoë", "a<b>&c", "line\nbreak\t\r", "\x00\x1f\x7f",
+		"quote\" back\\slash", "\u2028\u2029", "bad \xff utf8", "日本"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, _ := json.Marshal(s)
+		if got := AppendMarshaled(nil, s); !bytes.Equal(got, want) {
+			t.Fatalf("AppendMarshaled(%q) = %s, encoding/json %s", s, got, want)
+		}
+	})
+}

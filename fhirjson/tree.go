@@ -1,6 +1,7 @@
 package fhirjson
 
 import (
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 )
@@ -135,6 +136,23 @@ func (v *Value) AppendTo(dst []byte) []byte {
 func (v *Value) Bytes() []byte { return v.AppendTo(make([]byte, 0, 256)) }
 
 const hexDigits = "0123456789abcdef"
+
+// AppendMarshaled appends s as json.Marshal writes it, byte for byte (its
+// escapes for <, > and &, U+2028/9, control characters and invalid UTF-8):
+// for output that must match encoding/json's (the audit log's events, the
+// search plans). Plain printable ASCII is copied; anything else goes
+// through json.Marshal.
+func AppendMarshaled(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(dst, q...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
+}
 
 // AppendQuoted appends s as a JSON string literal. Unlike encoding/json it
 // leaves <, > and & alone, as FHIR clients expect.

@@ -116,7 +116,9 @@ func (s *Store) entriesIn(out []ixop, k keys, typ, id string, res *fhirjson.Valu
 
 // partValues holds the values of the string parameters that are parts of
 // others (conformance.SearchParam.Parts) for one resource.
-type partValues []struct {
+type partValues []partValue
+
+type partValue struct {
 	p    *conformance.SearchParam
 	vals []string
 }
@@ -129,10 +131,7 @@ func (pv *partValues) of(part *conformance.SearchParam, res *fhirjson.Value) []s
 		}
 	}
 	vals := part.Extract(res).Strings
-	*pv = append(*pv, struct {
-		p    *conformance.SearchParam
-		vals []string
-	}{part, vals})
+	*pv = append(*pv, partValue{part, vals})
 	return vals
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+
+	"github.com/wachtwijzer/wachtwijzer/fhirjson"
 )
 
 // jobj is a JSON object of a search plan: its members in the order they
@@ -68,7 +70,7 @@ func appendPlan(dst []byte, v any) ([]byte, error) {
 	case nil:
 		return append(dst, "null"...), nil
 	case string:
-		return appendPlanString(dst, x), nil
+		return fhirjson.AppendMarshaled(dst, x), nil
 	case bool:
 		return strconv.AppendBool(dst, x), nil
 	case int:
@@ -76,7 +78,7 @@ func appendPlan(dst []byte, v any) ([]byte, error) {
 	case int64:
 		return strconv.AppendInt(dst, x, 10), nil
 	case [2]string:
-		return append(appendPlanString(append(appendPlanString(append(dst, '['), x[0]), ','), x[1]), ']'), nil
+		return append(fhirjson.AppendMarshaled(append(fhirjson.AppendMarshaled(append(dst, '['), x[0]), ','), x[1]), ']'), nil
 	case [2]int:
 		return append(strconv.AppendInt(append(strconv.AppendInt(append(dst, '['), int64(x[0]), 10), ','), int64(x[1]), 10), ']'), nil
 	case jobj:
@@ -109,7 +111,7 @@ func appendPlan(dst []byte, v any) ([]byte, error) {
 	case []int:
 		return appendArray(dst, x, func(d []byte, e int) ([]byte, error) { return strconv.AppendInt(d, int64(e), 10), nil })
 	case []string:
-		return appendArray(dst, x, func(d []byte, e string) ([]byte, error) { return appendPlanString(d, e), nil })
+		return appendArray(dst, x, func(d []byte, e string) ([]byte, error) { return fhirjson.AppendMarshaled(d, e), nil })
 	case [][2]int:
 		return appendArray(dst, x, func(d []byte, e [2]int) ([]byte, error) { return appendPlan(d, e) })
 	}
@@ -146,27 +148,10 @@ func appendObject(dst []byte, keys []string, value func(string) any) ([]byte, er
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(appendPlanString(dst, k), ':')
+		dst = append(fhirjson.AppendMarshaled(dst, k), ':')
 		if dst, err = appendPlan(dst, value(k)); err != nil {
 			return dst, err
 		}
 	}
 	return append(dst, '}'), nil
-}
-
-// appendPlanString appends s as a JSON string: printable ASCII that
-// encoding/json leaves alone is copied, anything else goes through
-// json.Marshal (its escapes for control characters, <, >, &, U+2028/9 and
-// invalid UTF-8).
-func appendPlanString(dst []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			b, _ := json.Marshal(s)
-			return append(dst, b...)
-		}
-	}
-	dst = append(dst, '"')
-	dst = append(dst, s...)
-	return append(dst, '"')
 }

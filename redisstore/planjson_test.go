@@ -134,19 +134,6 @@ func TestAppendPlanIsEncodingJSON(t *testing.T) {
 	}
 }
 
-// FuzzAppendPlanString: any string is written as encoding/json writes it.
-func FuzzAppendPlanString(f *testing.F) {
-	for _, s := range planStrings {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, _ := json.Marshal(s)
-		if got := appendPlanString(nil, s); !bytes.Equal(got, want) {
-			t.Fatalf("appendPlanString(%q) = %s, encoding/json %s", s, got, want)
-		}
-	})
-}
-
 var replySeeds = []string{
 	`{"stale":true}`,
 	`{"shards":[{"m":{},"drv":3,"est":0,"how":"collect","done":true,"work":1,"n":0},{"m":[["ar3ddkoe57qeusj3","1796161937352",null,null]],"drv":3,"est":1,"how":"collect","done":true,"work":11,"n":1}]}`,
